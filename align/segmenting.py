@@ -1,0 +1,170 @@
+"""Splitting paragraphs into sentences, Chinese by rule and English with pysbd.
+
+Every sentence keeps the number of its paragraph and the paragraph's role.
+Sentences longer than the embedding model can read are cut into bounded
+pieces (at commas, then spaces, then anywhere), so nothing is truncated.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from align.reading import Document
+
+# Longest sentence, in characters, before it is cut into pieces. e5 reads 512
+# tokens; a Han character is about one token, an English word about 1.3.
+MAX_CHARS = {"zh": 300, "en": 1200}
+
+_ZH_END = "。！？!?"
+_ZH_END_SEMICOLON = _ZH_END + "；;"
+_CLOSERS = "”’」』）)》〉】〗］]"
+_ELLIPSIS = re.compile(r"…+|\.{3,}")
+_CJK_CHAR = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+_NEWLINE_IN_CJK = re.compile(rf"(?<=[{_CJK_CHAR}])\s*\n\s*(?=[{_CJK_CHAR}])")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+@dataclass
+class Sentence:
+    text: str
+    paragraph: int
+    role: str = "body"
+
+
+def split_document(document: Document, lang: str, split_semicolon: bool = False) -> list[Sentence]:
+    """Sentences of a document in order; pre-split ('lines') documents are kept as they are."""
+    if document.format == "lines":
+        return [Sentence(p.text, k, p.role) for k, p in enumerate(document.paragraphs)]
+    sentences = []
+    for k, paragraph in enumerate(document.paragraphs):
+        for text in split_paragraph(paragraph.text, lang, split_semicolon):
+            sentences.append(Sentence(text, k, paragraph.role))
+    return sentences
+
+
+def split_paragraph(text: str, lang: str, split_semicolon: bool = False) -> list[str]:
+    if lang == "zh":
+        text = " ".join(_NEWLINE_IN_CJK.sub("", text).split())
+        pieces = split_chinese(text, split_semicolon)
+    elif lang == "en":
+        pieces = split_english(" ".join(text.split()))
+    else:
+        raise ValueError(f"unsupported language {lang!r}")
+    return [bounded for piece in pieces for bounded in bound_length(piece, MAX_CHARS[lang])]
+
+
+def split_chinese(text: str, split_semicolon: bool = False) -> list[str]:
+    """Split after 。！？ (and ； if asked) and after a sentence-final ……,
+    keeping closing quotes and brackets with the sentence they close."""
+    enders = _ZH_END_SEMICOLON if split_semicolon else _ZH_END
+    sentences, start, i, n = [], 0, 0, len(text)
+    while i < n:
+        ellipsis = _ELLIPSIS.match(text, i)
+        if text[i] in enders or ellipsis:
+            end = ellipsis.end() if ellipsis else i + 1
+            while end < n and text[end] in enders:
+                end += 1
+            end = _after_closers(text, end)
+            # An ellipsis ends a sentence only at the end of the paragraph or
+            # when a closing quote or another ender follows it.
+            ends_here = not ellipsis or end >= n or end > ellipsis.end()
+            if ends_here:
+                piece = text[start:end].strip()
+                if piece:
+                    sentences.append(piece)
+                start = end
+            i = end
+        else:
+            i += 1
+    if text[start:].strip():
+        sentences.append(text[start:].strip())
+    return sentences
+
+
+def _after_closers(text: str, end: int) -> int:
+    """Move past closing quotes and brackets. A straight quote closes when an
+    odd number of them precede it (ZAKER turns “ ” into straight quotes)."""
+    while end < len(text):
+        ch = text[end]
+        if ch in _CLOSERS or (ch in "\"'" and text.count(ch, 0, end) % 2 == 1):
+            end += 1
+        else:
+            break
+    return end
+
+
+@functools.lru_cache(maxsize=1)
+def _english_segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=False)
+
+
+_LEADING_CLOSER = re.compile(r"^([\"'”’)\]]+)(\s+|$)")
+
+
+def split_english(text: str) -> list[str]:
+    """pysbd, then return closing quotes it left at the start of the next
+    sentence (`innovation." General ...`) to the sentence they close."""
+    if not text.strip():
+        return []
+    sentences: list[str] = []
+    for piece in _english_segmenter().segment(text):
+        piece = piece.strip()
+        closer = _LEADING_CLOSER.match(piece)
+        if closer and sentences:
+            sentences[-1] += closer.group(1)
+            piece = piece[closer.end():].strip()
+        if piece:
+            sentences.append(piece)
+    return sentences
+
+
+_SOFT_BREAKS = re.compile(r"(?<=[，、；：,;:])|(?<=\s)")
+
+
+def bound_length(text: str, max_chars: int) -> list[str]:
+    """Cut a too-long sentence into pieces of at most max_chars, preferring
+    breaks after commas and semicolons, then after spaces."""
+    if len(text) <= max_chars:
+        return [text]
+    pieces, current = [], ""
+    for chunk in _SOFT_BREAKS.split(text):
+        while len(chunk) > max_chars:  # no break at all: cut hard
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(chunk[:max_chars])
+            chunk = chunk[max_chars:]
+        if len(current) + len(chunk) > max_chars:
+            pieces.append(current)
+            current = ""
+        current += chunk
+    if current:
+        pieces.append(current)
+    return [p.strip() for p in pieces if p.strip()]
+
+
+@functools.lru_cache(maxsize=1)
+def _jieba():
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def count_words(text: str, lang: str) -> int:
+    """Words in a sentence: jieba tokens (punctuation excluded) for Chinese, whitespace tokens for English."""
+    if lang == "zh":
+        return sum(1 for token in _jieba().cut(text) if token.strip() and (_HAN.search(token) or token.isalnum()))
+    return len(text.split())
+
+
+def han_ratio(text: str) -> float:
+    """Share of the letters in text that are Han characters."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum(1 for ch in letters if _HAN.match(ch)) / len(letters) if letters else 0.0
