@@ -206,7 +206,7 @@ def _window_means(prefix: np.ndarray, norms: list[np.ndarray]) -> list[np.ndarra
     means = [np.zeros(prefix.shape[1])]
     for size in range(1, len(norms)):
         windows = (prefix[size:] - prefix[:-size]) / norms[size][size:, None].clip(1e-9)
-        means.append(windows.mean(axis=0))
+        means.append(windows.mean(axis=0) if len(windows) else np.zeros(prefix.shape[1]))
     return means
 
 
@@ -278,7 +278,7 @@ def _search(scorer: _Scorer, band: tuple[np.ndarray, np.ndarray]) -> list[tuple[
         # best[k] + (j - k) * skip, a running maximum of best[k] - k * skip.
         steps = np.arange(len(js)) * skip_value
         chained = np.maximum.accumulate(best - steps) + steps
-        by_skip = chained > best
+        by_skip = chained > best + 1e-9  # not where only rounding differs
         best[by_skip], how[by_skip] = chained[by_skip], en_skip
         total[i, : len(js)], came_by[i, : len(js)] = best, how
     path = [(n, m)]

@@ -1,0 +1,82 @@
+"""The dynamic program on synthetic vectors whose true beads are known."""
+import numpy as np
+import pytest
+
+from align.aligning import AlignParams, align_vectors, bead_shapes
+
+
+def normalised(vectors):
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def synthetic_pair(seed: int, n: int = 120, dim: int = 64):
+    """Chinese vectors, English vectors made from them by known edits, and the true beads."""
+    rng = np.random.default_rng(seed)
+    zh = rng.normal(size=(n, dim))
+    en, beads, i = [], [], 0
+    while i < n:
+        j, roll = len(en), rng.random()
+        if roll < 0.1 and i + 1 < n:  # two Chinese sentences translated as one
+            en.append(zh[i] + zh[i + 1] + rng.normal(size=dim) * 0.2)
+            beads.append(([i, i + 1], [j]))
+            i += 2
+        elif roll < 0.2:  # one Chinese sentence translated as two
+            part = rng.normal(size=dim)
+            en += [zh[i] + part + rng.normal(size=dim) * 0.2, zh[i] - part + rng.normal(size=dim) * 0.2]
+            beads.append(([i], [j, j + 1]))
+            i += 1
+        elif roll < 0.25 and beads and beads[-1][1]:  # dropped in translation
+            beads.append(([i], []))
+            i += 1
+        elif roll < 0.3 and beads and beads[-1][0]:  # added in translation
+            en.append(rng.normal(size=dim))
+            beads.append(([], [j]))
+        else:
+            en.append(zh[i] + rng.normal(size=dim) * 0.3)
+            beads.append(([i], [j]))
+            i += 1
+    return normalised(zh), normalised(np.array(en)), beads
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_recovers_known_merges_splits_and_deletions(seed):
+    zh, en, truth = synthetic_pair(seed)
+    # These documents drop or add 1 sentence in 20, far more than real
+    # translations do, so leaving a sentence unaligned is made cheaper.
+    found = [(b.zh, b.en) for b in align_vectors(zh, en, params=AlignParams(skip=0.4)).beads]
+    assert {k for k in ("2-1", "1-2", "1-0", "0-1") if any(f"{len(z)}-{len(e)}" == k for z, e in truth)} >= {"2-1", "1-2"}
+    right = sum(1 for bead in found if bead in truth)
+    assert right / len(truth) >= 0.95, [b for b in found if b not in truth][:5]
+    for kind in ((2, 1), (1, 2), (1, 0), (0, 1)):
+        expected = [b for b in truth if (len(b[0]), len(b[1])) == kind]
+        assert sum(1 for b in expected if b in found) >= 0.8 * len(expected)
+
+
+def test_every_sentence_once_in_order():
+    zh, en, _ = synthetic_pair(3, n=60)
+    beads = align_vectors(zh, en, params=AlignParams(max_bead=3, max_total=4)).beads
+    assert [i for b in beads for i in b.zh] == list(range(len(zh)))
+    assert [j for b in beads for j in b.en] == list(range(len(en)))
+    assert all(len(b.zh) <= 3 and len(b.en) <= 3 and len(b.zh) + len(b.en) <= 4 for b in beads)
+
+
+def test_one_side_empty_gives_unaligned_beads():
+    zh, _, _ = synthetic_pair(4, n=5)
+    beads = align_vectors(zh, np.zeros((0, zh.shape[1]), np.float32)).beads
+    assert [(b.zh, b.en) for b in beads] == [([i], []) for i in range(5)]
+
+
+def test_shapes_include_skips_and_respect_limits():
+    shapes = bead_shapes(4, 5)
+    assert (1, 0) in shapes and (0, 1) in shapes and (1, 4) in shapes and (4, 1) in shapes
+    assert (3, 3) not in shapes and (5, 1) not in shapes
+
+
+def test_long_documents_use_a_band_not_the_full_grid():
+    """Documents too long for the full grid are aligned through the coarse-to-fine band."""
+    zh, en, truth = synthetic_pair(5, n=1500, dim=32)
+    alignment = align_vectors(zh, en, params=AlignParams(skip=0.4))
+    lo, hi = alignment.band
+    assert (hi - lo).max() < 60  # a band, not m + 1 columns
+    found = [(b.zh, b.en) for b in alignment.beads]
+    assert sum(1 for bead in found if bead in truth) / len(truth) >= 0.9
