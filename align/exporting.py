@@ -1,0 +1,566 @@
+"""Exporting training pairs: aligned TSVs -> filtered sentence pairs -> training files.
+
+    frame, report = filter_pairs(read_aligned(["out/"]))
+    export(frame, "train", ["tsv", "jsonl", "moses", "tmx"])
+
+Filters run in a fixed order and each counts the pairs it removed (a pair
+removed by one filter is not seen by the later ones): unaligned beads, bead
+shape, score, boilerplate (credits, bylines), language, length, length ratio,
+duplicates. Text is cleaned first: every run of whitespace, line or paragraph
+separator becomes one space and control characters go, so that the one-pair-
+a-line formats (TSV, Moses) stay one pair a line and the TMX stays valid XML.
+"""
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import math
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from align import __version__
+from align.reading import CREDIT, InputError
+from align.segmenting import han_ratio
+from align.writing import atomic_path, frame_to_tsv, parse_ids, read_tsv
+
+FORMATS = ("tsv", "full-tsv", "jsonl", "moses", "tmx")
+# What each format writes, as suffixes added to the output prefix.
+SUFFIXES = {"tsv": [".tsv"], "full-tsv": [".full.tsv"], "jsonl": [".jsonl"], "moses": [".zh", ".en"], "tmx": [".tmx"]}
+FULL_COLUMNS = ["zh", "en", "score", "type", "source", "zh_ids", "en_ids"]
+NEEDED_COLUMNS = ["zh", "en", "score", "type"]
+
+# Defaults of the filters (the CLI shows the same ones).
+MIN_SCORE = 0.1          # random beads score about 0, good pairs 0.3-0.8: only clear misses go
+MAX_TYPE = "3-3"         # the aligner makes beads up to 4 sentences a side; the largest are the least sure
+MIN_LENGTH = 2           # Chinese characters / English words on each side: drops one-word fragments
+MAX_LENGTH = 250         # the same units: drops runaway beads, not long sentences
+MIN_SCRIPT = 0.5         # share of letters in the side's own script
+LENGTH_RATIO = "auto"    # fit from the data when there are enough pairs, else the published ratio
+DEDUP = "near"
+
+# Chinese characters per English word in translation: the translators' rule of thumb
+# "1000 Chinese characters give about 600-750 English words; 1000 English words give
+# 1300-1800 characters" (Tianheng Consulting and AnyCount word-count notes), i.e.
+# 1.3-1.8 characters a word over a whole document. One sentence varies more, so the
+# published bounds widen that range by a factor 2 each way.
+PUBLISHED_RATIO = (1.3, 1.8)
+PUBLISHED_BOUNDS = (PUBLISHED_RATIO[0] / 2, PUBLISHED_RATIO[1] * 2)
+MIN_FIT_PAIRS = 30       # fewer pairs than this: the median and spread are too rough to trust
+FIT_WIDTH = 3.0          # bounds at median +- 3 robust standard deviations of log(ratio)
+FIT_MIN_SIGMA = 0.2      # a very uniform corpus still gets bounds of at least x/ 1.8
+RATIO_PRIOR_WORDS = 2.0  # short pairs are pulled toward the centre by 2 words at the central ratio
+
+_HAN_CHAR = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Chinese length unit: a Han character, or a run of Latin letters/digits (GDP, 2020, 2.4).
+_ZH_UNIT = re.compile(rf"[{_HAN_CHAR}]|[A-Za-z0-9]+(?:[.,][0-9]+)*")
+_WORD = re.compile(r"\w")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+_SPACES = re.compile(r"\s+")
+# Cc controls (tab/newline are already spaces by then), zero-width space, BOM, XML non-characters.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b\ufeff\ufffe\uffff\ud800-\udfff]")
+_NOT_WORD = re.compile(r"[\W_]+")
+
+# A credit line ends without sentence punctuation and holds no sentence break: "新华社记者 张玉薇 摄",
+# "Photo by ...", "Poster design: Yin Zhelun". Captions and interview turns ("记者：你怎么看？") end
+# like sentences. (A period after an initial, "John A. Smith", is no sentence break.)
+_SENTENCE_END = re.compile(r"[。！？!?.…][\"'”’)）」』]*$")
+_SENTENCE_BREAK = re.compile(r"[。！？!?]|[^\W\d_]{2}\.\s")
+# Where a credit may start inside a bead: after a sentence (or clause) end and any closing quotes.
+_AFTER_SENTENCE = re.compile(r"(?<=[。！？!?.…;；\"'”’)）」』])\s*(?=\S)")
+# Staff credits at the end of an article, in either language, and the agency alone.
+STAFF_CREDIT = re.compile(
+    r"^(?:(?:text|video|photo|poster|new media|chief|executive|responsible|copy)\s+)?"
+    r"(?:reporters?|editors?|design(?:ers?)?|coordinators?|producers?|planners?|photographers?|"
+    r"supervisors?|proofreaders?|translators?|writers?|correspondents?)\s*[:：]"
+    r"|^(?:文字|视频|图片|摄影|海报|新媒体|责任|执行)?"
+    r"(?:记者|编辑|设计|统筹|策划|监制|制作|摄影|摄像|校对|翻译|审核|出品)\s*[:：]"
+    r"|^[（(【\[]?(?:完|责任编辑[:：][^）)】\]]*)[)）】\]]?$"
+    # the agency alone, the English of 新华社发
+    r"|^\(?Xinhua(?: News Agency)?(?: photo)?\)?$",
+    re.IGNORECASE,
+)
+# Bylines and datelines in front of the text proper; stripped, the rest is kept.
+_EN_NAME = r"[A-Z][\w'’-]*"
+LEADING_BYLINE = re.compile(
+    # Xinhua News Agency reporter Dong Ruifeng "Make new ..." (a byline before a quote)
+    rf"^(?:Xinhua News Agency|Xinhua) (?:reporters?|correspondents?|photographers?)"
+    rf"(?: {_EN_NAME}){{1,3}}(?:(?:,| and|, and)(?: {_EN_NAME}){{1,3}})*\s*(?=$|[\"“‘'(\[])"
+    # 新华社记者 董瑞丰 "…"
+    rf"|^新华社(?:特约)?(?:记者|通讯员)(?:[\s、]*[{_HAN_CHAR}·]{{2,4}})+\s*(?=$|[\"“‘'「『（(])"
+    # BEIJING, July 8 (Xinhua) --
+    r"|^[A-Z][A-Z .'-]+, [A-Z][a-z]{2,8}\.? \d{1,2} \(Xinhua\)\s*(?:--|—|-)\s*"
+    # Xinhua News Agency, Beijing, July 8th, title:
+    r"|^Xinhua News Agency, [A-Z][\w ]+, [A-Z][a-z]+ \d{1,2}(?:st|nd|rd|th)?,?\s*(?:title:\s*)?"
+    # 新华社北京7月8日电（记者董瑞丰） 题：
+    rf"|^新华社[{_HAN_CHAR}]{{2,8}}\d{{1,2}}月\d{{1,2}}日电\s*(?:[（(][^）)]{{0,30}}[）)])?\s*(?:题[:：]\s*)?"
+)
+
+
+def clean_text(text: str) -> str:
+    """One line of text: whitespace runs (tabs, newlines, U+2028 ...) become one space, controls go."""
+    return _CONTROL.sub("", _SPACES.sub(" ", str(text))).strip()
+
+
+def zh_length(text: str) -> int:
+    """Chinese characters, counting a run of Latin letters or digits as one."""
+    return len(_ZH_UNIT.findall(text))
+
+
+def en_length(text: str) -> int:
+    """English words: whitespace tokens holding a letter or digit."""
+    return sum(1 for token in text.split() if _WORD.search(token))
+
+
+def latin_ratio(text: str) -> float:
+    """Share of the letters in text that are Latin letters."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum(1 for ch in letters if _LATIN_LETTER.match(ch)) / len(letters) if letters else 0.0
+
+
+def is_credit(text: str) -> bool:
+    """A photo credit, image source or staff credit line, not a sentence of the article."""
+    text = text.strip()
+    if not text or _SENTENCE_END.search(text) or _SENTENCE_BREAK.search(text):
+        return False
+    # align.reading.CREDIT also marks the date notes of captions, "(photographed on May 3)": content.
+    photo = any(not m.group().startswith("(photographed") for m in CREDIT.finditer(text))
+    return photo or bool(STAFF_CREDIT.search(text))
+
+
+def strip_boilerplate(text: str) -> str:
+    """The text without a leading byline or dateline and without trailing credits, which
+    the aligner may have joined to a real sentence ("... Xi Jinping said. Text reporter: Dong Ruifeng")."""
+    text = LEADING_BYLINE.sub("", text, count=1).strip()
+    # Walk back from the last sentence end while what follows is still all credits.
+    cut = None
+    for start in reversed([m.end() for m in _AFTER_SENTENCE.finditer(text)]):
+        if not is_credit(text[start:]):
+            break
+        cut = start
+    return text[:cut].strip() if cut else text
+
+
+def normalize(text: str) -> str:
+    """The text for near-duplicate matching: NFKC, case-folded, letters and digits only."""
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def parse_type(bead_type: str) -> tuple[int, int]:
+    """'2-1' -> (2, 1)."""
+    match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", str(bead_type))
+    if not match:
+        raise ValueError(f"bead type {bead_type!r} is not of the form M-N, e.g. 1-1 or 2-2")
+    return int(match.group(1)), int(match.group(2))
+
+
+def parse_ratio_option(option: str | tuple[float, float] | None) -> str | tuple[float, float]:
+    """'auto' | 'published' | 'off' | 'LOW:HIGH' (Chinese characters per English word)."""
+    if option is None:
+        return "off"
+    if isinstance(option, tuple):
+        low, high = option
+    elif option in ("auto", "published", "off"):
+        return option
+    else:
+        match = re.fullmatch(r"\s*([0-9.]+)\s*[:,-]\s*([0-9.]+)\s*", str(option))
+        if not match:
+            raise ValueError(f"length ratio {option!r}: give auto, published, off or LOW:HIGH, e.g. 0.7:3")
+        low, high = float(match.group(1)), float(match.group(2))
+    if not 0 < low < high:
+        raise ValueError(f"length ratio bounds {low}:{high}: need 0 < LOW < HIGH")
+    return (float(low), float(high))
+
+
+@dataclass
+class FilterReport:
+    """How many pairs came in, what each filter removed, how many are left."""
+
+    beads: int = 0
+    removed: dict[str, int] = field(default_factory=dict)
+    kept: int = 0
+    stripped: int = 0
+    ratio_bounds: tuple[float, float] | None = None
+    ratio_source: str = "off"
+
+    def to_dict(self) -> dict:
+        return {
+            "beads": self.beads, "removed": dict(self.removed), "kept": self.kept,
+            "stripped": self.stripped,
+            "ratio_bounds": list(self.ratio_bounds) if self.ratio_bounds else None, "ratio_source": self.ratio_source,
+        }
+
+    def format(self) -> str:
+        width = max((len(name) for name in self.removed), default=0)
+        lines = [f"{self.beads} beads in"]
+        for name, count in self.removed.items():
+            lines.append(f"  {name:<{width}}  -{count}")
+        if self.stripped:
+            plural = "s" if self.stripped != 1 else ""
+            lines.append(f"  (bylines, datelines or credits cut from {self.stripped} pair{plural}, kept)")
+        if self.ratio_bounds:
+            low, high = self.ratio_bounds
+            lines.append(f"  length ratio bounds {low:.2f}-{high:.2f} Chinese characters per English word, "
+                         f"{self.ratio_source}")
+        lines.append(f"{self.kept} pairs kept")
+        return "\n".join(lines)
+
+
+Frames = pd.DataFrame | Sequence[pd.DataFrame] | Mapping[str, pd.DataFrame]
+
+
+def combine(frames: Frames) -> pd.DataFrame:
+    """One table from one or many aligned tables; a mapping's keys become the `source` column."""
+    if isinstance(frames, pd.DataFrame):
+        items: list[tuple[str | None, pd.DataFrame]] = [(None, frames)]
+    elif isinstance(frames, Mapping):
+        items = [(str(name), frame) for name, frame in frames.items()]
+    else:
+        items = [(None, frame) for frame in frames]
+    parts = []
+    for name, frame in items:
+        missing = [column for column in NEEDED_COLUMNS if column not in frame.columns]
+        if missing:
+            where = f"{name}: " if name else ""
+            raise InputError(f"{where}not an aligned table: missing column(s) {', '.join(missing)}")
+        part = frame.copy()
+        if name is not None or "source" not in part.columns:
+            part["source"] = name or ""
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=FULL_COLUMNS)
+    table = pd.concat(parts, ignore_index=True)
+    for column in ("zh", "en", "type", "source"):
+        table[column] = table[column].fillna("").astype(str)
+    scores = pd.to_numeric(table["score"], errors="coerce")
+    if scores.isna().any():
+        bad = table.loc[scores.isna(), "score"].iloc[0]
+        raise InputError(f"score {bad!r} is not a number: not an aligned table?")
+    table["score"] = scores.astype(float)
+    for column in ("zh_ids", "en_ids"):
+        table[column] = table[column].fillna("").astype(str) if column in table.columns else ""
+    return table[FULL_COLUMNS]
+
+
+def fit_ratio_bounds(zh_lengths: np.ndarray, en_lengths: np.ndarray) -> tuple[float, float]:
+    """Bounds of Chinese characters per English word from aligned pairs: median of
+    log(ratio) +- 3 robust standard deviations (1.4826 x median absolute deviation)."""
+    logs = np.log(zh_lengths / en_lengths)
+    centre = float(np.median(logs))
+    sigma = max(1.4826 * float(np.median(np.abs(logs - centre))), FIT_MIN_SIGMA)
+    return (math.exp(centre - FIT_WIDTH * sigma), math.exp(centre + FIT_WIDTH * sigma))
+
+
+def filter_pairs(
+    frames: Frames,
+    *,
+    min_score: float | None = MIN_SCORE,
+    max_type: str | None = MAX_TYPE,
+    boilerplate: bool = True,
+    min_script: float = MIN_SCRIPT,
+    min_length: int = MIN_LENGTH,
+    max_length: int | None = MAX_LENGTH,
+    length_ratio: str | tuple[float, float] | None = LENGTH_RATIO,
+    dedup: str = DEDUP,
+) -> tuple[pd.DataFrame, FilterReport]:
+    """Training pairs from aligned tables (one DataFrame, a list, or {source: DataFrame}).
+
+    min_score: drop pairs scoring below it (None keeps all).
+    max_type: 'M-N' keeps beads of at most M Chinese and N English sentences
+        ('1-1' for 1-1 only; None or 'all' keeps every shape). Unaligned beads always go.
+    boilerplate: drop photo and staff credits; cut leading bylines/datelines and trailing credits.
+    min_script: least share of Han letters on the Chinese side and of Latin letters
+        on the English side (0 turns the language check off).
+    min_length, max_length: each side's length in Chinese characters / English words.
+    length_ratio: 'auto' (fit from the pairs, or the published ratio for fewer than
+        30), 'published', 'off', or (low, high) Chinese characters per English word.
+    dedup: 'near' (exact and normalized-text duplicates), 'exact' or 'off'; the first stays.
+    Returns the kept rows (columns zh, en, score, type, source, zh_ids, en_ids) and the report.
+    """
+    if dedup not in ("near", "exact", "off"):
+        raise ValueError(f"dedup {dedup!r}: choose near, exact or off")
+    limits = None if max_type in (None, "all", "any") else parse_type(max_type)
+    ratio_option = parse_ratio_option(length_ratio)
+    if min_length < 0 or (max_length is not None and max_length < max(min_length, 1)):
+        raise ValueError(f"length bounds {min_length}..{max_length} keep nothing")
+
+    table = combine(frames)
+    report = FilterReport(beads=len(table))
+    table["zh"] = table["zh"].map(clean_text)
+    table["en"] = table["en"].map(clean_text)
+
+    def drop(name: str, remove: pd.Series | np.ndarray) -> None:
+        nonlocal table
+        remove = np.asarray(remove, dtype=bool)
+        report.removed[name] = int(remove.sum())
+        table = table[~remove].reset_index(drop=True)
+
+    drop("unaligned (1-0, 0-1)", (table["zh"] == "") | (table["en"] == ""))
+    if limits is not None:
+        shapes = [parse_type(t) for t in table["type"]]
+        drop(f"bead type beyond {limits[0]}-{limits[1]}", [m > limits[0] or n > limits[1] for m, n in shapes])
+    if min_score is not None:
+        drop(f"score below {min_score:g}", table["score"] < min_score)
+    if boilerplate:
+        changed = np.zeros(len(table), bool)
+        for side in ("zh", "en"):
+            stripped = table[side].map(strip_boilerplate)
+            changed |= (stripped != table[side]).to_numpy()
+            table[side] = stripped
+        boiler = ((table["zh"] == "") | (table["en"] == "") | table["zh"].map(is_credit)
+                  | table["en"].map(is_credit)).to_numpy(dtype=bool)
+        report.stripped = int((changed & ~boiler).sum())
+        drop("boilerplate (credits, bylines)", boiler)
+    if min_script > 0:
+        drop(f"language (under {min_script:.0%} Han / Latin letters)",
+             (table["zh"].map(han_ratio) < min_script) | (table["en"].map(latin_ratio) < min_script))
+    zh_len = table["zh"].map(zh_length).to_numpy(dtype=float)
+    en_len = table["en"].map(en_length).to_numpy(dtype=float)
+    too_short = (zh_len < min_length) | (en_len < min_length)
+    too_long = (zh_len > max_length) | (en_len > max_length) if max_length is not None else np.zeros(len(table), bool)
+    bound = f"{min_length}-{max_length}" if max_length is not None else f"at least {min_length}"
+    keep = ~(too_short | too_long)
+    drop(f"length outside {bound} (zh characters, en words)", ~keep)
+    zh_len, en_len = zh_len[keep], en_len[keep]
+
+    if ratio_option != "off":
+        usable = (zh_len > 0) & (en_len > 0)
+        if isinstance(ratio_option, tuple):
+            bounds, source = ratio_option, "given"
+        elif ratio_option == "auto" and usable.sum() >= MIN_FIT_PAIRS:
+            bounds = fit_ratio_bounds(zh_len[usable], en_len[usable])
+            source = f"fitted from {int(usable.sum())} pairs"
+        else:
+            bounds = PUBLISHED_BOUNDS
+            source = (f"published ({PUBLISHED_RATIO[0]}-{PUBLISHED_RATIO[1]} characters a word, widened x/ 2)"
+                      + (f"; too few pairs to fit ({int(usable.sum())} < {MIN_FIT_PAIRS})"
+                         if ratio_option == "auto" else ""))
+        report.ratio_bounds, report.ratio_source = (round(bounds[0], 3), round(bounds[1], 3)), source
+        # Short pairs say little about the ratio: add a couple of words at the central ratio.
+        centre = math.sqrt(bounds[0] * bounds[1])
+        ratio = (zh_len + centre * RATIO_PRIOR_WORDS) / (en_len + RATIO_PRIOR_WORDS)
+        drop(f"length ratio outside {bounds[0]:.2f}-{bounds[1]:.2f}", (ratio < bounds[0]) | (ratio > bounds[1]))
+
+    if dedup != "off":
+        exact_seen: set[tuple[str, str]] = set()
+        near_seen: set[tuple[str, str]] = set()
+        exact, near = [], []
+        for zh, en in zip(table["zh"], table["en"]):
+            key = (normalize(zh), normalize(en))
+            exact.append((zh, en) in exact_seen)
+            near.append(not exact[-1] and dedup == "near" and key in near_seen)
+            exact_seen.add((zh, en))
+            near_seen.add(key)
+        exact_mask, near_mask = np.array(exact, bool), np.array(near, bool)
+        report.removed["duplicates (exact)"] = int(exact_mask.sum())
+        if dedup == "near":
+            report.removed["duplicates (near: same letters and digits)"] = int(near_mask.sum())
+        table = table[~(exact_mask | near_mask)].reset_index(drop=True)
+    report.kept = len(table)
+    return table, report
+
+
+# ---- reading aligned TSVs --------------------------------------------------------
+
+def expand_inputs(inputs: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> list[Path]:
+    """Files, folders (their *.tsv, recursively) and glob patterns -> TSV paths, each once."""
+    skip = {Path(p).resolve() for p in exclude}
+    paths: list[Path] = []
+    for given in inputs:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.tsv") if p.is_file())
+            if not found:
+                raise InputError(f"{given}: no .tsv files in this folder")
+        elif path.exists():
+            found = [path]
+        elif glob.has_magic(str(given)):
+            found = sorted(Path(p) for p in glob.glob(str(given), recursive=True) if Path(p).is_file())
+            if not found:
+                raise InputError(f"{given}: no files match")
+        else:
+            raise InputError(f"{given}: no such file")
+        paths.extend(p for p in found if p.resolve() not in skip)
+    unique = list(dict.fromkeys(paths))
+    if not unique:
+        raise InputError("no aligned TSV files to read")
+    return unique
+
+
+def read_aligned(inputs: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> dict[str, pd.DataFrame]:
+    """{path: table} for every aligned TSV among the inputs (files, folders, globs)."""
+    tables = {}
+    for path in expand_inputs(inputs, exclude):
+        try:
+            frame = read_tsv(path)
+        except pd.errors.EmptyDataError:
+            raise InputError(f"{path}: file is empty") from None
+        except (pd.errors.ParserError, UnicodeDecodeError) as error:
+            raise InputError(f"{path}: not a readable TSV ({str(error).splitlines()[0]})") from None
+        except IsADirectoryError:
+            raise InputError(f"{path}: is a directory") from None
+        missing = [column for column in NEEDED_COLUMNS if column not in frame.columns]
+        if missing:
+            raise InputError(f"{path}: not an aligned TSV (missing column(s) {', '.join(missing)})")
+        tables[str(path)] = frame
+    return tables
+
+
+# ---- writers -----------------------------------------------------------------------
+
+def _texts(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    return [clean_text(t) for t in frame["zh"]], [clean_text(t) for t in frame["en"]]
+
+
+def _column(frame: pd.DataFrame, name: str, default: object = "") -> list:
+    return frame[name].tolist() if name in frame.columns else [default] * len(frame)
+
+
+def tsv_text(frame: pd.DataFrame) -> str:
+    """`zh<TAB>en` a line, no header, no quoting: what Marian/OpenNMT-style TSV readers take."""
+    zh, en = _texts(frame)
+    return "".join(f"{z}\t{e}\n" for z, e in zip(zh, en))
+
+
+def full_tsv_text(frame: pd.DataFrame) -> str:
+    """The kept pairs with score, type, source and sentence ids; header and quoting as `zhalign align`."""
+    zh, en = _texts(frame)
+    table = pd.DataFrame({"zh": zh, "en": en, **{c: _column(frame, c) for c in FULL_COLUMNS[2:]}})
+    return frame_to_tsv(table)
+
+
+def jsonl_text(frame: pd.DataFrame) -> str:
+    """Hugging Face datasets' translation shape, plus the metadata, one JSON object a line."""
+    zh, en = _texts(frame)
+    lines = []
+    for z, e, score, kind, source, zh_ids, en_ids in zip(
+        zh, en, _column(frame, "score", 0.0), _column(frame, "type"), _column(frame, "source"),
+        _column(frame, "zh_ids"), _column(frame, "en_ids"),
+    ):
+        record = {"translation": {"zh": z, "en": e}, "score": float(score), "type": str(kind),
+                  "source": str(source), "zh_ids": parse_ids(zh_ids), "en_ids": parse_ids(en_ids)}
+        lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+    return "".join(lines)
+
+
+def moses_texts(frame: pd.DataFrame) -> tuple[str, str]:
+    """Two plain files, line k of each is pair k."""
+    zh, en = _texts(frame)
+    return "".join(z + "\n" for z in zh), "".join(e + "\n" for e in en)
+
+
+def tmx_bytes(frame: pd.DataFrame, zh_lang: str = "zh-CN", en_lang: str = "en") -> bytes:
+    """TMX 1.4b: one <tu> a pair, Chinese as the source language, score/type/source as x- props."""
+    from lxml import etree
+
+    xml_lang = "{http://www.w3.org/XML/1998/namespace}lang"
+    root = etree.Element("tmx", version="1.4")
+    etree.SubElement(root, "header", {
+        "creationtool": "zhalign", "creationtoolversion": __version__, "segtype": "sentence",
+        "o-tmf": "zhalign TSV", "adminlang": "en", "srclang": zh_lang, "datatype": "plaintext",
+    })
+    body = etree.SubElement(root, "body")
+    zh, en = _texts(frame)
+    metadata = zip(_column(frame, "score", None), _column(frame, "type", None), _column(frame, "source", None))
+    for number, (z, e, (score, kind, source)) in enumerate(zip(zh, en, metadata), start=1):
+        unit = etree.SubElement(body, "tu", tuid=str(number))
+        # TMX puts <prop> before the <tuv>s.
+        for name, value in (("x-score", score), ("x-type", kind), ("x-source", source)):
+            if value is not None and str(value) != "":
+                etree.SubElement(unit, "prop", type=name).text = clean_text(str(value))
+        for lang, text in ((zh_lang, z), (en_lang, e)):
+            variant = etree.SubElement(unit, "tuv", {xml_lang: lang})
+            etree.SubElement(variant, "seg").text = text
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True,
+                          doctype='<!DOCTYPE tmx SYSTEM "tmx14.dtd">')
+
+
+def write_tsv(frame: pd.DataFrame, path: str | Path) -> None:
+    _write_all({Path(path): tsv_text(frame)})
+
+
+def write_full_tsv(frame: pd.DataFrame, path: str | Path) -> None:
+    _write_all({Path(path): full_tsv_text(frame)})
+
+
+def write_jsonl(frame: pd.DataFrame, path: str | Path) -> None:
+    _write_all({Path(path): jsonl_text(frame)})
+
+
+def write_moses(frame: pd.DataFrame, zh_path: str | Path, en_path: str | Path) -> None:
+    zh_text, en_text = moses_texts(frame)
+    _write_all({Path(zh_path): zh_text, Path(en_path): en_text})
+
+
+def write_tmx(frame: pd.DataFrame, path: str | Path) -> None:
+    _write_all({Path(path): tmx_bytes(frame)})
+
+
+def output_paths(prefix: str | Path, formats: Iterable[str] = FORMATS) -> list[Path]:
+    return [Path(f"{prefix}{suffix}") for name in formats for suffix in SUFFIXES[name]]
+
+
+def parse_formats(spec: str | Iterable[str]) -> list[str]:
+    """'tsv,moses' or ['tsv', 'moses'] or 'all' -> format names, checked."""
+    names = spec.split(",") if isinstance(spec, str) else list(spec)
+    names = [n.strip() for n in names if n.strip()]
+    if "all" in names:
+        return list(FORMATS)
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown or not names:
+        raise ValueError(f"unknown export format {', '.join(unknown) or '(none)'}; choose from "
+                         f"{', '.join(FORMATS)} or all")
+    return list(dict.fromkeys(names))
+
+
+def export(frame: pd.DataFrame, prefix: str | Path, formats: str | Iterable[str] = FORMATS) -> list[Path]:
+    """Write the pairs as PREFIX.tsv, .full.tsv, .jsonl, .zh + .en, .tmx (the formats asked
+    for); all files are written, or none. Returns the paths written."""
+    names = parse_formats(formats)
+    contents: dict[Path, str | bytes] = {}
+    for name in names:
+        paths = output_paths(prefix, [name])
+        if name == "tsv":
+            contents[paths[0]] = tsv_text(frame)
+        elif name == "full-tsv":
+            contents[paths[0]] = full_tsv_text(frame)
+        elif name == "jsonl":
+            contents[paths[0]] = jsonl_text(frame)
+        elif name == "moses":
+            contents[paths[0]], contents[paths[1]] = moses_texts(frame)
+        else:
+            contents[paths[0]] = tmx_bytes(frame)
+    _write_all(contents)
+    return list(contents)
+
+
+def _write_all(contents: Mapping[Path, str | bytes]) -> None:
+    # Every file goes to a temporary file first; the renames happen only once all are written.
+    with contextlib.ExitStack() as stack:
+        for path, content in contents.items():
+            temporary = stack.enter_context(atomic_path(path))
+            if isinstance(content, bytes):
+                temporary.write_bytes(content)
+            else:
+                temporary.write_text(content, encoding="utf-8", newline="\n")
+            # The temporary file is private (0600); training files get the usual permissions.
+            os.chmod(temporary, 0o666 & ~_umask())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+__all__ = [
+    "FORMATS", "FilterReport", "clean_text", "export", "filter_pairs", "fit_ratio_bounds", "is_credit",
+    "read_aligned", "strip_boilerplate", "write_full_tsv", "write_jsonl", "write_moses", "write_tmx", "write_tsv",
+]

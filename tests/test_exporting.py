@@ -1,0 +1,406 @@
+"""Training-pair export: each filter on crafted rows, the writers read back, the CLI, the sample pair."""
+import json
+import re
+
+import pandas as pd
+import pytest
+from lxml import etree
+
+from align.cli import main
+from align.exporting import (
+    FORMATS, PUBLISHED_BOUNDS, clean_text, export, filter_pairs, fit_ratio_bounds, is_credit, read_aligned,
+    strip_boilerplate, write_moses, write_tmx,
+)
+from align.reading import InputError
+from align.writing import read_tsv, write_output
+
+from conftest import EN_SAMPLE, ZH_SAMPLE
+
+# Ordinary pairs of the right shape for every filter (Chinese chars / English words about 1.3-1.6).
+GOOD = [
+    ("我国科技创新的这一重大成果，令全国人民倍感自豪。",
+     "This major achievement of our scientific innovation makes the whole country proud."),
+    ("创新是一个民族进步的灵魂。", "Innovation is the soul of a nation's progress."),
+    ("今天，中国农业正在插上科技的翅膀。", "Today, Chinese agriculture is growing the wings of science."),
+]
+
+
+def rows(*pairs, score=0.5, kind="1-1"):
+    """An aligned table: (zh, en) or (zh, en, score, type) per row."""
+    records = []
+    for pair in pairs:
+        zh, en, *rest = pair
+        s, t = rest if rest else (score, kind)
+        records.append({"zh": zh, "en": en, "score": s, "type": t, "zh_ids": "[0]", "en_ids": "[0]"})
+    return pd.DataFrame(records, columns=["zh", "en", "score", "type", "zh_ids", "en_ids"])
+
+
+def only(name, **options):
+    """filter_pairs with every filter off except the ones named in options."""
+    off = dict(min_score=None, max_type=None, boilerplate=False, min_script=0, min_length=0, max_length=None,
+               length_ratio="off", dedup="off")
+    off.update(options)
+    return off
+
+
+def removed(report, prefix):
+    hits = [count for name, count in report.removed.items() if name.startswith(prefix)]
+    assert len(hits) == 1, (prefix, report.removed)
+    return hits[0]
+
+
+# ---- filters -------------------------------------------------------------------------------
+
+def test_unaligned_beads_always_go():
+    table = rows(GOOD[0], ("", "A sentence with no partner.", 0.0, "0-1"), ("没有对应的句子。", "", 0.0, "1-0"))
+    kept, report = filter_pairs(table, **only("none"))
+    assert kept["zh"].tolist() == [GOOD[0][0]]
+    assert removed(report, "unaligned") == 2
+    assert report.beads == 3 and report.kept == 1
+
+
+def test_bead_type_filter():
+    table = rows((*GOOD[0], 0.5, "1-1"), (*GOOD[1], 0.5, "2-1"), (*GOOD[2], 0.5, "1-3"))
+    kept, report = filter_pairs(table, **only("type", max_type="1-1"))
+    assert kept["type"].tolist() == ["1-1"] and removed(report, "bead type") == 2
+    kept, _ = filter_pairs(table, **only("type", max_type="2-2"))
+    assert kept["type"].tolist() == ["1-1", "2-1"]
+    kept, _ = filter_pairs(table, **only("type", max_type="all"))
+    assert len(kept) == 3
+    with pytest.raises(ValueError, match="M-N"):
+        filter_pairs(table, max_type="two")
+
+
+def test_score_filter():
+    table = rows((*GOOD[0], 0.05, "1-1"), (*GOOD[1], 0.1, "1-1"), (*GOOD[2], -0.3, "1-1"))
+    kept, report = filter_pairs(table, **only("score", min_score=0.1))
+    assert kept["score"].tolist() == [0.1]
+    assert removed(report, "score") == 2
+    assert len(filter_pairs(table, **only("score", min_score=None))[0]) == 3
+
+
+def test_default_min_score_keeps_modest_pairs_and_drops_unrelated():
+    table = rows((*GOOD[0], 0.25, "1-1"), (*GOOD[1], 0.02, "1-1"))
+    kept, _ = filter_pairs(table)
+    assert kept["en"].tolist() == [GOOD[0][1]]
+
+
+CREDITS = [
+    ("新华社记者 张玉薇 摄", "Photo by Xinhua News Agency reporter Zhang Yuwei"),
+    ("新华社记者刘军喜摄", "Photo by Xinhua News Agency reporter Liu Junxi"),
+    ("新华社发（国家航天局供图）", "Issued by Xinhua News Agency (Photo courtesy of China National Space Administration)"),
+    ("新华社发", "Xinhua News Agency"),
+    ("文字记者：董瑞丰", "Text reporter: Dong Ruifeng"),
+    ("习近平总书记这样寄语。", "Poster design: Yin Zhelun Coordinator: Zhao Peng, Zhang Shuqi"),
+    ("新媒体编辑：王雨萱", "New media editor: Wang Yuxuan"),
+]
+# Captions and interview turns look a little like credits but are sentences of the article.
+NOT_CREDITS = [
+    ("陆朝阳（中）和学生们在检查光量子计算机的运行情况（2017年5月3日摄）。",
+     "Lu Chaoyang (middle) and students check the light quantum computer (photographed on May 3, 2017)."),
+    ("这是“奋斗者”号（资料照片）。", "This is the Fendouzhe submersible (file photo)."),
+    ("记者：您怎么看这项成果？", "Reporter: What do you make of this achievement?"),
+    ("新华社发布了这份报告。", "Issued by the State Council, the rules take effect today."),
+]
+
+
+def test_boilerplate_credits_dropped_captions_kept():
+    table = rows(*CREDITS, *NOT_CREDITS)
+    kept, report = filter_pairs(table, **only("boilerplate", boilerplate=True))
+    assert list(zip(kept["zh"], kept["en"])) == NOT_CREDITS
+    assert removed(report, "boilerplate") == len(CREDITS)
+    kept, _ = filter_pairs(table, **only("boilerplate", boilerplate=False))
+    assert len(kept) == len(CREDITS) + len(NOT_CREDITS)
+    for zh, en in CREDITS[:5]:
+        assert is_credit(zh) and is_credit(en)
+
+
+def test_leading_bylines_and_datelines_are_stripped_and_the_pair_kept():
+    assert strip_boilerplate('Xinhua News Agency reporter Dong Ruifeng "Make new and greater contributions!"') \
+        == '"Make new and greater contributions!"'
+    assert strip_boilerplate("BEIJING, July 8 (Xinhua) -- China launched a satellite.") == "China launched a satellite."
+    assert strip_boilerplate("新华社北京7月8日电（记者董瑞丰）我国成功发射一颗卫星。") == "我国成功发射一颗卫星。"
+    # Credits the aligner joined to the end of a sentence are cut; questions to a reporter are not credits.
+    assert strip_boilerplate("General Secretary Xi Jinping said. Text reporter: Dong Ruifeng Video reporters: "
+                             "Li Zhenyu, Ma Zhiyi; Reporters: Dai Yinxu") == "General Secretary Xi Jinping said."
+    assert strip_boilerplate("科研人员在实验室工作（2020年摄）。新华社记者 张玉薇 摄") == "科研人员在实验室工作（2020年摄）。"
+    assert strip_boilerplate("He said. Reporter: What do you think?") == "He said. Reporter: What do you think?"
+    # A reporter who is the subject of the sentence stays.
+    sentence = "Xinhua News Agency reporter Dong Ruifeng visited the laboratory."
+    assert strip_boilerplate(sentence) == sentence
+    table = rows(("“为人类和平与发展作出新的更大贡献！”",
+                  'Xinhua News Agency reporter Dong Ruifeng "Make new contributions to peace and development!"'),
+                 ("", "Xinhua News Agency reporter Dong Ruifeng", 0.0, "0-1"),
+                 ("新华社记者 董瑞丰", "Xinhua News Agency reporter Dong Ruifeng"))
+    kept, report = filter_pairs(table, **only("boilerplate", boilerplate=True))
+    assert kept["en"].tolist() == ['"Make new contributions to peace and development!"']
+    assert report.stripped == 1
+    assert removed(report, "boilerplate") == 1 and removed(report, "unaligned") == 1
+
+
+def test_language_check():
+    table = rows(GOOD[0],
+                 ("This side is English, not Chinese.", "This side is English too."),
+                 ("中文在这一边。", "中文也在这一边，不是英文。"),
+                 ("2020年GDP增长2.3%，占全球比重超过17%。", "GDP grew by 2.3% in 2020, over 17% of the world total."))
+    kept, report = filter_pairs(table, **only("language", min_script=0.5))
+    assert kept["zh"].tolist() == [GOOD[0][0], table["zh"][3]]
+    assert removed(report, "language") == 2
+    assert len(filter_pairs(table, **only("language", min_script=0))[0]) == 4
+
+
+def test_length_bounds():
+    long_zh = "科技" * 150            # 300 characters
+    long_en = " ".join(["science"] * 200)
+    table = rows(GOOD[0], ("好。", "Good."), ("谢谢！", "Thank you!"), (long_zh, long_en))
+    kept, report = filter_pairs(table, **only("length", min_length=2, max_length=250))
+    assert kept["en"].tolist() == [GOOD[0][1], "Thank you!"]
+    assert removed(report, "length") == 2
+    assert len(filter_pairs(table, **only("length", min_length=1, max_length=None))[0]) == 4
+
+
+def test_length_ratio_given_and_published_bounds():
+    padded = ("创新是一个民族进步的灵魂。", "Innovation, as everybody here and elsewhere knows very well indeed, "
+              "is truly and really the very soul and the heart of the progress of a nation and of its people.")
+    table = rows(*GOOD, padded)
+    kept, report = filter_pairs(table, **only("ratio", length_ratio="0.7:3"))
+    assert kept["en"].tolist() == [en for _, en in GOOD]
+    assert removed(report, "length ratio") == 1 and report.ratio_source == "given"
+    # Too few pairs to fit: auto falls back to the published ratio and says so.
+    _, report = filter_pairs(table, **only("ratio", length_ratio="auto"))
+    assert report.ratio_bounds == pytest.approx(PUBLISHED_BOUNDS, abs=1e-3)
+    assert "published" in report.ratio_source and "too few" in report.ratio_source
+    with pytest.raises(ValueError, match="LOW:HIGH"):
+        filter_pairs(table, length_ratio="wide")
+
+
+def test_length_ratio_fitted_from_enough_pairs():
+    # 40 pairs at 1.2-1.8 characters a word, one padded at 6 and one squeezed at 0.25.
+    pairs = [("字" * (12 + i % 7), " ".join(["word"] * 10)) for i in range(40)]
+    pairs += [("字" * 60, " ".join(["word"] * 10)), ("字" * 5, " ".join(["word"] * 20))]
+    kept, report = filter_pairs(rows(*pairs), **only("ratio", length_ratio="auto"))
+    assert len(kept) == 40 and removed(report, "length ratio") == 2
+    assert report.ratio_source.startswith("fitted from 42 pairs")
+    low, high = report.ratio_bounds
+    assert 0.7 < low < 1.2 and 1.8 < high < 3.0
+    assert fit_ratio_bounds(pd.Series([15.0] * 50).to_numpy(), pd.Series([10.0] * 50).to_numpy()) \
+        == pytest.approx((1.5 * 2.718281828 ** -0.6, 1.5 * 2.718281828 ** 0.6), rel=1e-6)
+
+
+def test_exact_and_near_duplicates():
+    table = rows(GOOD[0], GOOD[0], (GOOD[0][0].replace("，", ","), GOOD[0][1].upper()),
+                 (GOOD[0][0], "A different translation of the same sentence."), GOOD[1])
+    kept, report = filter_pairs(table, **only("dedup", dedup="near"))
+    assert len(kept) == 3 and kept["en"].tolist()[0] == GOOD[0][1]
+    assert removed(report, "duplicates (exact)") == 1 and removed(report, "duplicates (near") == 1
+    kept, report = filter_pairs(table, **only("dedup", dedup="exact"))
+    assert len(kept) == 4 and "duplicates (near" not in " ".join(report.removed)
+    assert len(filter_pairs(table, **only("dedup", dedup="off"))[0]) == 5
+
+
+def test_report_counts_add_up_and_filters_run_in_order():
+    table = rows(*GOOD, ("", "Alone.", 0.0, "0-1"), (*GOOD[0], 0.01, "1-1"), CREDITS[0], GOOD[1])
+    kept, report = filter_pairs(table)
+    assert report.beads == 7 and report.kept == len(kept) == 3
+    assert report.beads - sum(report.removed.values()) == report.kept
+    # The low-scoring copy of GOOD[0] is counted by the score filter, not as a duplicate.
+    assert removed(report, "score") == 1 and removed(report, "duplicates (exact)") == 1
+    assert list(report.removed)[0].startswith("unaligned") and list(report.removed)[-1].startswith("duplicates")
+    text = report.format()
+    assert "7 beads in" in text and "3 pairs kept" in text and "published" in text
+
+
+def test_text_is_cleaned_to_one_line():
+    assert clean_text("a\tb\nc\r\nd\u2028e\u2029f\x85g\x0bh  i\x00j\ufeff") == "a b c d e f g h ij"
+    kept, _ = filter_pairs(rows(("第一行\n第二行。", "First line\r\nsecond line.")), **only("none"))
+    assert kept.loc[0, "zh"] == "第一行 第二行。" and kept.loc[0, "en"] == "First line second line."
+
+
+def test_many_frames_and_sources():
+    kept, report = filter_pairs({"a.tsv": rows(GOOD[0]), "b.tsv": rows(GOOD[1], GOOD[0])})
+    assert kept["source"].tolist() == ["a.tsv", "b.tsv"]
+    assert report.beads == 3 and removed(report, "duplicates (exact)") == 1
+    kept, _ = filter_pairs([rows(GOOD[0]), rows(GOOD[2])])
+    assert kept["en"].tolist() == [GOOD[0][1], GOOD[2][1]]
+    with pytest.raises(InputError, match="missing column"):
+        filter_pairs(pd.DataFrame({"zh": ["一"], "en": ["one"]}))
+
+
+# ---- writers -------------------------------------------------------------------------------
+
+TRICKY = [
+    ("他说：\"好\" & <好的>", "He said: \"fine\" & <all right>"),
+    ("A]]>B 的 'quote'", "Tab\there, new\nline, ]]> and \x01 control."),
+    ("段落\u2028分隔\r回车。", "Line\u2029separator\x85next line."),
+]
+
+
+def tricky_frame():
+    frame = rows(*TRICKY)
+    frame["source"] = "doc-ä.tsv"
+    return frame
+
+
+def test_tmx_parses_back_to_the_rows(tmp_path):
+    frame = tricky_frame()
+    path = tmp_path / "pairs.tmx"
+    write_tmx(frame, path)
+    root = etree.parse(str(path)).getroot()
+    assert root.tag == "tmx" and root.get("version") == "1.4"
+    header = root.find("header")
+    for attribute in ("creationtool", "creationtoolversion", "o-tmf", "adminlang"):
+        assert header.get(attribute)
+    assert header.get("segtype") == "sentence" and header.get("srclang") == "zh-CN"
+    assert header.get("datatype") == "plaintext"
+    units = root.findall("body/tu")
+    assert len(units) == len(frame)
+    lang = "{http://www.w3.org/XML/1998/namespace}lang"
+    for unit, (zh, en) in zip(units, TRICKY):
+        variants = unit.findall("tuv")
+        assert [v.get(lang) for v in variants] == ["zh-CN", "en"]
+        assert [v.find("seg").text for v in variants] == [clean_text(zh), clean_text(en)]
+        # TMX wants the <prop>s before the <tuv>s.
+        tags = [child.tag for child in unit]
+        assert tags.index("prop") < tags.index("tuv")
+        assert {p.get("type"): p.text for p in unit.findall("prop")} == \
+            {"x-score": "0.5", "x-type": "1-1", "x-source": "doc-ä.tsv"}
+    raw = path.read_bytes()
+    assert b"&amp;" in raw and b"&lt;" in raw and b"\x01" not in raw
+
+
+def test_moses_files_have_equal_line_counts_and_no_embedded_newlines(tmp_path):
+    frame = tricky_frame()
+    write_moses(frame, tmp_path / "p.zh", tmp_path / "p.en")
+    zh_text = (tmp_path / "p.zh").read_text(encoding="utf-8")
+    en_text = (tmp_path / "p.en").read_text(encoding="utf-8")
+    # splitlines also breaks at \r, \x85, U+2028 ...: none may be left inside a segment.
+    assert len(zh_text.splitlines()) == len(en_text.splitlines()) == len(frame)
+    assert zh_text.count("\n") == en_text.count("\n") == len(frame)
+    assert zh_text.splitlines()[2] == "段落 分隔 回车。"
+
+
+def test_jsonl_tsv_and_full_tsv(tmp_path):
+    frame = tricky_frame()
+    paths = export(frame, tmp_path / "out" / "train", FORMATS)
+    assert [p.name for p in paths] == ["train.tsv", "train.full.tsv", "train.jsonl", "train.zh", "train.en",
+                                       "train.tmx"]
+    records = [json.loads(line) for line in (tmp_path / "out" / "train.jsonl").read_text("utf-8").splitlines()]
+    assert [r["translation"] for r in records] == [{"zh": clean_text(z), "en": clean_text(e)} for z, e in TRICKY]
+    assert records[0]["score"] == 0.5 and records[0]["type"] == "1-1" and records[0]["source"] == "doc-ä.tsv"
+    assert records[0]["zh_ids"] == [0]
+    lines = (tmp_path / "out" / "train.tsv").read_text("utf-8").split("\n")
+    assert lines[-1] == "" and len(lines) == len(frame) + 1
+    assert [line.split("\t") for line in lines[:-1]] == [[clean_text(z), clean_text(e)] for z, e in TRICKY]
+    full = read_tsv(tmp_path / "out" / "train.full.tsv")
+    assert list(full.columns) == ["zh", "en", "score", "type", "source", "zh_ids", "en_ids"]
+    assert full["en"].tolist() == [clean_text(e) for _, e in TRICKY]
+
+
+def test_export_writes_all_files_or_none(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    (tmp_path / "train.tsv").write_text("old\n", encoding="utf-8")
+
+    def broken(self, data):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Path, "write_bytes", broken)  # the TMX, written last, fails
+    with pytest.raises(OSError):
+        export(rows(*GOOD), tmp_path / "train", FORMATS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.tsv"]
+    assert (tmp_path / "train.tsv").read_text(encoding="utf-8") == "old\n"
+
+
+def test_read_aligned_files_folders_globs(tmp_path):
+    folder = tmp_path / "aligned"
+    (folder / "sub").mkdir(parents=True)
+    write_output(rows(GOOD[0]), folder / "a.tsv")
+    write_output(rows(GOOD[1]), folder / "sub" / "b.tsv")
+    assert list(read_aligned([folder])) == [str(folder / "a.tsv"), str(folder / "sub" / "b.tsv")]
+    assert list(read_aligned([str(folder / "*.tsv")])) == [str(folder / "a.tsv")]
+    assert len(read_aligned([folder / "a.tsv", folder])) == 2  # each file once
+    with pytest.raises(InputError, match="no such file"):
+        read_aligned([tmp_path / "missing.tsv"])
+    with pytest.raises(InputError, match="no files match"):
+        read_aligned([str(tmp_path / "*.nothing")])
+    (tmp_path / "plain.tsv").write_text("一\tone\n", encoding="utf-8")
+    with pytest.raises(InputError, match="not an aligned TSV"):
+        read_aligned([tmp_path / "plain.tsv"])
+
+
+# ---- command line ----------------------------------------------------------------------------
+
+def test_cli_export_folder_report_and_rerun(tmp_path, capsys):
+    folder = tmp_path / "aligned"
+    write_output(rows(*GOOD, CREDITS[0]), folder / "a.tsv")
+    write_output(rows(GOOD[0], ("", "Alone.", 0.0, "0-1")), folder / "b.tsv")
+    prefix = folder / "train"  # outputs land in the input folder: they must not be read back
+    for _ in range(2):
+        assert main(["export", str(folder), "-o", str(prefix), "--format", "tsv,moses,jsonl"]) == 0
+        err = capsys.readouterr().err
+        assert "2 aligned files read" in err and "6 beads in" in err and "3 pairs kept" in err
+        assert re.search(r"boilerplate.*-1", err) and re.search(r"duplicates \(exact\)\s+-1", err)
+    assert sorted(p.name for p in folder.iterdir()) == ["a.tsv", "b.tsv", "train.en", "train.jsonl", "train.tsv",
+                                                       "train.zh"]
+    assert (folder / "train.zh").read_text("utf-8").splitlines() == [zh for zh, _ in GOOD]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["missing.tsv"], "no such file"),
+    (["{tsv}", "--max-type", "big"], "M-N"),
+    (["{tsv}", "--format", "docx"], "unknown export format"),
+    (["{tsv}", "--length-ratio", "3:1"], "LOW < HIGH"),
+])
+def test_cli_export_errors_are_one_line(tmp_path, capsys, argv, message):
+    write_output(rows(GOOD[0]), tmp_path / "a.tsv")
+    argv = [a.format(tsv=tmp_path / "a.tsv") for a in argv]
+    assert main(["export", *argv, "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("zhalign: error:") and message in err and err.count("\n") == 1
+    assert not list(tmp_path.glob("out*"))
+
+
+# ---- the sample pair ------------------------------------------------------------------------
+
+def test_sample_pair_export_keeps_the_article_and_drops_credits(sample_result, tmp_path, capsys):
+    aligned = tmp_path / "sample.tsv"
+    write_output(sample_result.frame, aligned)
+    assert main(["export", str(aligned), "-o", str(tmp_path / "train")]) == 0
+    report = capsys.readouterr().err
+    kept = read_tsv(tmp_path / "train.full.tsv")
+
+    # Every photo credit of the Chinese source is a line "新华社记者 … 摄" or "新华社发…"; none survives.
+    source = ZH_SAMPLE.read_text(encoding="utf-8")
+    credits = re.findall(r"新华社记者[^<\n]{0,12}摄|新华社发(?:（[^）<]*）)?", source)
+    assert len(credits) >= 10
+    boilerplate = int(re.search(r"boilerplate \(credits, bylines\)\s+-(\d+)", report).group(1))
+    assert boilerplate >= len(credits)
+    english_credit = re.compile(r"Photo by|Issued by|Xinhua News Agency reporter|\b(reporters?|editor|design)\s*:",
+                                re.IGNORECASE)
+    for zh, en in zip(kept["zh"], kept["en"]):
+        assert not re.search(r"摄$|供图|^新华社发$", zh), zh
+        assert not english_credit.search(en), en
+    staff = [line.strip() for line in EN_SAMPLE.read_text(encoding="utf-8").splitlines() if ": " in line[:25]]
+    assert staff and not any(line in en for line in staff for en in kept["en"])
+
+    # What a reader keeps: the article's sentences, each once, with their translations.
+    for zh, en in [("必须靠创新", "innovation"), ("人才是第一资源", "Talent"), ("稻浪滚滚", "rice"),
+                   ("为探索宇宙奥秘", "mysteries of the universe")]:
+        match = kept[kept["zh"].str.contains(zh)]
+        assert len(match) == 1 and en in match["en"].iloc[0], zh
+    quote = kept[kept["zh"].str.contains("为探索宇宙奥秘")]["en"].iloc[0]
+    assert "Dong Ruifeng" not in quote  # the byline in front of the quote is stripped
+    assert not kept.duplicated(["zh", "en"]).any()
+    assert (kept["zh"] != "").all() and (kept["en"] != "").all()
+    credit_ids = {i for i, s in enumerate(sample_result.zh) if re.search(r"摄$|^新华社发", s.text)}
+    covered = {i for ids in kept["zh_ids"] for i in json.loads(ids)}
+    content = set(range(len(sample_result.zh))) - credit_ids
+    assert not covered & credit_ids
+    assert len(covered) >= 0.85 * len(content)
+
+    # The other formats hold the same pairs.
+    for suffix in (".zh", ".en"):
+        assert len((tmp_path / f"train{suffix}").read_text("utf-8").splitlines()) == len(kept)
+    units = etree.parse(str(tmp_path / "train.tmx")).getroot().findall("body/tu")
+    assert [u.findall("tuv")[0].find("seg").text for u in units] == kept["zh"].tolist()
+    assert "length ratio bounds" in report and "fitted from" in report
