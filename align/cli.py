@@ -91,6 +91,36 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def optional_number(kind: type) -> Callable[[str], float | int | None]:
+    """A number, or `off` for no limit."""
+    def parse(text: str) -> float | int | None:
+        if text.strip().lower() in ("off", "none"):
+            return None
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number or off, not {text!r}") from None
+    return parse
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from align.exporting import export, filter_pairs, output_paths, parse_formats, read_aligned
+
+    formats = parse_formats(args.format)
+    # Never read back files this run is about to write (e.g. -o inside the input folder).
+    tables = read_aligned(args.inputs, exclude=output_paths(args.output, formats))
+    frame, report = filter_pairs(
+        tables, min_score=args.min_score, max_type=args.max_type, boilerplate=not args.keep_boilerplate,
+        min_script=args.min_script, min_length=args.min_length, max_length=args.max_length,
+        length_ratio=args.length_ratio, dedup=args.dedup,
+    )
+    written = export(frame, args.output, formats)
+    if not args.quiet:
+        print(f"{len(tables)} aligned file{'s' if len(tables) != 1 else ''} read; " + report.format(), file=sys.stderr)
+        print("wrote " + ", ".join(str(path) for path in written), file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -116,6 +146,47 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="List the model registry (models/registry.toml).")
     models.add_argument("--json", action="store_true", help="print the registry as JSON")
     models.set_defaults(run=cmd_models)
+
+    from align import exporting as ex
+
+    export = commands.add_parser(
+        "export", help="filter aligned TSVs into training pairs: TSV, JSON Lines, Moses, TMX",
+        description="Read aligned TSVs (from `zhalign align`), drop the pairs unfit for training and write "
+                    "them as PREFIX.tsv (zh<TAB>en), PREFIX.full.tsv (with score, type, source), PREFIX.jsonl "
+                    "(Hugging Face translation shape), PREFIX.zh + PREFIX.en (Moses) and PREFIX.tmx (TMX 1.4b). "
+                    "The report of what each filter removed goes to stderr.")
+    export.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="aligned TSV files, folders (their *.tsv, recursively) or glob patterns")
+    export.add_argument("-o", "--output", required=True, metavar="PREFIX",
+                        help="output prefix, e.g. out/train; all files are written, or none")
+    export.add_argument("--format", default="all", metavar="LIST",
+                        help=f"comma-separated: {', '.join(ex.FORMATS)}, or all (default: all)")
+    export.add_argument("--min-score", type=optional_number(float), default=ex.MIN_SCORE,
+                        help=f"drop pairs scoring below this; off keeps all (default: {ex.MIN_SCORE})")
+    export.add_argument("--max-type", default=ex.MAX_TYPE, metavar="M-N",
+                        help="keep beads of at most M Chinese and N English sentences: 1-1 for 1-1 only, "
+                             f"all for every shape; unaligned beads always go (default: {ex.MAX_TYPE})")
+    export.add_argument("--min-length", type=int, default=ex.MIN_LENGTH,
+                        help="least Chinese characters and English words on each side "
+                             f"(default: {ex.MIN_LENGTH})")
+    export.add_argument("--max-length", type=optional_number(int), default=ex.MAX_LENGTH,
+                        help="most Chinese characters and English words on each side; off for no limit "
+                             f"(default: {ex.MAX_LENGTH})")
+    export.add_argument("--length-ratio", default=ex.LENGTH_RATIO, metavar="auto|published|off|LOW:HIGH",
+                        help="bounds on Chinese characters per English word: auto fits them from the pairs "
+                             f"(median +- 3 robust deviations; the published ratio under {ex.MIN_FIT_PAIRS} "
+                             f"pairs), published is {ex.PUBLISHED_BOUNDS[0]:.2f}:{ex.PUBLISHED_BOUNDS[1]:.1f} "
+                             f"(default: {ex.LENGTH_RATIO})")
+    export.add_argument("--min-script", type=float, default=ex.MIN_SCRIPT, metavar="SHARE",
+                        help="language check: least share of Han letters on the Chinese side and of Latin "
+                             f"letters on the English side; 0 turns it off (default: {ex.MIN_SCRIPT})")
+    export.add_argument("--keep-boilerplate", action="store_true",
+                        help="keep photo credits, staff credits and leading bylines (dropped by default)")
+    export.add_argument("--dedup", choices=("near", "exact", "off"), default=ex.DEDUP,
+                        help="drop repeated pairs: exact, or near (also the same letters and digits after "
+                             f"Unicode normalization, ignoring case, spaces and punctuation) (default: {ex.DEDUP})")
+    export.add_argument("-q", "--quiet", action="store_true", help="no report on stderr")
+    export.set_defaults(run=cmd_export)
     return parser
 
 
