@@ -217,7 +217,8 @@ Frames = pd.DataFrame | Sequence[pd.DataFrame] | Mapping[str, pd.DataFrame]
 
 
 def combine(frames: Frames) -> pd.DataFrame:
-    """One table from one or many aligned tables; a mapping's keys become the `source` column."""
+    """One table from one or many aligned tables; a mapping's keys become the `source` column
+    (unless the table already names its sources)."""
     if isinstance(frames, pd.DataFrame):
         items: list[tuple[str | None, pd.DataFrame]] = [(None, frames)]
     elif isinstance(frames, Mapping):
@@ -226,12 +227,18 @@ def combine(frames: Frames) -> pd.DataFrame:
         items = [(None, frame) for frame in frames]
     parts = []
     for name, frame in items:
+        where = f"{name}: " if name else ""
         missing = [column for column in NEEDED_COLUMNS if column not in frame.columns]
         if missing:
-            where = f"{name}: " if name else ""
             raise InputError(f"{where}not an aligned table: missing column(s) {', '.join(missing)}")
         part = frame.copy()
-        if name is not None or "source" not in part.columns:
+        scores = pd.to_numeric(part["score"], errors="coerce")
+        if scores.isna().any():
+            bad = part.loc[scores.isna(), "score"].iloc[0]
+            raise InputError(f"{where}score {bad!r} is not a number: not an aligned table?")
+        part["score"] = scores.astype(float)
+        # A table exported before (full TSV) keeps the documents it names.
+        if "source" not in part.columns or (part["source"].fillna("").astype(str) == "").all():
             part["source"] = name or ""
         parts.append(part)
     if not parts:
@@ -239,11 +246,6 @@ def combine(frames: Frames) -> pd.DataFrame:
     table = pd.concat(parts, ignore_index=True)
     for column in ("zh", "en", "type", "source"):
         table[column] = table[column].fillna("").astype(str)
-    scores = pd.to_numeric(table["score"], errors="coerce")
-    if scores.isna().any():
-        bad = table.loc[scores.isna(), "score"].iloc[0]
-        raise InputError(f"score {bad!r} is not a number: not an aligned table?")
-    table["score"] = scores.astype(float)
     for column in ("zh_ids", "en_ids"):
         table[column] = table[column].fillna("").astype(str) if column in table.columns else ""
     return table[FULL_COLUMNS]

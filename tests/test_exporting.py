@@ -224,6 +224,16 @@ def test_many_frames_and_sources():
     assert kept["en"].tolist() == [GOOD[0][1], GOOD[2][1]]
     with pytest.raises(InputError, match="missing column"):
         filter_pairs(pd.DataFrame({"zh": ["一"], "en": ["one"]}))
+    with pytest.raises(InputError, match="b.tsv: score 'high' is not a number"):
+        filter_pairs({"a.tsv": rows(GOOD[0]), "b.tsv": rows((*GOOD[1], "high", "1-1"))})
+
+
+def test_exported_full_tsv_can_be_filtered_again_and_keeps_its_sources(tmp_path):
+    kept, _ = filter_pairs({"doc1.tsv": rows(GOOD[0]), "doc2.tsv": rows(GOOD[1])})
+    export(kept, tmp_path / "round", ["full-tsv"])
+    again, report = filter_pairs(read_aligned([tmp_path / "round.full.tsv"]))
+    assert again["source"].tolist() == ["doc1.tsv", "doc2.tsv"] and report.kept == 2
+    assert again[["zh", "en", "score", "type"]].equals(kept[["zh", "en", "score", "type"]])
 
 
 # ---- writers -------------------------------------------------------------------------------
