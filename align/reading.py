@@ -65,23 +65,49 @@ def read_document(
         text, name = decode_file(path, encoding), str(path)
     else:
         text, name = source, "<text>"
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = normalise_text(text.replace("\r\n", "\n").replace("\r", "\n"), keep_lines=input_format == "lines")
     if input_format == "auto":
-        input_format = "zaker" if _looks_like_zaker(text) else "text"
+        input_format = "zaker" if _looks_like_zaker(text) or _looks_like_html(text) else "text"
     reader = {"zaker": parse_zaker, "text": parse_text, "lines": parse_lines}[input_format]
     document = reader(text)
     document.source = name
+    for paragraph in document.paragraphs:  # again: HTML entities (&#8203;, &nbsp;) decode late
+        paragraph.text = normalise_text(paragraph.text, keep_lines=True)
     if not any(p.text.strip() for p in document.paragraphs):
         raise InputError(f"{name}: no text found (empty document)")
     return document
 
 
-_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_BOMS = (  # UTF-32 first: its little-endian mark starts like UTF-16's
+    (b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"),
+)
+# Among the encodings the detector finds equally plausible, the Chinese ones
+# first: a short GB18030 text is also valid CP949 or Big5 (or UTF-16).
+_PREFERRED = ("gb18030", "gbk", "gb2312", "hz", "big5", "big5hkscs", "cp950")
+# Zero-width characters and soft hyphens are dropped; exotic spaces become a space.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_SPACES = dict.fromkeys(map(ord, "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+                                 "\u200a\u202f\u205f"), " ")
+_BREAKS = {ord("\u2028"): "\n", ord("\u2029"): "\n\n", ord("\x0b"): "\n", ord("\x0c"): "\n", ord("\x85"): "\n"}
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
+_NORMALISE = {**_INVISIBLE, **_SPACES, **_BREAKS}
+_NORMALISE_IN_LINE = {**_INVISIBLE, **_SPACES, **dict.fromkeys(_BREAKS, " ")}
+
+
+def normalise_text(text: str, keep_lines: bool = False) -> str:
+    """Drop zero-width characters (U+200B, U+FEFF inside text, ...), soft hyphens
+    and control characters; make no-break and other Unicode spaces plain spaces
+    and Unicode line/paragraph separators newlines (spaces with keep_lines, so
+    that line k stays line k). Full-width (ideographic) spaces stay: Chinese
+    texts indent paragraphs with them."""
+    return _CONTROL.sub("", text.translate(_NORMALISE_IN_LINE if keep_lines else _NORMALISE))
 
 
 def decode_file(path: Path, encoding: str | None = None) -> str:
     """The file's text: UTF-8 (with or without BOM), UTF-16 with BOM, or what
-    charset-normalizer detects (GB18030/GBK for most Chinese sources)."""
+    charset-normalizer detects (GB18030/GBK for most Chinese sources). Binary
+    or undecodable files raise InputError, one line naming the file."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -94,35 +120,84 @@ def decode_file(path: Path, encoding: str | None = None) -> str:
         raise InputError(f"{path}: file is empty")
     if encoding:
         try:
-            return data.decode(encoding)
-        except (UnicodeDecodeError, LookupError) as error:
-            raise InputError(f"{path}: cannot decode as {encoding} ({error.__class__.__name__})") from None
+            text = data.decode(encoding)
+        except LookupError:
+            raise InputError(f"{path}: unknown encoding {encoding!r}") from None
+        except UnicodeDecodeError as error:
+            raise InputError(f"{path}: cannot decode as {encoding} (byte {error.start}: {error.reason})") from None
+        return _checked_text(path, text, encoding)
     for bom, codec in _BOMS:
         if data.startswith(bom):
-            return data.decode(codec, errors="strict")
+            try:
+                return _checked_text(path, data.decode(codec), codec)
+            except UnicodeDecodeError as error:
+                raise InputError(f"{path}: has a {codec} byte-order mark but is not {codec} "
+                                 f"(byte {error.start}: {error.reason})") from None
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if b"\x00" in data[:4096] and not _looks_like_utf16(data):
-        raise InputError(f"{path}: binary file, not text")
+    else:
+        if not _too_many_controls(text):  # else perhaps UTF-16 without BOM: ASCII with NULs between
+            return text
+    return _checked_text(path, *_detect(path, data))
+
+
+def _detect(path: Path, data: bytes) -> tuple[str, str]:
+    """Decode with the encoding charset-normalizer finds; Chinese encodings win ties."""
     from charset_normalizer import from_bytes  # imported late: only non-UTF-8 input needs it
 
-    best = from_bytes(data).best()
-    if best is None:
-        raise InputError(f"{path}: not text in any known encoding (binary file?); give --encoding if you know it")
-    encoding = "gb18030" if best.encoding in ("gb2312", "gbk") else best.encoding
-    return data.decode(encoding)
+    matches = list(from_bytes(data))
+    wide = [m for m in matches if m.encoding.startswith(("utf_16", "utf_32"))]
+    if b"\x00" in data[:65536]:  # text with NUL bytes can only be UTF-16 or UTF-32
+        matches = wide
+    else:  # and UTF-16 without a BOM has NULs: in its newlines, spaces, digits
+        matches = [m for m in matches if m not in wide]
+    if not matches:
+        raise InputError(f"{path}: binary file or not text in any known encoding; give --encoding if you know it")
+    least_chaos = min(m.chaos for m in matches)
+    candidates = [m.encoding for m in matches if m.chaos <= least_chaos + 0.03]
+    normalised = [c.replace("_", "").replace("-", "") for c in candidates]
+    for preferred in _PREFERRED:
+        if preferred in normalised:
+            encoding = candidates[normalised.index(preferred)]
+            break
+    else:
+        encoding = candidates[0]
+    if encoding in ("gb2312", "gbk"):
+        encoding = "gb18030"  # a superset: GBK files often hold a few characters outside GB2312
+    try:
+        return data.decode(encoding), encoding
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not text in any known encoding (detected {encoding}, which fails); "
+                         "give --encoding if you know it") from None
 
 
-def _looks_like_utf16(data: bytes) -> bool:
-    # UTF-16 without BOM: every other byte is NUL for ASCII-heavy text.
-    sample = data[:4096]
-    return sample[1::2].count(0) > len(sample) * 0.4 or sample[0::2].count(0) > len(sample) * 0.4
+def _checked_text(path: Path, text: str, encoding: str) -> str:
+    """The decoded text, unless it is full of control characters (a binary file
+    that happens to decode, e.g. with --encoding latin-1)."""
+    if _too_many_controls(text):
+        raise InputError(f"{path}: binary file, not text (decoded as {encoding}, it is full of control characters)")
+    return text
+
+
+def _too_many_controls(text: str) -> bool:
+    sample = text[:65536]
+    return len(_CONTROL.findall(sample)) > max(2, len(sample) // 100)
 
 
 def _looks_like_zaker(text: str) -> bool:
     return text.lstrip("\ufeff \n").startswith("---") and bool(re.search(r"<(p|div)\b", text))
+
+
+_HTML_START = re.compile(r"\s*(<!doctype html|<html\b|<head\b|<body\b|<!--)", re.I)
+_HTML_BLOCK = re.compile(r"</?(p|div|br|h[1-6]|li|table|span|script|style)\b[^>]*>", re.I)
+
+
+def _looks_like_html(text: str) -> bool:
+    """An HTML page or fragment (read like the ZAKER body): it starts like one,
+    or tags like <p> and <div> are frequent (one per 300 characters)."""
+    return bool(_HTML_START.match(text)) or len(_HTML_BLOCK.findall(text[:20000])) * 300 >= min(len(text), 20000)
 
 
 def parse_zaker(text: str) -> Document:

@@ -16,7 +16,7 @@ from align.reading import Document
 # tokens; a Han character is about one token, an English word about 1.3.
 MAX_CHARS = {"zh": 300, "en": 1200}
 
-_ZH_END = "。！？!?"
+_ZH_END = "。！？!?｡"
 _ZH_END_SEMICOLON = _ZH_END + "；;"
 _CLOSERS = "”’」』）)》〉】〗］]"
 _ELLIPSIS = re.compile(r"…+|\.{3,}")
@@ -61,7 +61,7 @@ def split_chinese(text: str, split_semicolon: bool = False) -> list[str]:
     sentences, start, i, n = [], 0, 0, len(text)
     while i < n:
         ellipsis = _ELLIPSIS.match(text, i)
-        if text[i] in enders or ellipsis:
+        if text[i] in enders or ellipsis or _is_chinese_full_stop(text, i):
             end = ellipsis.end() if ellipsis else i + 1
             while end < n and text[end] in enders:
                 end += 1
@@ -80,6 +80,17 @@ def split_chinese(text: str, split_semicolon: bool = False) -> list[str]:
     if text[start:].strip():
         sentences.append(text[start:].strip())
     return sentences
+
+
+_DOT_BEFORE = re.compile(rf"[\u3400-\u4dbf\u4e00-\u9fff{re.escape(_CLOSERS)}]")
+_DOT_NOT_AFTER = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ.．]")
+
+
+def _is_chinese_full_stop(text: str, i: int) -> bool:
+    """A full-width ．or an ASCII . used as a full stop: after a Han character
+    (or a closing quote), not before a digit or letter (3.5, 新华网.com)."""
+    return (text[i] in ".．" and i > 0 and bool(_DOT_BEFORE.match(text[i - 1]))
+            and not (i + 1 < len(text) and _DOT_NOT_AFTER.match(text[i + 1])))
 
 
 def _after_closers(text: str, end: int) -> int:

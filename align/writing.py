@@ -78,8 +78,13 @@ def write_output(frame: pd.DataFrame, path: str | Path | None, output_format: st
 def write_atomically(path: str | Path, text: str) -> None:
     """Write text to path so that the path holds the old file or the whole
     new one, never a part, even on Ctrl-C or a full disk."""
-    with atomic_path(path) as temporary:
-        temporary.write_text(text, encoding="utf-8")
+    try:
+        with atomic_path(path) as temporary:
+            temporary.write_text(text, encoding="utf-8")
+    except OSError as error:  # one line naming the file, for the CLI
+        failure = OSError(f"cannot write {path}: {error.strerror or error}")
+        failure.errno = error.errno
+        raise failure from None
 
 
 @contextlib.contextmanager
