@@ -72,6 +72,7 @@ class Encoder(ABC):
         self.name = spec.name
         self._cache: dict[str, np.ndarray] = {}
         self.texts_embedded = 0  # distinct texts actually sent to the model
+        self.store = None  # optional persistent cache, e.g. align.caching.EmbeddingCache
 
     @property
     @abstractmethod
@@ -82,6 +83,9 @@ class Encoder(ABC):
         """L2-normalised float32 rows, one per text. `progress` None shows a bar
         on a terminal for long inputs."""
         todo = sorted({t for t in texts if t not in self._cache}, key=len)  # similar lengths batch well
+        if todo and self.store is not None:
+            self._cache.update(self.store.load(self, todo))
+            todo = [t for t in todo if t not in self._cache]
         if todo:
             show = len(todo) >= 200 if progress is None else progress
             bar = tqdm(total=len(todo), desc=desc, unit="sent", disable=not show or None, file=sys.stderr, leave=False)
@@ -90,6 +94,8 @@ class Encoder(ABC):
                 vectors = self._embed(batch)
                 for text, vector in zip(batch, vectors):
                     self._cache[text] = vector
+                if self.store is not None:
+                    self.store.save(self, batch, vectors)
                 bar.update(len(batch))
             bar.close()
             self.texts_embedded += len(todo)

@@ -1,0 +1,186 @@
+"""A persistent embedding cache: (model, text) -> float32 vector, on disk.
+
+Re-aligning the same documents with other settings, resuming a batch, or
+aligning pairs that `zhalign pair` has already read then costs no embedding.
+The store is one SQLite file (`embeddings.sqlite`) in the cache folder:
+`$ZHALIGN_CACHE`, or `~/.cache/zhalign`. Keys are the model's identity (name,
+backend, path, input prefix, dimension) and the SHA-1 of the text; values are
+the raw float32 bytes. It runs in WAL mode with short transactions, so several
+worker processes on one machine may read and fill it at once; a cluster of
+several machines needs the folder on a disk they share, or each fills its own.
+
+An encoder uses it once attached: `attach_cache(encoder)` (or set
+`encoder.store`); `Encoder.encode` then looks texts up here before embedding
+and saves what it embedded.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from align.embedding import Encoder
+
+CACHE_FILE = "embeddings.sqlite"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS vectors (
+    model TEXT NOT NULL,
+    key BLOB NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model, key)
+) WITHOUT ROWID;
+"""
+_LOOKUP_CHUNK = 400  # keys per SELECT, under SQLite's parameter limit
+
+
+def default_cache_dir() -> Path:
+    """`$ZHALIGN_CACHE`, or `~/.cache/zhalign`."""
+    return Path(os.environ.get("ZHALIGN_CACHE") or Path.home() / ".cache" / "zhalign").expanduser()
+
+
+def text_key(text: str) -> bytes:
+    return hashlib.sha1(text.encode("utf-8")).digest()
+
+
+def model_key(encoder: "Encoder") -> str:
+    """What identifies an encoder's vectors: readable name, then a digest of
+    everything that changes them (backend, weights path, prefix, dimension)."""
+    spec = encoder.spec
+    identity = f"{spec.backend}\0{spec.path}\0{spec.prefix}\0{encoder.dim}"
+    return f"{spec.name}#{hashlib.sha1(identity.encode('utf-8')).hexdigest()[:12]}"
+
+
+class EmbeddingCache:
+    """Vectors on disk by (model, sha1 of text). Counts its hits and misses."""
+
+    def __init__(self, folder: str | Path | None = None):
+        self.folder = Path(folder).expanduser() if folder is not None else default_cache_dir()
+        self.path = self.folder / CACHE_FILE
+        self.hits = 0      # texts found
+        self.misses = 0    # texts looked up and not found
+        self.saved = 0     # vectors written
+        self._connection: sqlite3.Connection | None = None
+        self._pid = -1
+
+    # A connection must not cross a fork, and the object may be pickled to a
+    # worker process: connect lazily, per process.
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_connection"], state["_pid"] = None, -1
+        return state
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None or self._pid != os.getpid():
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+                connection.executescript(_SCHEMA)
+            except sqlite3.Error as error:
+                raise OSError(f"embedding cache {self.path}: {error}") from None
+            self._connection, self._pid = connection, os.getpid()
+        return self._connection
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connect()
+        for attempt in range(20):
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as error:  # locked beyond the timeout: wait and retry
+                if "locked" not in str(error) or attempt == 19:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def get_many(self, model: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of those texts that are in the cache."""
+        found: dict[str, np.ndarray] = {}
+        if not texts:
+            return found
+        by_key = {text_key(t): t for t in texts}
+        keys = list(by_key)
+        connection = self._connect()
+        for start in range(0, len(keys), _LOOKUP_CHUNK):
+            chunk = keys[start:start + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = connection.execute(
+                f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({marks})", (model, *chunk)
+            ).fetchall()
+            for key, blob in rows:
+                found[by_key[bytes(key)]] = np.frombuffer(blob, dtype=np.float32).copy()
+        self.hits += len(found)
+        self.misses += len(by_key) - len(found)
+        return found
+
+    def put_many(self, model: str, items: Iterable[tuple[str, np.ndarray]]) -> None:
+        rows = [(model, text_key(t), np.ascontiguousarray(v, dtype=np.float32).tobytes()) for t, v in items]
+        if not rows:
+            return
+        with self._transaction() as connection:
+            connection.executemany("INSERT OR REPLACE INTO vectors (model, key, vector) VALUES (?, ?, ?)", rows)
+        self.saved += len(rows)
+
+    # The two calls Encoder.encode makes.
+    def load(self, encoder: "Encoder", texts: Sequence[str]) -> dict[str, np.ndarray]:
+        return self.get_many(model_key(encoder), texts)
+
+    def save(self, encoder: "Encoder", texts: Sequence[str], vectors: np.ndarray) -> None:
+        self.put_many(model_key(encoder), zip(texts, vectors))
+
+    def info(self) -> dict:
+        """Location, entries (in all and per model) and bytes on disk."""
+        files = [self.path, self.path.with_name(CACHE_FILE + "-wal"), self.path.with_name(CACHE_FILE + "-shm")]
+        size = sum(f.stat().st_size for f in files if f.exists())
+        models: dict[str, int] = {}
+        if self.path.exists():
+            rows = self._connect().execute("SELECT model, COUNT(*) FROM vectors GROUP BY model").fetchall()
+            models = {model: count for model, count in rows}
+        return {"path": str(self.path), "entries": sum(models.values()), "bytes": size, "models": models}
+
+    def clear(self) -> int:
+        """Delete every vector and give the space back; returns how many there were."""
+        if not self.path.exists():
+            return 0
+        with self._transaction() as connection:
+            count = connection.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+            connection.execute("DELETE FROM vectors")
+        connection.execute("VACUUM")
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return count
+
+    def stats(self) -> dict:
+        return {"hits": self.hits, "misses": self.misses, "saved": self.saved}
+
+    def close(self) -> None:
+        if self._connection is not None and self._pid == os.getpid():
+            self._connection.close()
+        self._connection = None
+
+
+def attach_cache(encoder: "Encoder", cache: EmbeddingCache | str | Path | None = None) -> "Encoder":
+    """Make `encoder` read and fill a persistent cache (the default folder if None)."""
+    encoder.store = cache if isinstance(cache, EmbeddingCache) else EmbeddingCache(cache)
+    return encoder
+
+
+def human_size(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
