@@ -156,3 +156,19 @@ def pair_files(gold: str | Path, pred: str | Path) -> dict[str, tuple[Path, Path
 def evaluate_paths(gold: str | Path, pred: str | Path) -> dict:
     """evaluate() over files or directories of files matched by name."""
     return evaluate({name: (read_alignment(g), read_alignment(p)) for name, (g, p) in pair_files(gold, pred).items()})
+
+
+def format_report(result: dict, by_file: bool = False, by_type: bool = False) -> str:
+    """A plain-text table of evaluate()'s numbers."""
+    header = f"{'':12} {'strict P':>9} {'strict R':>9} {'strict F1':>9} {'lax P':>7} {'lax R':>7} {'lax F1':>7}"
+
+    def line(name: str, s: dict, extra: str = "") -> str:
+        return (f"{name:12} {s['strict_precision']:9.3f} {s['strict_recall']:9.3f} {s['strict_f1']:9.3f} "
+                f"{s['lax_precision']:7.3f} {s['lax_recall']:7.3f} {s['lax_f1']:7.3f}{extra}")
+
+    lines = [header, line("all", result["pooled"])]
+    if by_file:
+        lines += [line(name, s, f"  ({s['gold_beads']} gold beads)") for name, s in result["by_file"].items()]
+    if by_type:
+        lines += [line(kind, s, f"  ({s['gold_beads']} gold beads)") for kind, s in result["by_type"].items()]
+    return "\n".join(lines)

@@ -16,7 +16,6 @@ import contextlib
 import glob
 import json
 import math
-import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -552,14 +551,6 @@ def _write_all(contents: Mapping[Path, str | bytes]) -> None:
                 temporary.write_bytes(content)
             else:
                 temporary.write_text(content, encoding="utf-8", newline="\n")
-            # The temporary file is private (0600); training files get the usual permissions.
-            os.chmod(temporary, 0o666 & ~_umask())
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 __all__ = [

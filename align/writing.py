@@ -87,6 +87,12 @@ def write_atomically(path: str | Path, text: str) -> None:
         raise failure from None
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside `path` to write to; renamed over `path` only if the block succeeds."""
@@ -95,6 +101,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(handle)
     temporary = Path(name)
+    os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; the output gets the usual mode
     try:
         yield temporary
         os.replace(temporary, path)
