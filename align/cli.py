@@ -1,4 +1,4 @@
-"""Command line: `zhalign align | models | eval ...`, a thin layer over the modules.
+"""Command line: `zhalign align | models | plot | eval ...`, a thin layer over the modules.
 
 Data goes to stdout (or -o FILE), messages and progress to stderr. Exit codes:
 0 success, 1 bad input or failed run, 2 usage error, 130 interrupted.
@@ -121,6 +121,47 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def window_arg(text: str) -> tuple[int, int]:
+    from align.plotting import parse_window
+
+    try:
+        return parse_window(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def size_arg(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    try:
+        size = (int(width), int(height))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like WIDTHxHEIGHT in pixels, e.g. 1800x1100, not {text!r}") from None
+    if size[0] < 400 or size[1] < 300 or max(size) > 20000:
+        raise argparse.ArgumentTypeError(f"size {text!r} out of range (400x300 to 20000x20000 pixels)")
+    return size
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: write the file only
+    from align.pipeline import align_pair
+    from align.plotting import cjk_font, overview_figure, save_png
+
+    result = align_pair(
+        args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=args.encoding,
+        params=params_from(args), split_semicolon=args.split_semicolon, progress=None if args.progress else False,
+    )
+    figure = overview_figure(result, window=args.window, size_px=args.size, dpi=args.dpi, labels=args.labels,
+                             centred=not args.raw)
+    save_png(figure, args.output)
+    if not args.quiet:
+        print(format_summary(result.summary()), file=sys.stderr)
+        font = "" if cjk_font() else "; no CJK font found, Chinese sentences labelled by number"
+        print(f"wrote {args.output} ({args.size[0]}x{args.size[1]} pixels){font}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -146,6 +187,30 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="List the model registry (models/registry.toml).")
     models.add_argument("--json", action="store_true", help="print the registry as JSON")
     models.set_defaults(run=cmd_models)
+
+    plot = commands.add_parser("plot", help="align a pair and draw it: similarity heatmap with the path, scores",
+                               description="Align ZH with EN and write a PNG: the sentence similarity heatmap "
+                                           "with the alignment path and search band, a histogram of bead "
+                                           "scores and the counts of bead types.")
+    plot.add_argument("zh", help="Chinese document (ZAKER export, plain text or one sentence a line)")
+    plot.add_argument("en", help="English document")
+    plot.add_argument("-o", "--output", required=True, help="PNG file to write (written whole or not at all)")
+    plot.add_argument("--window", type=window_arg, metavar="START:END",
+                      help="zoom the heatmap to Chinese sentences START..END-1 (0-based) and the English "
+                           "sentences the path reaches there; windows of at most 40 sentences are labelled "
+                           "with the sentences' text (default: the whole document)")
+    plot.add_argument("--size", type=size_arg, default=(1800, 1100), metavar="WxH",
+                      help="image size in pixels (default: 1800x1100)")
+    plot.add_argument("--dpi", type=int, default=100, help="dots per inch: scales the text (default: 100)")
+    plot.add_argument("--labels", choices=("auto", "text", "number"), default="auto",
+                      help="heatmap tick labels: sentence text and number, number only, or auto (text for "
+                           "small windows); Chinese text needs a CJK font (default: auto)")
+    plot.add_argument("--raw", action="store_true",
+                      help="colour raw cosines instead of cosines with row and column means removed")
+    add_align_options(plot)
+    plot.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    plot.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    plot.set_defaults(run=cmd_plot)
 
     from align import exporting as ex
 
