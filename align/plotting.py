@@ -20,9 +20,7 @@ sentences are labelled by number only, so plotting never fails for want of it.
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
@@ -31,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from align.writing import parse_ids
+from align.writing import atomic_path, parse_ids
 
 if TYPE_CHECKING:  # matplotlib is imported lazily: `import align` must stay light.
     from matplotlib.axes import Axes
@@ -412,16 +410,9 @@ def overview_figure(
 
 def save_png(figure: Figure, path: str | Path) -> None:
     """Write the figure as PNG at its own size and dpi (no tight cropping, so the
-    pixel size is exactly figsize x dpi), whole or not at all."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.", suffix=".png")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            figure.savefig(stream, format="png", dpi=figure.dpi)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    pixel size is exactly figsize x dpi), whole or not at all, with the usual file mode."""
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=figure.dpi)
 
 
 __all__ = [

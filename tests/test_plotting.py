@@ -1,5 +1,7 @@
 """align.plotting and `zhalign plot`: tables for review, figures, CJK font fallback, the PNG."""
+import os
 import re
+import stat
 import subprocess
 import sys
 import warnings
@@ -169,6 +171,9 @@ def test_overview_png_has_the_size_asked_for(sample_result, tmp_path):
     plotting.save_png(plotting.overview_figure(sample_result, size_px=(1200, 800)), out)
     assert png_size(out.read_bytes()) == (1200, 800)
     assert [p.name for p in tmp_path.iterdir()] == ["overview.png"]  # no temporary file left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask  # not the temporary file's private 0600
     with pytest.raises(ValueError):
         plotting.overview_figure(sample_result, window=(500, 600))
 
