@@ -1,0 +1,406 @@
+"""Pairing documents: which English document translates which Chinese one.
+
+Every document is read, split into sentences and embedded (through the
+persistent cache, so `zhalign batch` later embeds nothing again). Then:
+
+1. Candidates. A cheap score for every zh x en pair: the cosine of the two
+   documents' pooled vectors (mean sentence vector, minus the mean over the
+   collection's documents of that language when there are three or more, so
+   that what all articles share does not count), plus the number and length
+   cues below. Each document keeps its `candidates` best partners (every
+   pair is kept when there are at most 64).
+2. Confidence of a candidate pair, in [0, 1]:
+
+       score = 0.7 * aligned + 0.15 * numbers + 0.15 * length
+
+   - aligned: the two documents are aligned sentence by sentence (the same
+     aligner as `zhalign align`); this is the share of all their sentences that
+     fall in beads pairing both sides with a bead score of at least 0.3. A
+     translation scores about 0.9-1; two articles on the same topic that are
+     not translations score 0.1-0.2: sentences of unrelated texts rarely line
+     up in order.
+   - numbers: Dice overlap of the numbers and dates in the two texts (digits as
+     written, commas dropped; "5月15日" and "May 15" both give 5/15; a ZAKER
+     export's date counts too). Used when each side has at least 3; otherwise
+     it takes the value of `aligned` (no evidence either way).
+   - length: how close the ratio of English to Chinese characters is to what a
+     translation has, exp(-z^2 / 2) with z = log(ratio / expected) / 0.5, where
+     `expected` is the median ratio of the confident candidate pairs (3.0 when
+     there are none).
+3. Assignment: one-to-one, maximising the total score (Hungarian method,
+   scipy's linear_sum_assignment); a pair is kept when its score reaches
+   `threshold` (default 0.45). Everything else is unmatched.
+"""
+from __future__ import annotations
+
+import email.utils
+import math
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from align.aligning import align_vectors
+from align.embedding import Encoder
+from align.reading import Document, InputError, read_document
+from align.segmenting import han_ratio, split_document
+from align.writing import write_atomically
+
+MANIFEST_COLUMNS = ["zh_path", "en_path", "score"]
+WEIGHTS = {"aligned": 0.7, "numbers": 0.15, "length": 0.15}
+GOOD_BEAD = 0.3           # a bead at least this good counts as aligned
+DEFAULT_THRESHOLD = 0.45  # least score of a kept pair
+DEFAULT_RATIO = 3.0       # English characters per Chinese character, when the collection cannot tell
+LENGTH_SIGMA = 0.5        # spread of log(ratio) around the expected one
+MIN_NUMBERS = 3           # numbers a side needs for the number cue to count
+ALL_PAIRS_LIMIT = 64      # up to this many zh x en pairs, every pair is scored in full
+ZH_HAN_RATIO = 0.3        # least share of Han characters among the letters of a Chinese document
+NOT_LANGUAGE = {"zh": "not Chinese", "en": "not English"}
+
+
+# --- documents ---------------------------------------------------------------
+
+@dataclass
+class DocumentInfo:
+    """What pairing knows of one document."""
+
+    path: str
+    lang: str
+    sentences: list[str] = field(default_factory=list)
+    vectors: np.ndarray | None = None
+    chars: int = 0
+    numbers: frozenset[str] = frozenset()
+    error: str = ""
+
+    @property
+    def pooled(self) -> np.ndarray:
+        mean = self.vectors.mean(axis=0)
+        return mean / max(float(np.linalg.norm(mean)), 1e-9)
+
+
+def list_documents(source: str | Path, pattern: str = "*") -> list[Path]:
+    """A folder's files matching `pattern` (not hidden, sorted), or the paths
+    listed in a file, one a line (blank lines and # comments skipped;
+    relative paths are relative to the list file's folder)."""
+    source = Path(source)
+    if source.is_dir():
+        return sorted(p for p in source.glob(pattern) if p.is_file() and not p.name.startswith("."))
+    if not source.is_file():
+        raise InputError(f"{source}: no such folder or list file")
+    paths = []
+    try:
+        lines = source.read_text("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise InputError(f"{source}: a list of documents must be UTF-8 text, one path a line") from None
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        path = Path(line).expanduser()
+        path = path if path.is_absolute() else source.parent / path
+        if not path.is_file():
+            raise InputError(f"{source}: line {number}: no such document {line!r}")
+        paths.append(path)
+    return paths
+
+
+_MONTHS = {name: k for k, names in enumerate(
+    ("january jan", "february feb", "march mar", "april apr", "may", "june jun", "july jul",
+     "august aug", "september sept sep", "october oct", "november nov", "december dec"), 1) for name in names.split()}
+_MONTH_WORD = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_EN_DATE = re.compile(rf"\b({_MONTH_WORD})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_WORD})\b", re.I)
+_ZH_DATE = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def numbers_of(text: str, metadata: dict | None = None) -> frozenset[str]:
+    """Numbers (digits as written, commas dropped) and month/day dates in text."""
+    found = {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+    for match in _ZH_DATE.finditer(text):
+        found.add(f"{int(match[1])}/{int(match[2])}")
+    for match in _EN_DATE.finditer(text):
+        month, day = (match[1], match[2]) if match[1] else (match[4], match[3])
+        found.add(f"{_MONTHS[month.lower()]}/{int(day)}")
+    date = (metadata or {}).get("date")
+    if date:
+        parsed = _parse_date(date)
+        if parsed is not None:
+            found |= {str(parsed[0]), f"{parsed[1]}/{parsed[2]}"}
+    return frozenset(re.sub(r"^0+(?=\d)", "", n) for n in found)
+
+
+def _parse_date(value) -> tuple[int, int, int] | None:
+    if hasattr(value, "year"):
+        return value.year, value.month, value.day
+    text = str(value)
+    try:
+        parsed = email.utils.parsedate_to_datetime(text)
+        return parsed.year, parsed.month, parsed.day
+    except (TypeError, ValueError):
+        pass
+    match = re.search(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})", text)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def document_language(document: Document) -> str:
+    text = " ".join(p.text for p in document.paragraphs)
+    return "zh" if han_ratio(text) >= ZH_HAN_RATIO else "en"
+
+
+def load_documents(
+    paths: Sequence[str | Path],
+    lang: str,
+    encoder: Encoder,
+    input_format: str = "auto",
+    encoding: str | None = None,
+    progress: Callable[[Path], None] | None = None,
+) -> tuple[list[DocumentInfo], list[DocumentInfo]]:
+    """(documents of language `lang`, documents skipped: unreadable or in the other language)."""
+    kept, skipped = [], []
+    for path in paths:
+        info = DocumentInfo(str(path), lang)
+        try:
+            document = read_document(Path(path), input_format, encoding)
+            if document_language(document) != lang:
+                info.error = NOT_LANGUAGE[lang]
+                skipped.append(info)
+                continue
+            info.sentences = [s.text for s in split_document(document, lang)]
+            if not info.sentences:
+                raise InputError(f"{path}: no sentences found")
+        except InputError as error:
+            info.error = str(error).splitlines()[0]
+            skipped.append(info)
+            continue
+        finally:
+            if progress:
+                progress(Path(path))
+        info.vectors = encoder.encode(info.sentences, progress=False)
+        info.chars = sum(len("".join(s.split())) for s in info.sentences)
+        info.numbers = numbers_of("\n".join(info.sentences), document.metadata)
+        kept.append(info)
+    return kept, skipped
+
+
+# --- scores -------------------------------------------------------------------
+
+def number_cue(zh: DocumentInfo, en: DocumentInfo) -> float | None:
+    """Dice overlap of the numbers, or None when a side has too few to tell."""
+    if len(zh.numbers) < MIN_NUMBERS or len(en.numbers) < MIN_NUMBERS:
+        return None
+    return 2 * len(zh.numbers & en.numbers) / (len(zh.numbers) + len(en.numbers))
+
+
+def length_cue(zh: DocumentInfo, en: DocumentInfo, expected_ratio: float) -> float:
+    ratio = max(en.chars, 1) / max(zh.chars, 1)
+    z = math.log(ratio / expected_ratio) / LENGTH_SIGMA
+    return math.exp(-z * z / 2)
+
+
+def aligned_share(zh: DocumentInfo, en: DocumentInfo) -> float:
+    """Share of both documents' sentences in beads pairing both sides with a score >= GOOD_BEAD."""
+    alignment = align_vectors(zh.vectors, en.vectors, _lengths(zh.sentences), _lengths(en.sentences))
+    covered = sum(len(b.zh) + len(b.en) for b in alignment.beads if b.zh and b.en and b.score >= GOOD_BEAD)
+    return covered / (len(zh.sentences) + len(en.sentences))
+
+
+def _lengths(sentences: Sequence[str]) -> np.ndarray:
+    return np.array([len("".join(s.split())) for s in sentences], dtype=float)
+
+
+@dataclass
+class PairScore:
+    zh: int
+    en: int
+    score: float
+    aligned: float
+    numbers: float | None
+    length: float
+
+
+def combine(aligned: float, numbers: float | None, length: float) -> float:
+    numbers = aligned if numbers is None else numbers
+    return WEIGHTS["aligned"] * aligned + WEIGHTS["numbers"] * numbers + WEIGHTS["length"] * length
+
+
+def prescores(zhs: Sequence[DocumentInfo], ens: Sequence[DocumentInfo]) -> np.ndarray:
+    """The cheap candidate score of every zh x en pair (n x m)."""
+    zh_pooled = np.stack([d.pooled for d in zhs])
+    en_pooled = np.stack([d.pooled for d in ens])
+    similarity = _centred_rows(zh_pooled) @ _centred_rows(en_pooled).T
+    numbers = np.array([[number_cue(z, e) or 0.0 for e in ens] for z in zhs])
+    length = np.array([[length_cue(z, e, DEFAULT_RATIO) for e in ens] for z in zhs])
+    return similarity + 0.5 * numbers + 0.5 * length
+
+
+def _centred_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows minus their mean, renormalised, when there are enough rows for a mean to mean something."""
+    if len(vectors) < 3:
+        return vectors
+    centred = vectors - vectors.mean(axis=0)
+    return centred / np.linalg.norm(centred, axis=1, keepdims=True).clip(1e-9)
+
+
+def candidate_pairs(pre: np.ndarray, per_document: int) -> list[tuple[int, int]]:
+    """Each document's `per_document` best partners by the cheap score, both ways."""
+    n, m = pre.shape
+    if n * m <= ALL_PAIRS_LIMIT:
+        return [(i, j) for i in range(n) for j in range(m)]
+    chosen = set()
+    for i in range(n):
+        chosen.update((i, int(j)) for j in np.argsort(-pre[i])[:per_document])
+    for j in range(m):
+        chosen.update((int(i), j) for i in np.argsort(-pre[:, j])[:per_document])
+    return sorted(chosen)
+
+
+def score_pairs(
+    zhs: Sequence[DocumentInfo],
+    ens: Sequence[DocumentInfo],
+    candidates: int = 3,
+    progress: Callable[[int], Iterable] | None = None,
+) -> list[PairScore]:
+    """The confidence of every candidate pair (see the module's doc)."""
+    if not zhs or not ens:
+        return []
+    pairs = candidate_pairs(prescores(zhs, ens), candidates)
+    looped = progress(len(pairs)) if progress else None
+    details = []
+    for i, j in pairs:
+        aligned = aligned_share(zhs[i], ens[j])
+        details.append((i, j, aligned, number_cue(zhs[i], ens[j])))
+        if looped is not None:
+            looped.update(1)
+    if looped is not None:
+        looped.close()
+    confident = [ens[j].chars / max(zhs[i].chars, 1) for i, j, aligned, _ in details if aligned >= 0.6]
+    expected = float(np.median(confident)) if confident else DEFAULT_RATIO
+    scores = []
+    for i, j, aligned, numbers in details:
+        length = length_cue(zhs[i], ens[j], expected)
+        scores.append(PairScore(i, j, round(combine(aligned, numbers, length), 4), aligned, numbers, length))
+    return scores
+
+
+def assign(scores: Sequence[PairScore], n: int, m: int, threshold: float = DEFAULT_THRESHOLD) -> list[PairScore]:
+    """One-to-one pairs maximising the total score, each at least `threshold`."""
+    from scipy.optimize import linear_sum_assignment
+
+    if not scores:
+        return []
+    matrix = np.zeros((n, m))
+    by_cell = {}
+    for s in scores:
+        matrix[s.zh, s.en] = s.score
+        by_cell[s.zh, s.en] = s
+    rows, cols = linear_sum_assignment(matrix, maximize=True)
+    kept = [by_cell[r, c] for r, c in zip(rows, cols) if (r, c) in by_cell and by_cell[r, c].score >= threshold]
+    return sorted(kept, key=lambda s: (s.zh, s.en))
+
+
+# --- the whole job --------------------------------------------------------------
+
+@dataclass
+class Pairing:
+    zh: list[DocumentInfo]
+    en: list[DocumentInfo]
+    skipped: list[DocumentInfo]
+    scores: list[PairScore]
+    pairs: list[PairScore]
+    seconds: float = 0.0
+
+    def manifest(self) -> pd.DataFrame:
+        rows = [(self.zh[p.zh].path, self.en[p.en].path, p.score) for p in self.pairs]
+        return pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
+
+    def unmatched(self) -> tuple[list[DocumentInfo], list[DocumentInfo]]:
+        zh_done = {p.zh for p in self.pairs}
+        en_done = {p.en for p in self.pairs}
+        return ([d for k, d in enumerate(self.zh) if k not in zh_done],
+                [d for k, d in enumerate(self.en) if k not in en_done])
+
+    def best(self, lang: str, index: int) -> PairScore | None:
+        """The best-scoring candidate of a document, matched or not."""
+        mine = [s for s in self.scores if (s.zh if lang == "zh" else s.en) == index]
+        return max(mine, key=lambda s: s.score) if mine else None
+
+    def report(self) -> pd.DataFrame:
+        """One row a document: status matched | unmatched | skipped, partner, score, best candidate."""
+        matched = {("zh", p.zh): p for p in self.pairs} | {("en", p.en): p for p in self.pairs}
+        rows = []
+        for lang, docs in (("zh", self.zh), ("en", self.en)):
+            other = self.en if lang == "zh" else self.zh
+            for k, doc in enumerate(docs):
+                pair = matched.get((lang, k))
+                best = self.best(lang, k)
+                rows.append({
+                    "path": doc.path, "lang": lang, "status": "matched" if pair else "unmatched",
+                    "partner": other[pair.en if lang == "zh" else pair.zh].path if pair else "",
+                    "score": pair.score if pair else "",
+                    "best_candidate": other[best.en if lang == "zh" else best.zh].path if best else "",
+                    "best_score": best.score if best else "",
+                    "aligned": round(best.aligned, 3) if best else "",
+                    "numbers": "" if not best or best.numbers is None else round(best.numbers, 3),
+                    "length": round(best.length, 3) if best else "",
+                    "note": "",
+                })
+        for doc in self.skipped:
+            rows.append({"path": doc.path, "lang": doc.lang, "status": "skipped", "partner": "", "score": "",
+                         "best_candidate": "", "best_score": "", "aligned": "", "numbers": "", "length": "",
+                         "note": doc.error})
+        return pd.DataFrame(rows)
+
+
+def pair_documents(
+    zh_paths: Sequence[str | Path],
+    en_paths: Sequence[str | Path],
+    encoder: Encoder,
+    threshold: float = DEFAULT_THRESHOLD,
+    candidates: int = 3,
+    input_format: str | tuple[str, str] = "auto",
+    encoding: str | None = None,
+    progress: bool = False,
+) -> Pairing:
+    """Read, embed and pair two collections of documents one to one."""
+    from tqdm.auto import tqdm
+
+    clock = time.perf_counter()
+    zh_format, en_format = (input_format, input_format) if isinstance(input_format, str) else input_format
+    # A path on both sides (one mixed folder) is read once, as the language it is in.
+    zh_paths = [Path(p) for p in dict.fromkeys(zh_paths)]
+    en_paths = [Path(p) for p in dict.fromkeys(en_paths)]
+    shared = set(zh_paths) & set(en_paths)
+    bar = tqdm(total=len(set(zh_paths) | set(en_paths)), desc="reading", unit="doc", disable=not progress,
+               file=sys.stderr, leave=False)
+    zhs, zh_skipped = load_documents(zh_paths, "zh", encoder, zh_format, encoding, lambda path: bar.update(1))
+    # A path on both sides (one mixed folder) is read once: as English only if it is not Chinese.
+    to_english = {Path(d.path) for d in zh_skipped if Path(d.path) in shared and d.error == NOT_LANGUAGE["zh"]}
+    en_paths = [p for p in en_paths if p not in shared or p in to_english]
+    ens, en_skipped = load_documents(en_paths, "en", encoder, en_format, encoding,
+                                     lambda path: None if path in shared else bar.update(1))
+    bar.close()
+    skipped = [d for d in zh_skipped if Path(d.path) not in to_english] + en_skipped
+
+    def bar_for(total: int):
+        return tqdm(total=total, desc="scoring pairs", unit="pair", disable=not progress, file=sys.stderr, leave=False)
+
+    scores = score_pairs(zhs, ens, candidates, bar_for)
+    pairs = assign(scores, len(zhs), len(ens), threshold)
+    return Pairing(zhs, ens, skipped, scores, pairs, time.perf_counter() - clock)
+
+
+def write_manifest(frame: pd.DataFrame, path: str | Path) -> None:
+    write_atomically(path, frame[MANIFEST_COLUMNS].to_csv(sep="\t", index=False, lineterminator="\n"))
+
+
+def write_report(frame: pd.DataFrame, path: str | Path) -> None:
+    write_atomically(path, frame.to_csv(sep="\t", index=False, lineterminator="\n"))
+
+
+__all__ = ["pair_documents", "Pairing", "PairScore", "list_documents", "numbers_of", "write_manifest",
+           "MANIFEST_COLUMNS"]
