@@ -162,6 +162,112 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_cache_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="persistent embedding cache folder (default: $ZHALIGN_CACHE or ~/.cache/zhalign)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or fill the embedding cache")
+
+
+def cache_from(args: argparse.Namespace):
+    """The EmbeddingCache the options ask for, or None for --no-cache."""
+    from align.caching import EmbeddingCache
+
+    return None if args.no_cache else EmbeddingCache(args.cache_dir)
+
+
+def cmd_pair(args: argparse.Namespace) -> int:
+    from align.caching import attach_cache
+    from align.embedding import load_encoder
+    from align.pairing import list_documents, pair_documents, write_manifest, write_report
+
+    zh_paths = list_documents(args.zh, args.zh_glob)
+    en_paths = list_documents(args.en or args.zh, args.en_glob)
+    if not zh_paths or not en_paths:
+        raise InputError(f"no documents in {args.zh if not zh_paths else args.en or args.zh}")
+    encoder = load_encoder(args.model)
+    cache = cache_from(args)
+    if cache is not None:
+        attach_cache(encoder, cache)
+    pairing = pair_documents(zh_paths, en_paths, encoder, threshold=args.threshold, candidates=args.candidates,
+                             input_format=input_formats(args), encoding=args.encoding, progress=args.progress)
+    manifest = pairing.manifest()
+    if args.output in (None, "-"):
+        sys.stdout.write(manifest.to_csv(sep="\t", index=False, lineterminator="\n"))
+    else:
+        write_manifest(manifest, args.output)
+    report = pairing.report()
+    if args.report:
+        write_report(report, args.report)
+    if not args.quiet:
+        for row in report.itertuples(index=False):
+            if row.status == "matched" and row.lang == "zh":
+                print(f"matched    {row.score:.3f}  {row.path}  <->  {row.partner}", file=sys.stderr)
+        for row in report.itertuples(index=False):
+            if row.status == "unmatched":
+                best = f" (best: {row.best_candidate}, {row.best_score:.3f})" if row.best_candidate else ""
+                print(f"unmatched  {row.lang}     {row.path}{best}", file=sys.stderr)
+            elif row.status == "skipped":
+                print(f"skipped    {row.lang}     {row.note}" if row.path in row.note
+                      else f"skipped    {row.lang}     {row.path}: {row.note}", file=sys.stderr)
+        zh_left, en_left = pairing.unmatched()
+        count = len(pairing.pairs)
+        print(f"{count} pair{'' if count == 1 else 's'} (score >= {args.threshold}); unmatched: {len(zh_left)} zh, "
+              f"{len(en_left)} en; skipped {len(pairing.skipped)}; {pairing.seconds:.1f} s", file=sys.stderr)
+    return 0
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from align.batching import BatchSettings, run_batch
+
+    cache = cache_from(args)
+    settings = BatchSettings(
+        model=args.model, input_format=input_formats(args), encoding=args.encoding,
+        split_semicolon=args.split_semicolon, params=asdict(params_from(args)),
+        cache_dir=None if cache is None else str(cache.folder),
+        # options other subcommands' align_pair takes, passed on only when given
+        align_options={name: True for name in ("force", "strict") if getattr(args, name, False)},
+    )
+    if args.workers is not None and args.workers < 1:
+        raise ValueError("--workers must be at least 1")
+    result = run_batch(args.manifest, args.output, settings, workers=args.workers, scheduler=args.scheduler,
+                       threads=args.threads, redo=args.redo, progress=args.progress)
+    counts = result.counts()
+    failed = counts.get("failed", 0)
+    if not args.quiet:
+        done = result.summary[result.summary["status"].isin(["ok", "skipped"])]
+        sentences = int(done["zh_sentences"].sum() + done["en_sentences"].sum()) if len(done) else 0
+        print(f"{len(result.summary)} pairs: {counts.get('ok', 0)} aligned, {counts.get('skipped', 0)} already done, "
+              f"{failed} failed; {sentences} sentences, {int(done['beads'].sum()) if len(done) else 0} beads; "
+              f"{result.seconds:.1f} s" + (f" on {result.workers} workers" if result.workers else ""), file=sys.stderr)
+        print(f"wrote {result.out_dir}/summary.tsv, corpus.tsv, corpus.parquet and pairs/", file=sys.stderr)
+    if failed:
+        first = result.summary[result.summary["status"] == "failed"].iloc[0]
+        print(f"{PROG}: error: {failed} of {len(result.summary)} pairs failed (see {result.out_dir}/summary.tsv); "
+              f"first: {first['error']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from align.caching import EmbeddingCache, human_size
+
+    cache = EmbeddingCache(args.cache_dir)
+    if args.action == "clear":
+        size = cache.info()["bytes"]
+        removed = cache.clear()
+        print(f"cleared {cache.path}: {removed} vectors, {human_size(size)} before", file=sys.stderr)
+        return 0
+    info = cache.info()
+    print(f"location  {info['path']}")
+    print(f"entries   {info['entries']}")
+    print(f"size      {human_size(info['bytes'])} on disk")
+    for model, count in info["models"].items():
+        print(f"model     {model}: {count}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -252,6 +358,71 @@ def build_parser() -> argparse.ArgumentParser:
                              f"Unicode normalization, ignoring case, spaces and punctuation) (default: {ex.DEDUP})")
     export.add_argument("-q", "--quiet", action="store_true", help="no report on stderr")
     export.set_defaults(run=cmd_export)
+
+    pair = commands.add_parser("pair", help="find which English document translates which Chinese one",
+                               description="Read two collections of documents and pair them one to one by "
+                                           "document similarity (sentences aligned in order, shared numbers and "
+                                           "dates, length ratio); write a manifest TSV (zh_path, en_path, score) "
+                                           "for `zhalign batch`. Documents with no counterpart are reported as "
+                                           "unmatched on stderr.")
+    pair.add_argument("zh", help="folder of Chinese documents, or a file listing them one path a line")
+    pair.add_argument("en", nargs="?",
+                      help="folder of English documents, or a file listing them (default: ZH too: a mixed "
+                           "folder, each document taken as the language it is in)")
+    pair.add_argument("-o", "--output", help="manifest TSV to write (default: stdout)")
+    pair.add_argument("--report", metavar="FILE",
+                      help="also write a TSV with every document: matched, unmatched or skipped, its partner or "
+                           "best candidate, and the score's parts")
+    pair.add_argument("--threshold", type=float, default=0.45,
+                      help="least score of a pair; documents whose best one-to-one partner scores less stay "
+                           "unmatched (default: 0.45)")
+    pair.add_argument("--candidates", type=int, default=3,
+                      help="partners per document scored in full, chosen by pooled-vector similarity; every pair "
+                           "is scored when there are at most 64 (default: 3)")
+    pair.add_argument("--zh-glob", default="*", help="files of the ZH folder to read (default: *)")
+    pair.add_argument("--en-glob", default="*", help="files of the EN folder to read (default: *)")
+    pair.add_argument("--model", default=DEFAULT_MODEL, help=f"embedding model (default: {DEFAULT_MODEL})")
+    pair.add_argument("--input-format", choices=INPUT_FORMATS, default="auto",
+                      help="how to read the documents (default: auto)")
+    pair.add_argument("--zh-format", choices=INPUT_FORMATS, help="input format of the Chinese documents only")
+    pair.add_argument("--en-format", choices=INPUT_FORMATS, help="input format of the English documents only")
+    pair.add_argument("--encoding", help="encoding of the inputs (default: detect)")
+    add_cache_options(pair)
+    pair.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    pair.add_argument("-q", "--quiet", action="store_true", help="no report on stderr")
+    pair.set_defaults(run=cmd_pair)
+
+    batch = commands.add_parser("batch", help="align every pair of a manifest on Dask, resumably",
+                                description="Align every pair of MANIFEST (TSV with zh_path and en_path, as "
+                                            "`zhalign pair` writes) on a Dask cluster. Writes OUT_DIR/pairs/NAME.tsv "
+                                            "per pair, OUT_DIR/corpus.tsv and corpus.parquet (all beads, column "
+                                            "`pair`) and OUT_DIR/summary.tsv (pair, sentences, beads, mean score, "
+                                            "seconds, status, error). Rerunning skips pairs already done with the "
+                                            "same settings. Exit 1 when a pair failed (the others are done).")
+    batch.add_argument("manifest", help="manifest TSV: columns zh_path, en_path (relative to its folder)")
+    batch.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="output folder")
+    batch.add_argument("--workers", type=int,
+                       help="worker processes of the local cluster (default: one per core)")
+    batch.add_argument("--threads", type=int, default=1,
+                       help="OpenMP threads of each local worker's model (default: 1)")
+    batch.add_argument("--scheduler", metavar="ADDRESS",
+                       help="use this Dask scheduler (e.g. tcp://host:8786) instead of a local cluster; its "
+                            "workers must see the input paths and OUT_DIR")
+    batch.add_argument("--redo", action="store_true", help="align every pair again, even those already done")
+    add_align_options(batch)
+    add_cache_options(batch)
+    batch.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    batch.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    batch.set_defaults(run=cmd_batch)
+
+    cache = commands.add_parser("cache", help="show or clear the persistent embedding cache",
+                                description="The embedding cache keeps every sentence vector by model and text, "
+                                            "so aligning again (other settings, a resumed batch) embeds nothing "
+                                            "twice. `info` shows its location, entries and size on disk; `clear` "
+                                            "empties it.")
+    cache.add_argument("action", choices=("info", "clear"), nargs="?", default="info", help="(default: info)")
+    cache.add_argument("--cache-dir", metavar="DIR", help="cache folder (default: $ZHALIGN_CACHE or ~/.cache/zhalign)")
+    cache.set_defaults(run=cmd_cache)
     return parser
 
 
