@@ -1,0 +1,169 @@
+"""Aligning many pairs on a local Dask cluster of 2 workers: outputs, failures, resuming, the cache."""
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from align.batching import BatchSettings, dask_client, read_manifest, run_batch, worker_peak_memory
+from align.caching import EmbeddingCache
+from align.reading import read_document
+from align.segmenting import split_document
+from align.writing import read_tsv
+from mac_corpus import mac_piece
+
+GOOD = ("zh0--en0", "zh1--en1", "zh2--en2")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Three small parallel pairs, an empty file and a binary one, in a manifest with relative paths."""
+    folder = tmp_path_factory.mktemp("corpus")
+    rows = []
+    for k, text_id in enumerate(("001", "003", "005")):
+        zh_text, en_text = mac_piece(text_id, 10, 10)
+        (folder / f"zh{k}.txt").write_text(zh_text, "utf-8")
+        (folder / f"en{k}.txt").write_text(en_text, "utf-8")
+        rows.append(f"zh{k}.txt\ten{k}.txt\t0.9")
+    (folder / "empty.txt").write_text("", "utf-8")
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 20)
+    rows += ["empty.txt\ten0.txt\t0.5", "binary.txt\ten1.txt\t0.5"]
+    manifest = folder / "manifest.tsv"
+    manifest.write_text("zh_path\ten_path\tscore\n" + "\n".join(rows) + "\n", "utf-8")
+    return manifest
+
+
+@pytest.fixture(scope="module")
+def client():
+    with dask_client(workers=2) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def first_run(corpus, client, cache_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    settings = BatchSettings(input_format=("lines", "lines"), cache_dir=str(cache_dir))
+    return run_batch(corpus, out, settings, client=client), settings
+
+
+def status(result):
+    return {name.rsplit("-", 1)[0]: value for name, value in zip(result.summary["pair"], result.summary["status"])}
+
+
+def test_every_pair_aligned_or_failed_with_its_error(first_run):
+    result, _ = first_run
+    assert status(result) == {**{name: "ok" for name in GOOD}, "empty--en0": "failed", "binary--en1": "failed"}
+    summary = result.summary.set_index(result.summary["pair"].str.rsplit("-", n=1).str[0])
+    assert summary.loc["empty--en0", "error"].endswith("empty.txt: file is empty")
+    assert "binary.txt: binary file" in summary.loc["binary--en1", "error"]
+    for name in GOOD:
+        row = summary.loc[name]
+        assert row["zh_sentences"] > 5 and row["en_sentences"] > 5 and row["beads"] > 5
+        assert row["embedded"] == row["zh_sentences"] + row["en_sentences"]  # nothing cached yet
+        assert row["seconds"] > 0 and row["error"] == ""
+    written = pd.read_csv(result.out_dir / "summary.tsv", sep="\t", keep_default_na=False)
+    assert list(written["status"]) == list(result.summary["status"])
+    assert {"pair", "zh_sentences", "en_sentences", "beads", "mean_score", "seconds", "status", "error"} <= set(
+        written.columns)
+
+
+def test_outputs_per_pair_and_combined(first_run):
+    result, _ = first_run
+    ok = result.summary[result.summary["status"] == "ok"]
+    frames = {name: read_tsv(result.out_dir / "pairs" / f"{name}.tsv") for name in ok["pair"]}
+    for name, beads in zip(ok["pair"], ok["beads"]):
+        assert len(frames[name]) == beads
+    for name in result.summary.loc[result.summary["status"] == "failed", "pair"]:
+        assert not (result.out_dir / "pairs" / f"{name}.tsv").exists()
+    corpus_tsv = read_tsv(result.out_dir / "corpus.tsv")
+    corpus_parquet = pd.read_parquet(result.out_dir / "corpus.parquet")
+    assert list(corpus_parquet.columns) == ["pair", "zh", "en", "score", "type", "zh_ids", "en_ids"]
+    assert len(corpus_tsv) == len(corpus_parquet) == ok["beads"].sum()
+    assert set(corpus_parquet["pair"]) == set(ok["pair"])
+    first = ok["pair"].iloc[0]
+    assert list(corpus_parquet.loc[corpus_parquet["pair"] == first, "en"]) == list(frames[first]["en"])
+
+
+def test_model_loaded_once_per_worker(first_run, client):
+    result, _ = first_run
+    records = [json.loads((result.out_dir / "pairs" / f"{name}.json").read_text()) for name in result.summary["pair"]]
+    assert {r["model_loads"] for r in records} == {1}
+    assert len({r["worker"] for r in records}) <= 2
+    per_worker = client.run(worker_peak_memory)
+    assert len(per_worker) == 2
+    assert all(info["model_loads"] <= 1 and info["peak_mb"] > 0 for info in per_worker.values())
+
+
+def test_rerun_skips_finished_pairs_and_retries_failed_ones(first_run, corpus, client):
+    result, settings = first_run
+    again = run_batch(corpus, result.out_dir, settings, client=client)
+    assert status(again) == {**{name: "skipped" for name in GOOD}, "empty--en0": "failed", "binary--en1": "failed"}
+    assert again.summary.loc[again.summary["status"] == "skipped", "embedded"].tolist() == [0, 0, 0]
+    # a pair whose record is missing (interrupted after its TSV) is aligned again, the rest are not
+    lost = result.out_dir / "pairs" / f"{result.summary['pair'][1]}.json"
+    lost.unlink()
+    resumed = run_batch(corpus, result.out_dir, settings, client=client)
+    assert status(resumed)["zh1--en1"] == "ok"
+    assert status(resumed)["zh0--en0"] == status(resumed)["zh2--en2"] == "skipped"
+    assert resumed.summary.loc[1, "embedded"] == 0  # its sentences come from the cache
+    assert lost.exists()
+    assert len(pd.read_parquet(result.out_dir / "corpus.parquet")) == result.summary["beads"].sum()
+
+
+def test_other_settings_realign_without_embedding(first_run, corpus, client, cache_dir, tmp_path):
+    result, settings = first_run
+    changed = BatchSettings(input_format=("lines", "lines"), cache_dir=str(cache_dir),
+                            params=settings.params | {"skip": 0.35})
+    assert changed.fingerprint() != settings.fingerprint()
+    rerun = run_batch(corpus, tmp_path / "out", changed, client=client)
+    ok = rerun.summary[rerun.summary["status"] == "ok"]
+    assert len(ok) == 3
+    assert ok["embedded"].tolist() == [0, 0, 0]  # every vector from the persistent cache
+    distinct = set()
+    for path in [*ok["zh_path"], *ok["en_path"]]:
+        distinct |= {s.text for s in split_document(read_document(path, "lines"), "zh")}
+    info = EmbeddingCache(cache_dir).info()
+    assert info["entries"] == len(distinct)  # one vector per distinct sentence, whatever the settings
+    assert info["bytes"] > 0
+
+
+def test_manifest_paths_relative_to_its_folder(corpus):
+    pairs = read_manifest(corpus)
+    assert pairs.loc[0, "zh_path"] == str(corpus.parent / "zh0.txt")
+    assert pairs["pair"].is_unique and list(pairs["score"])[:1] == ["0.9"]
+
+
+def test_cli_batch_and_cache(first_run, corpus, cache_dir, tmp_path):  # first_run fills the cache
+    env = dict(os.environ, ZHALIGN_CACHE=str(cache_dir))
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "align", *map(str, args)], capture_output=True, text=True,
+                              timeout=600, env=env)
+
+    done = cli("batch", corpus, "-o", tmp_path / "out", "--workers", "2", "--input-format", "lines", "--no-progress")
+    assert done.returncode == 1  # two pairs failed; the others are done
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("zhalign: error: 2 of 5 pairs failed")
+    assert "5 pairs: 3 aligned, 0 already done, 2 failed" in done.stderr
+    summary = pd.read_csv(tmp_path / "out" / "summary.tsv", sep="\t", keep_default_na=False)
+    assert (summary.loc[summary["status"] == "ok", "embedded"] == 0).all()
+
+    info = cli("cache", "info")
+    assert info.returncode == 0
+    assert f"location  {cache_dir / 'embeddings.sqlite'}" in info.stdout
+    entries = int(info.stdout.split("entries")[1].split()[0])
+    assert entries > 40
+    cleared = cli("cache", "clear")
+    assert cleared.returncode == 0 and f"{entries} vectors" in cleared.stderr
+    assert "entries   0" in cli("cache", "info").stdout
+
+    bad = cli("batch", tmp_path / "missing.tsv", "-o", tmp_path / "out2")
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
+        f"zhalign: error: {tmp_path / 'missing.tsv'}: no such manifest"]

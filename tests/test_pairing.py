@@ -1,0 +1,145 @@
+"""Pairing documents: the seed articles, MAC-Dev pieces, the score's parts, the CLI."""
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from align import pairing
+from align.caching import attach_cache
+from align.embedding import load_encoder
+from align.pairing import DEFAULT_THRESHOLD, PairScore, assign, list_documents, numbers_of, pair_documents
+from align.reading import InputError
+from mac_corpus import SEEDS, mac_piece
+
+ZH_SEED = SEEDS / "zaker-zh-core-technology.md"
+EN_SEED = SEEDS / "xinhua-en-core-technology.txt"
+OTHERS = sorted(SEEDS.glob("other-en-*.txt"))
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    """One embedding cache for this module: the seeds are embedded once."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def encoder(cache_dir):
+    return attach_cache(load_encoder(), cache_dir)
+
+
+def run_cli(*args, cache_dir):
+    env = dict(os.environ, ZHALIGN_CACHE=str(cache_dir))
+    return subprocess.run([sys.executable, "-m", "align", *map(str, args)], capture_output=True, text=True,
+                          timeout=600, env=env)
+
+
+def test_seeds_chinese_article_pairs_with_its_translation_and_others_stay_unmatched(tmp_path, cache_dir):
+    assert len(OTHERS) == 3
+    manifest, report = tmp_path / "manifest.tsv", tmp_path / "report.tsv"
+    done = run_cli("pair", SEEDS, SEEDS, "--en-glob", "*.txt", "-o", manifest, "--report", report, "--no-progress",
+                   cache_dir=cache_dir)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    pairs = pd.read_csv(manifest, sep="\t", keep_default_na=False)
+    assert list(pairs.columns) == ["zh_path", "en_path", "score"]
+    assert len(pairs) == 1
+    assert pairs.loc[0, "zh_path"] == str(ZH_SEED) and pairs.loc[0, "en_path"] == str(EN_SEED)
+    assert pairs.loc[0, "score"] >= 0.8
+
+    table = pd.read_csv(report, sep="\t", keep_default_na=False).set_index("path")
+    for other in OTHERS:
+        row = table.loc[str(other)]
+        assert row["status"] == "unmatched" and row["lang"] == "en"
+        assert row["best_candidate"] == str(ZH_SEED)
+        assert float(row["best_score"]) < DEFAULT_THRESHOLD
+        assert f"unmatched  en     {other}" in done.stderr
+    assert table.loc[str(ZH_SEED), "status"] == "matched"
+    assert table.loc[str(ZH_SEED), "partner"] == str(EN_SEED)
+    assert "1 pair (score >= 0.45); unmatched: 0 zh, 3 en" in done.stderr
+
+
+def test_chinese_article_without_its_translation_stays_unmatched(encoder):
+    result = pair_documents([ZH_SEED], OTHERS, encoder)
+    assert result.pairs == []
+    zh_left, en_left = result.unmatched()
+    assert [d.path for d in zh_left] == [str(ZH_SEED)]
+    assert len(en_left) == 3
+    best = result.best("zh", 0)
+    assert best is not None and best.score < DEFAULT_THRESHOLD and best.aligned < 0.3
+
+
+def test_translation_scores_high_on_every_part(encoder):
+    result = pair_documents([ZH_SEED], [EN_SEED, *OTHERS], encoder)
+    assert [(result.zh[p.zh].path, result.en[p.en].path) for p in result.pairs] == [(str(ZH_SEED), str(EN_SEED))]
+    pair = result.pairs[0]
+    others = [s for s in result.scores if s is not pair]
+    assert pair.aligned > 0.8 and pair.numbers is not None and pair.numbers > 0.6
+    assert all(pair.aligned > s.aligned + 0.5 and pair.numbers > s.numbers for s in others)
+
+
+def write_pieces(folder):
+    """Three zh pieces and their translations under shuffled names, and an English piece with no partner."""
+    folder.mkdir()
+    truth = {}
+    for (text_id, first), en_name in zip((("001", 20), ("004", 20), ("006", 20)), ("en-c", "en-a", "en-b")):
+        zh_text, en_text = mac_piece(text_id, first, 15)
+        (folder / f"zh-{text_id}.txt").write_text(zh_text, "utf-8")
+        (folder / f"{en_name}.txt").write_text(en_text, "utf-8")
+        truth[str(folder / f"zh-{text_id}.txt")] = str(folder / f"{en_name}.txt")
+    (folder / "en-x.txt").write_text(mac_piece("005", 20, 15)[1], "utf-8")
+    return truth
+
+
+def test_pieces_paired_one_to_one_and_distractor_unmatched(tmp_path, encoder, monkeypatch):
+    truth = write_pieces(tmp_path / "docs")
+    zh = list_documents(tmp_path / "docs", "zh-*")
+    en = list_documents(tmp_path / "docs", "en-*")
+    result = pair_documents(zh, en, encoder, input_format="lines")
+    found = dict(zip(result.manifest()["zh_path"], result.manifest()["en_path"]))
+    assert found == truth
+    assert [d.path for d in result.unmatched()[1]] == [str(tmp_path / "docs" / "en-x.txt")]
+    # The same through the candidate stage: only each document's best partner by pooled vectors is scored.
+    monkeypatch.setattr(pairing, "ALL_PAIRS_LIMIT", 0)
+    narrow = pair_documents(zh, en, encoder, input_format="lines", candidates=1)
+    assert dict(zip(narrow.manifest()["zh_path"], narrow.manifest()["en_path"])) == truth
+    assert len(narrow.scores) < len(zh) * len(en)
+
+
+def test_assignment_is_one_to_one_and_keeps_pairs_above_threshold():
+    scores = [PairScore(0, 0, 0.9, 0.9, None, 1.0), PairScore(0, 1, 0.8, 0.8, None, 1.0),
+              PairScore(1, 0, 0.85, 0.85, None, 1.0), PairScore(1, 1, 0.3, 0.3, None, 1.0),
+              PairScore(2, 2, 0.44, 0.4, None, 1.0)]
+    kept = assign(scores, 3, 3, threshold=0.45)
+    # 0-1 and 1-0 (total 1.65) beat 0-0 and 1-1 (1.2); 2-2 is under the threshold
+    assert [(s.zh, s.en) for s in kept] == [(0, 1), (1, 0)]
+
+
+def test_numbers_and_dates_match_across_languages():
+    zh = numbers_of("2021年5月15日，我国首次火星探测任务着陆火星。研发支出达2.4万亿元，1,000多家企业。")
+    en = numbers_of("On May 15th, 2021, the Mars mission landed. R&D spending reached 2.4 trillion yuan; 1000 firms.")
+    assert {"2021", "5/15", "2.4", "1000"} <= zh & en
+    assert "7/8" in numbers_of("Xinhua News Agency, Beijing, July 8th")
+    assert {"2021", "7/8"} <= numbers_of("正文", {"date": "Thu, 08 Jul 2021 21:09:06 GMT"})
+    assert numbers_of("007 and 0.5") == {"7", "0.5"}
+
+
+def test_documents_from_a_list_file(tmp_path):
+    (tmp_path / "a.txt").write_text("一。\n", "utf-8")
+    listing = tmp_path / "docs.list"
+    listing.write_text("# Chinese side\na.txt\n\n", "utf-8")
+    assert list_documents(listing) == [tmp_path / "a.txt"]
+    listing.write_text("a.txt\nmissing.txt\n", "utf-8")
+    with pytest.raises(InputError, match="line 2: no such document 'missing.txt'"):
+        list_documents(listing)
+
+
+def test_cli_bad_input_is_one_line(tmp_path, cache_dir):
+    done = run_cli("pair", tmp_path / "nowhere", tmp_path, cache_dir=cache_dir)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [f"zhalign: error: {tmp_path / 'nowhere'}: no such folder or list file"]
+    (tmp_path / "empty").mkdir()
+    done = run_cli("pair", tmp_path / "empty", SEEDS, cache_dir=cache_dir)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("zhalign: error: no documents in")
