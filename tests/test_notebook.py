@@ -26,7 +26,7 @@ def test_notebook_is_committed_without_outputs():
             assert before.cell_type == "markdown", cell.source[:80]
 
 
-def test_notebook_runs_and_shows_table_and_figures(tmp_path):
+def test_notebook_runs_and_shows_table_and_figures(sample_result, tmp_path):
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     # A fresh kernel of this interpreter, run from notebooks/ as Jupyter would; raises on any cell error.
     NotebookClient(notebook, timeout=900, kernel_name="python3",
@@ -36,7 +36,7 @@ def test_notebook_runs_and_shows_table_and_figures(tmp_path):
               if output.get("output_type") == "error"]
     assert not errors
     text = "".join(output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", []))
-    assert "111 zh and 131 en sentences" in text  # the sample pair by default
+    assert f"{len(sample_result.zh)} zh and {len(sample_result.en)} en sentences" in text  # the sample pair
 
     tables = outputs(notebook, "text/html")
     assert any("<table" in html and "zh_ids" in html and "score" in html for html in tables)  # the bead table

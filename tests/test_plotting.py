@@ -180,7 +180,7 @@ def test_overview_png_has_the_size_asked_for(sample_result, tmp_path):
 
 # --- command line ----------------------------------------------------------
 
-def test_cli_plot_writes_png_of_the_requested_size(tmp_path):
+def test_cli_plot_writes_png_of_the_requested_size(sample_result, tmp_path):
     out = tmp_path / "plot.png"
     done = subprocess.run(
         [sys.executable, "-m", "align", "plot", str(ZH_SAMPLE), str(EN_SAMPLE), "-o", str(out),
@@ -189,7 +189,8 @@ def test_cli_plot_writes_png_of_the_requested_size(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
-    assert "111 zh and 131 en sentences" in done.stderr and f"wrote {out}" in done.stderr
+    counts = f"{len(sample_result.zh)} zh and {len(sample_result.en)} en sentences"
+    assert counts in done.stderr and f"wrote {out} (1500x900 pixels)" in done.stderr
     data = out.read_bytes()
     assert len(data) > 50_000
     assert png_size(data) == (1500, 900)
