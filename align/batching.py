@@ -91,6 +91,7 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     base = path.resolve().parent
     frame["zh_path"] = [_resolve(p, base) for p in frame["zh_path"]]
     frame["en_path"] = [_resolve(p, base) for p in frame["en_path"]]
+    frame = frame.drop_duplicates(["zh_path", "en_path"]).reset_index(drop=True)  # one output a pair
     frame.insert(0, "pair", pair_names(frame["zh_path"], frame["en_path"]))
     return frame
 

@@ -240,7 +240,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         sentences = int(done["zh_sentences"].sum() + done["en_sentences"].sum()) if len(done) else 0
         print(f"{len(result.summary)} pairs: {counts.get('ok', 0)} aligned, {counts.get('skipped', 0)} already done, "
               f"{failed} failed; {sentences} sentences, {int(done['beads'].sum()) if len(done) else 0} beads; "
-              f"{result.seconds:.1f} s" + (f" on {result.workers} workers" if result.workers else ""), file=sys.stderr)
+              f"{result.seconds:.1f} s" + (f" on {result.workers} worker{'' if result.workers == 1 else 's'}"
+                                          if result.workers else ""), file=sys.stderr)
         print(f"wrote {result.out_dir}/summary.tsv, corpus.tsv, corpus.parquet and pairs/", file=sys.stderr)
     if failed:
         first = result.summary[result.summary["status"] == "failed"].iloc[0]

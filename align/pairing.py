@@ -233,8 +233,25 @@ def prescores(zhs: Sequence[DocumentInfo], ens: Sequence[DocumentInfo]) -> np.nd
     zh_pooled = np.stack([d.pooled for d in zhs])
     en_pooled = np.stack([d.pooled for d in ens])
     similarity = _centred_rows(zh_pooled) @ _centred_rows(en_pooled).T
-    numbers = np.array([[number_cue(z, e) or 0.0 for e in ens] for z in zhs])
-    length = np.array([[length_cue(z, e, DEFAULT_RATIO) for e in ens] for z in zhs])
+    # Number cue of every pair at once: shared numbers from a sparse documents x numbers product.
+    from scipy.sparse import csr_matrix
+
+    vocabulary = {n: k for k, n in enumerate(sorted(set().union(*(d.numbers for d in [*zhs, *ens]))))}
+
+    def incidence(docs: Sequence[DocumentInfo]) -> csr_matrix:
+        rows = [k for k, d in enumerate(docs) for _ in d.numbers]
+        cols = [vocabulary[n] for d in docs for n in d.numbers]
+        return csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(docs), max(len(vocabulary), 1)))
+
+    shared = (incidence(zhs) @ incidence(ens).T).toarray()
+    zh_count = np.array([len(d.numbers) for d in zhs], dtype=float)[:, None]
+    en_count = np.array([len(d.numbers) for d in ens], dtype=float)[None, :]
+    enough = (zh_count >= MIN_NUMBERS) & (en_count >= MIN_NUMBERS)
+    numbers = np.where(enough, 2 * shared / np.maximum(zh_count + en_count, 1), 0.0)
+    zh_chars = np.array([max(d.chars, 1) for d in zhs], dtype=float)[:, None]
+    en_chars = np.array([max(d.chars, 1) for d in ens], dtype=float)[None, :]
+    z = np.log(en_chars / zh_chars / DEFAULT_RATIO) / LENGTH_SIGMA
+    length = np.exp(-z * z / 2)
     return similarity + 0.5 * numbers + 0.5 * length
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from align.batching import BatchSettings, dask_client, read_manifest, run_batch, worker_peak_memory
 from align.caching import EmbeddingCache
-from align.reading import read_document
+from align.reading import InputError, read_document
 from align.segmenting import split_document
 from align.writing import read_tsv
 from mac_corpus import mac_piece
@@ -134,10 +134,17 @@ def test_other_settings_realign_without_embedding(first_run, corpus, client, cac
     assert info["bytes"] > 0
 
 
-def test_manifest_paths_relative_to_its_folder(corpus):
+def test_manifest_paths_relative_to_its_folder(corpus, tmp_path):
     pairs = read_manifest(corpus)
     assert pairs.loc[0, "zh_path"] == str(corpus.parent / "zh0.txt")
     assert pairs["pair"].is_unique and list(pairs["score"])[:1] == ["0.9"]
+    twice = tmp_path / "twice.tsv"
+    row = f"{corpus.parent / 'en0.txt'}\t{corpus.parent / 'zh0.txt'}\n"
+    twice.write_text("en_path\tzh_path\n" + row * 2, "utf-8")
+    assert len(read_manifest(twice)) == 1  # a pair listed twice is aligned once
+    twice.write_text("zh\ten\na\tb\n", "utf-8")
+    with pytest.raises(InputError, match="needs columns zh_path and en_path"):
+        read_manifest(twice)
 
 
 def test_cli_batch_and_cache(first_run, corpus, cache_dir, tmp_path):  # first_run fills the cache

@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -143,3 +144,21 @@ def test_cli_bad_input_is_one_line(tmp_path, cache_dir):
     done = run_cli("pair", tmp_path / "empty", SEEDS, cache_dir=cache_dir)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith("zhalign: error: no documents in")
+
+
+def test_cheap_candidate_score_adds_pooled_similarity_numbers_and_length():
+    rng = np.random.default_rng(0)
+
+    def doc(lang, numbers, chars):
+        vectors = rng.normal(size=(3, 8)).astype(np.float32)
+        return pairing.DocumentInfo("x", lang, ["s"] * 3, vectors / np.linalg.norm(vectors, axis=1, keepdims=True),
+                                    chars, frozenset(numbers))
+
+    zhs = [doc("zh", {"1", "2", "3", "2021"}, 100), doc("zh", {"5"}, 300), doc("zh", set(), 50)]
+    ens = [doc("en", {"1", "2", "3", "7"}, 320), doc("en", {"2021", "1", "5", "9", "10"}, 900), doc("en", {"1"}, 10)]
+    pooled = (pairing._centred_rows(np.stack([d.pooled for d in zhs]))
+              @ pairing._centred_rows(np.stack([d.pooled for d in ens])).T)
+    numbers = np.array([[pairing.number_cue(z, e) or 0.0 for e in ens] for z in zhs])
+    length = np.array([[pairing.length_cue(z, e, pairing.DEFAULT_RATIO) for e in ens] for z in zhs])
+    assert numbers[0, 0] == pytest.approx(0.75) and numbers[0, 1] == pytest.approx(4 / 9) and numbers[1].sum() == 0
+    assert np.allclose(pairing.prescores(zhs, ens), pooled + 0.5 * numbers + 0.5 * length)
