@@ -1,0 +1,48 @@
+"""The persistent embedding cache and its hook in Encoder.encode."""
+import pickle
+
+import numpy as np
+
+from align.caching import EmbeddingCache, attach_cache, default_cache_dir, model_key
+from align.embedding import load_encoder
+
+TEXTS = ["今天天气很好。", "The weather is fine today.", "我们去公园散步。"]
+
+
+def test_vectors_round_trip_exactly_and_per_model(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    vectors = np.random.default_rng(1).normal(size=(2, 384)).astype(np.float32)
+    cache.put_many("model-a", zip(TEXTS[:2], vectors))
+    found = cache.get_many("model-a", TEXTS)
+    assert set(found) == set(TEXTS[:2])
+    assert all(np.array_equal(found[t], v) and found[t].dtype == np.float32 for t, v in zip(TEXTS, vectors))
+    assert cache.get_many("model-b", TEXTS) == {}
+    assert cache.stats() == {"hits": 2, "misses": 4, "saved": 2}
+    info = cache.info()
+    assert info["path"] == str(tmp_path / "embeddings.sqlite")
+    assert info["entries"] == 2 and info["models"] == {"model-a": 2} and info["bytes"] > 0
+    again = pickle.loads(pickle.dumps(cache))  # as sent to another process: reconnects there
+    assert set(again.get_many("model-a", TEXTS)) == set(TEXTS[:2])
+    assert cache.clear() == 2
+    assert cache.info()["entries"] == 0 and cache.get_many("model-a", TEXTS) == {}
+
+
+def test_encoder_reads_what_another_encoder_embedded(tmp_path):
+    first = attach_cache(load_encoder(), tmp_path)
+    vectors = first.encode(TEXTS, progress=False)
+    assert first.texts_embedded == 3 and first.store.saved == 3
+    second = attach_cache(load_encoder(), tmp_path)  # a new process or run: empty in-memory cache
+    again = second.encode(TEXTS[::-1] + ["A new sentence."], progress=False)
+    assert second.texts_embedded == 1  # only the new text went to the model
+    assert np.array_equal(again[:3], vectors[::-1])
+    assert EmbeddingCache(tmp_path).info()["models"] == {model_key(first): 4}
+    plain = load_encoder()  # no store: the encoder works as before
+    assert np.allclose(plain.encode(TEXTS[:1], progress=False), vectors[:1], atol=1e-6)
+
+
+def test_default_location(monkeypatch, tmp_path):
+    monkeypatch.setenv("ZHALIGN_CACHE", str(tmp_path / "here"))
+    assert default_cache_dir() == tmp_path / "here"
+    monkeypatch.delenv("ZHALIGN_CACHE")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert default_cache_dir() == tmp_path / ".cache" / "zhalign"
