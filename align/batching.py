@@ -32,6 +32,7 @@ import os
 import re
 import sys
 import time
+import uuid
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -146,6 +147,8 @@ def align_one(task: dict) -> dict:
     record = {"pair": task["pair"], "zh_path": task["zh_path"], "en_path": task["en_path"], "status": "failed",
               "zh_sentences": 0, "en_sentences": 0, "beads": 0, "mean_score": 0.0, "seconds": 0.0, "embedded": 0,
               "error": "", "warnings": "", "worker": f"{os.uname().nodename}:{os.getpid()}", "settings": settings.fingerprint()}
+    # An old record goes first: were this run stopped after the new TSV, the pair must not look done.
+    Path(task["record"]).unlink(missing_ok=True)
     try:
         encoder = worker_encoder(settings.model, settings.cache_dir)
         embedded_before = encoder.texts_embedded
@@ -206,7 +209,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None, thread
     threads = str(max(1, threads))
     environment = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
     with LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR, env=environment) as cluster, \
+                      dashboard_address=":0", silence_logs=logging.ERROR, env=environment) as cluster, \
             Client(cluster) as client:
         yield client
 
@@ -277,7 +280,8 @@ def run_batch(
             from distributed import as_completed
 
             used_workers = len(client.nthreads())
-            futures = client.map(align_one, tasks, key=[f"align-{t['pair']}" for t in tasks], pure=False)
+            run_id = uuid.uuid4().hex[:8]  # keys unique to this run: never a result of an earlier one
+            futures = client.map(align_one, tasks, key=[f"align-{t['pair']}-{run_id}" for t in tasks])
             by_key = {f.key: t for f, t in zip(futures, tasks)}
             bar = tqdm(total=len(pairs), initial=len(records), desc="aligning pairs", unit="pair",
                        disable=not progress, file=sys.stderr)
