@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Callable
 
 from align import __version__
@@ -37,6 +38,12 @@ def add_align_options(parser: argparse.ArgumentParser) -> None:
                         help=f"most sentences on one side of a bead (default: {defaults.max_bead})")
     parser.add_argument("--max-total", type=int, default=defaults.max_total,
                         help=f"most sentences in a bead, both sides together (default: {defaults.max_total})")
+    parser.add_argument("--force", action="store_true",
+                        help="align even when a side does not look like its language (English given as "
+                             "the Chinese side, both sides Chinese): a warning instead of an error")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail (exit 1, no output) when the documents do not look parallel; "
+                             "by default that is a warning and a flag in the summary")
     parser.add_argument("--skip", type=float, default=defaults.skip,
                         help=f"cost of leaving a sentence unaligned; lower leaves more unaligned "
                              f"(default: {defaults.skip})")
@@ -57,6 +64,7 @@ def cmd_align(args: argparse.Namespace) -> int:
     result = align_pair(
         args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=args.encoding,
         params=params_from(args), split_semicolon=args.split_semicolon, progress=None if args.progress else False,
+        force=args.force, strict=args.strict,
     )
     write_output(result.frame, args.output, args.format)
     if not args.quiet:
@@ -72,8 +80,29 @@ def format_summary(summary: dict) -> str:
         f"{summary['zh_sentences']} zh and {summary['en_sentences']} en sentences -> "
         f"{summary['beads']} beads ({types}); mean score {summary['mean_score']:.3f}; "
         f"{total:.1f} s (embedding {seconds.get('embed', 0):.1f} s, aligning {seconds.get('align', 0):.1f} s) "
-        f"with {summary['model']}"
+        f"with {summary['model']}" + parallel_note(summary)
     )
+
+
+def parallel_note(summary: dict) -> str:
+    """'; parallel: yes (AUC 0.96 ...)' from the summary's parallelism evidence."""
+    from align.checking import ParallelReport
+
+    evidence = summary.get("parallel_evidence")
+    return f"; {ParallelReport(**evidence).describe()}" if evidence else ""
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Aligner warnings as one line `zhalign: warning: ...`; others as Python prints them."""
+    from align.checking import AlignWarning
+
+    if issubclass(category, AlignWarning):
+        print(f"{PROG}: warning: {message}", file=sys.stderr)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
+
+
+_python_showwarning = warnings.showwarning
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -434,6 +463,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (InputError, ModelError, ValueErr
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
+    warnings.showwarning = show_warning
     try:
         return run(args)
     except KeyboardInterrupt:

@@ -6,6 +6,7 @@ table and keeps every intermediate product for inspection.
 from __future__ import annotations
 
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from align.aligning import Alignment, AlignParams, align_vectors
+from align.checking import AlignWarning, ParallelReport, check_languages, parallelism
 from align.embedding import DEFAULT_MODEL, Encoder, load_encoder
 from align.reading import Document, InputError, read_document
 from align.segmenting import Sentence, split_document
@@ -36,6 +38,8 @@ class PairResult:
     en_document: Document
     model: str
     seconds: dict[str, float] = field(default_factory=dict)
+    parallel: ParallelReport | None = None   # is the pair parallel? (align.checking)
+    warnings: list[str] = field(default_factory=list)
 
     def similarity(self) -> np.ndarray:
         """Sentence-by-sentence cosine similarity (n x m); for inspection of short documents."""
@@ -61,6 +65,9 @@ class PairResult:
             "mean_score": float(paired["score"].mean()) if len(paired) else 0.0,
             "seconds": self.seconds,
             "model": self.model,
+            "parallel": self.parallel.parallel if self.parallel else None,
+            "parallel_evidence": self.parallel.as_dict() if self.parallel else None,
+            "warnings": list(self.warnings),
         }
 
 
@@ -90,12 +97,16 @@ def align_pair(
     params: AlignParams | None = None,
     split_semicolon: bool = False,
     progress: bool | None = None,
+    force: bool = False,
+    strict: bool = False,
 ) -> PairResult:
     """Align a Chinese document with its English translation.
 
     zh, en: paths, texts (a str holding a newline), or Documents.
     model: a registry name (see `zhalign models`), a sentence-transformers
     folder, or an Encoder already loaded (reuse one across many pairs).
+    force: a side in the wrong language is a warning, not an InputError.
+    strict: a pair that does not look parallel is an InputError, not a warning.
     """
     clock = time.perf_counter()
     zh_doc, en_doc = read_pair(zh, en, input_format, encoding)
@@ -104,6 +115,7 @@ def align_pair(
     if not zh_sents or not en_sents:
         side = zh_doc.source if not zh_sents else en_doc.source
         raise InputError(f"{side}: no sentences found")
+    problems = check_languages(zh_sents, en_sents, zh_doc.source, en_doc.source, force=force)
     seconds = {"read": time.perf_counter() - clock}
 
     clock = time.perf_counter()
@@ -115,12 +127,21 @@ def align_pair(
     seconds["embed"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    alignment = align_vectors(
-        zh_vectors, en_vectors, sentence_lengths(zh_sents, "zh"), sentence_lengths(en_sents, "en"), params
-    )
+    zh_chars, en_chars = sentence_lengths(zh_sents, "zh"), sentence_lengths(en_sents, "en")
+    alignment = align_vectors(zh_vectors, en_vectors, zh_chars, en_chars, params)
     seconds["align"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    report = parallelism(alignment, zh_vectors, en_vectors, zh_chars, en_chars, params)
+    seconds["check"] = time.perf_counter() - clock
+    if report.parallel is False:
+        message = f"{zh_doc.source} and {en_doc.source} do not look parallel: {report.reason}"
+        if strict:
+            raise InputError(message)
+        warnings.warn(message, AlignWarning, stacklevel=2)
+        problems.append(message)
     frame = beads_to_frame(alignment.beads, zh_sents, en_sents)
-    return PairResult(frame, zh_sents, en_sents, zh_vectors, en_vectors, alignment, zh_doc, en_doc, encoder.name, seconds)
+    return PairResult(frame, zh_sents, en_sents, zh_vectors, en_vectors, alignment, zh_doc, en_doc, encoder.name, seconds,
+                      report, problems)
 
 
 def align_texts(zh: Source, en: Source, **options) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 
 Every sentence keeps the number of its paragraph and the paragraph's role.
 Sentences longer than the embedding model can read are cut into bounded
-pieces (at commas, then spaces, then anywhere), so nothing is truncated.
+pieces (at commas, then spaces, then anywhere), so nothing is truncated; the
+pieces are about three sentences long, so that they can still be aligned.
 """
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ from align.reading import Document
 # Longest sentence, in characters, before it is cut into pieces. e5 reads 512
 # tokens; a Han character is about one token, an English word about 1.3.
 MAX_CHARS = {"zh": 300, "en": 1200}
+# A longer "sentence" is no sentence (a paragraph that lost its punctuation):
+# it is cut into pieces of at most this length, about three sentences' worth,
+# so that beads of up to four pieces or sentences can still pair it with the
+# other side's ordinary sentences.
+PIECE_CHARS = {"zh": 100, "en": 400}
 
 _ZH_END = "。！？!?｡"
 _ZH_END_SEMICOLON = _ZH_END + "；;"
@@ -51,7 +57,8 @@ def split_paragraph(text: str, lang: str, split_semicolon: bool = False) -> list
         pieces = split_english(" ".join(text.split()))
     else:
         raise ValueError(f"unsupported language {lang!r}")
-    return [bounded for piece in pieces for bounded in bound_length(piece, MAX_CHARS[lang])]
+    return [bounded for piece in pieces
+            for bounded in (bound_length(piece, PIECE_CHARS[lang]) if len(piece) > MAX_CHARS[lang] else [piece])]
 
 
 def split_chinese(text: str, split_semicolon: bool = False) -> list[str]:
