@@ -16,6 +16,7 @@ minus a length-ratio penalty. Each unaligned sentence costs `skip`.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,12 +29,10 @@ FULL_GRID_LIMIT = 1_000_000
 class AlignParams:
     max_bead: int = 4         # most sentences on one side of a bead
     max_total: int = 5        # most sentences in a bead, both sides together
-    skip: float = 1.0         # cost of leaving a sentence unaligned (a random pair costs about 1)
-    merge_penalty: float = 0.0    # extra cost per sentence beyond a 1-1 bead
-    length_weight: float = 0.05   # weight of the squared z-score of the bead's length ratio
+    skip: float | None = None # what leaving a sentence unaligned costs (default: the fitted value)
+    rough_skip: float = 1.0   # the same in the first pass (a random 1-1 pair costs about 1 there)
     length_sigma: float = 0.35    # spread of log(en chars / zh chars) in true beads
     knn: int = 4              # neighbours in the margin
-    weighting: str = "product"
     band: int = 8             # half width of the second-pass band, in sentences
     coarse_band: int = 6      # half width of the band projected from a coarser level
 
@@ -67,11 +66,17 @@ def align_vectors(
     zh_chars: np.ndarray | None = None,
     en_chars: np.ndarray | None = None,
     params: AlignParams | None = None,
+    zh_texts: list[str] | None = None,
+    en_texts: list[str] | None = None,
+    zh_roles: list[str] | None = None,
+    en_roles: list[str] | None = None,
 ) -> Alignment:
     """Beads covering every sentence of both sides once, in order.
 
     zh, en: L2-normalised sentence vectors (n x d, m x d).
-    zh_chars, en_chars: sentence lengths in characters (for the length term).
+    zh_chars, en_chars: sentence lengths in characters (for the length term),
+    or zh_texts, en_texts: the sentences (lengths and punctuation from them),
+    and zh_roles, en_roles: their roles from reading (body, heading, caption, credit).
     """
     params = params or AlignParams()
     n, m = len(zh), len(en)
@@ -79,15 +84,24 @@ def align_vectors(
         beads = [Bead([i], [], 0.0) for i in range(n)] + [Bead([], [j], 0.0) for j in range(m)]
         return Alignment(beads, (np.zeros(n + 1, int), np.full(n + 1, m + 1)))
     zh, en = _centred(zh), _centred(en)
-    zh_chars = np.ones(n) if zh_chars is None else np.asarray(zh_chars, float)
-    en_chars = np.ones(m) if en_chars is None else np.asarray(en_chars, float)
+    zh_stats = _stats(zh_texts, zh_roles, zh_chars, n)
+    en_stats = _stats(en_texts, en_roles, en_chars, m)
 
     rough_band = _rough_band(zh, en, params)
-    rough_path = _search(_Scorer(zh, en, zh_chars, en_chars, rough_band, params, bead_shapes(2, 3)), rough_band)
+    rough_path = _search(_RoughScorer(zh, en, params, ROUGH_SHAPES), rough_band)
     band = _band_around(rough_path, n, m, params.band)
-    scorer = _Scorer(zh, en, zh_chars, en_chars, band, params, bead_shapes(params.max_bead, params.max_total))
+    scorer = _BeadScorer(zh, en, zh_stats, en_stats, band, params, bead_shapes(params.max_bead, params.max_total))
     path = _search(scorer, band)
     return Alignment(_beads_from_path(path, scorer), band)
+
+
+ROUGH_SHAPES = bead_shapes(2, 3)
+
+
+def _stats(texts: list[str] | None, roles: list[str] | None, chars: np.ndarray | None, count: int) -> SentenceStats:
+    if texts is not None:
+        return SentenceStats.from_texts(texts, roles)
+    return SentenceStats.from_lengths(np.ones(count) if chars is None else chars)
 
 
 def _centred(vectors: np.ndarray) -> np.ndarray:
@@ -110,8 +124,7 @@ def _rough_band(zh: np.ndarray, en: np.ndarray, params: AlignParams) -> tuple[np
         return np.zeros(n + 1, dtype=np.int64), np.full(n + 1, m + 1, dtype=np.int64)
     zh_half, en_half = _halve(zh), _halve(en)
     half_band = _rough_band(zh_half, en_half, params)
-    ones_zh, ones_en = np.ones(len(zh_half)), np.ones(len(en_half))
-    half_path = _search(_Scorer(zh_half, en_half, ones_zh, ones_en, half_band, params, bead_shapes(2, 3)), half_band)
+    half_path = _search(_RoughScorer(zh_half, en_half, params, ROUGH_SHAPES), half_band)
     doubled = [(min(2 * i, n), min(2 * j, m)) for i, j in half_path]
     return _band_around(doubled, n, m, params.coarse_band)
 
@@ -142,48 +155,181 @@ def _band_around(path: list[tuple[int, int]], n: int, m: int, width: int) -> tup
 
 # --- scoring ---------------------------------------------------------------
 
-class _Scorer:
-    """Bead scores for one DP row at a time, from prefix sums of the vectors:
-    the sum of sentences s..t is P[t+1] - P[s], so every bead's cosine costs
-    one dot product per shape instead of an embedding."""
+class _Windows:
+    """Cosines of any window of zh sentences with any windows of en sentences,
+    from prefix sums: the sum of sentences s..t-1 is P[t] - P[s], so a bead's
+    cosine costs one dot product instead of an embedding."""
 
-    def __init__(self, zh, en, zh_chars, en_chars, band, params: AlignParams, shapes):
-        self.params, self.shapes = params, shapes
+    def __init__(self, zh: np.ndarray, en: np.ndarray, max_a: int, max_b: int):
         self.n, self.m = len(zh), len(en)
-        self.zh_sum = _prefix(zh)
-        self.en_sum = _prefix(en)
-        self.max_a = max(a for a, _ in shapes)
-        self.max_b = max(b for _, b in shapes)
+        self.zh_sum, self.en_sum = _prefix(zh), _prefix(en)
         # Norms of every window sum, by window size: en_norm[b][j] = |P[j] - P[j-b]|.
-        self.en_norm = _window_norms(self.en_sum, self.max_b)
-        self.zh_norm = _window_norms(self.zh_sum, self.max_a)
+        self.zh_norm = _window_norms(self.zh_sum, max_a)
+        self.en_norm = _window_norms(self.en_sum, max_b)
+
+    def zh_vector(self, i: int, a: int) -> np.ndarray:
+        return (self.zh_sum[i] - self.zh_sum[i - a]) / max(self.zh_norm[a][i], 1e-9)
+
+    def en_vectors(self, js: np.ndarray, b: int) -> np.ndarray:
+        return (self.en_sum[js] - self.en_sum[js - b]) / self.en_norm[b][js, None].clip(1e-9)
+
+    def cos(self, i: int, a: int, js: np.ndarray, b: int) -> np.ndarray:
+        """Cosine of zh[i-a:i] with en[j-b:j] for each j in js."""
+        return self.en_vectors(js, b) @ self.zh_vector(i, a)
+
+
+class _RoughScorer(_Windows):
+    """First pass: Vecalign's cost, the bead's cosine distance relative to
+    random beads of the same sizes, times the sentences it pairs."""
+
+    def __init__(self, zh, en, params: AlignParams, shapes):
+        self.shapes, self.skip = shapes, params.rough_skip
+        super().__init__(zh, en, max(a for a, _ in shapes), max(b for _, b in shapes))
         self.zh_mean = _window_means(self.zh_sum, self.zh_norm)
         self.en_mean = _window_means(self.en_sum, self.en_norm)
-        self.zh_len, self.en_len = _prefix(zh_chars[:, None])[:, 0], _prefix(en_chars[:, None])[:, 0]
-        # Expected log length ratio for this document pair.
-        self.log_ratio = np.log(max(en_chars.sum(), 1.0) / max(zh_chars.sum(), 1.0))
-
-    def scores(self, i: int, a: int, b: int, js: np.ndarray) -> np.ndarray:
-        """Scores of beads zh[i-a:i] + en[j-b:j] for each j in js: 1 minus the
-        bead's distance relative to random beads of the same sizes."""
-        if a == 0 or b == 0:
-            return np.full(len(js), 1.0 - self.params.skip)
-        zh_vec = (self.zh_sum[i] - self.zh_sum[i - a]) / max(self.zh_norm[a][i], 1e-9)
-        en_vecs = (self.en_sum[js] - self.en_sum[js - b]) / self.en_norm[b][js, None].clip(1e-9)
-        cos = en_vecs @ zh_vec
-        # Mean cosine of each side with random beads of the other side's size:
-        # the dot with the mean of all such beads (Vecalign's normaliser, exact).
-        base = (zh_vec @ self.en_mean[b] + en_vecs @ self.zh_mean[a]) / 2
-        distance = (1 - cos) / (1 - base).clip(1e-3)
-        zh_len = self.zh_len[i] - self.zh_len[i - a]
-        en_len = self.en_len[js] - self.en_len[js - b]
-        z = (np.log((en_len + 1) / (zh_len + 1)) - self.log_ratio) / self.params.length_sigma
-        return 1 - distance - self.params.length_weight * z * z
 
     def values(self, i: int, a: int, b: int, js: np.ndarray) -> np.ndarray:
-        """What a bead adds to the path: minus its distance, weighted by size."""
-        weight = max(a * b, 1) if self.params.weighting == "product" else (a + b) / 2
-        return -weight * (1 - self.scores(i, a, b, js)) - self.params.merge_penalty * max(a + b - 2, 0)
+        if a == 0 or b == 0:
+            return np.full(len(js), -self.skip)
+        zh_vec, en_vecs = self.zh_vector(i, a), self.en_vectors(js, b)
+        # Mean cosine with random beads of the other side's size is the dot
+        # with the mean of all such beads: Vecalign's normaliser, exactly.
+        base = (zh_vec @ self.en_mean[b] + en_vecs @ self.zh_mean[a]) / 2
+        distance = (1 - en_vecs @ zh_vec) / (1 - base).clip(1e-3)
+        return -a * b * distance
+
+
+@dataclass
+class SentenceStats:
+    """Per-sentence counts the bead score compares across languages."""
+
+    chars: np.ndarray      # characters without spaces
+    questions: np.ndarray  # ？ and ?
+    exclaims: np.ndarray   # ！ and !
+    quotes: np.ndarray     # quotation marks of any kind
+    opens: np.ndarray      # 1 where the sentence opens a quotation
+    closes: np.ndarray     # 1 where it closes one
+    credits: np.ndarray    # 1 for a staff credit or byline (reading marks them)
+
+    @classmethod
+    def from_texts(cls, texts: list[str], roles: list[str] | None = None) -> "SentenceStats":
+        def count(chars: str) -> np.ndarray:
+            return np.array([sum(t.count(c) for c in chars) for t in texts], dtype=float)
+
+        def flags(pattern: re.Pattern) -> np.ndarray:
+            return np.array([bool(pattern.search(t)) for t in texts], dtype=float)
+
+        return cls(np.array([len("".join(t.split())) for t in texts], dtype=float),
+                   count("？?"), count("！!"), count('"“”「」『』'), flags(_OPENS), flags(_CLOSES),
+                   np.array([role == "credit" for role in roles or [""] * len(texts)], dtype=float))
+
+    @classmethod
+    def from_lengths(cls, chars: np.ndarray) -> "SentenceStats":
+        zeros = np.zeros(len(chars))
+        return cls(np.asarray(chars, dtype=float), zeros, zeros, zeros, zeros, zeros, zeros)
+
+
+# Dialogue marks survive translation: a sentence that opens or closes a
+# quotation in one language mostly does in the other ('…' in English novels).
+_OPENS = re.compile(r"""^\s*["'‘“「『]""")
+_CLOSES = re.compile(r"""["'’”」』]\s*$""")
+
+
+# The bead features, in the order of BEAD_WEIGHTS["features"].
+FEATURES = ("cos", "margin", "length_z2", "merge_loss", "punct_diff", "quote_edges", "credit_diff")
+# A bead's similarity is features . weights (about its cosine); its value to
+# the path is -(a * b) ** size_power * (1 - similarity) + the bias of its
+# shape, so merged beads must be much closer than the parts they replace,
+# as in Vecalign. Fitted on MAC-Dev by scripts/fit_scorer.py. A bead's score
+# is sigmoid(slope * similarity + offset): the chance it is right.
+BEAD_WEIGHTS = {
+    "features": np.array([1.0, 0.3, -0.05, 0.5, 0.0, 0.1, -0.5]),
+    "size_power": 1.0,
+    "shapes": {"1-1": 0.0, "1-2": 0.0, "2-1": 0.0, "1-3": 0.0, "3-1": 0.3, "2-2": -0.3, "1-4": 0.0, "4-1": 0.0,
+               "2-3": 0.0, "3-2": 0.0, "1-0": -1.3, "0-1": -1.3},
+    "skip_best_match": -2.0,
+    "calibration": (5.0, -2.0),
+}
+
+
+class _BeadScorer(_Windows):
+    """Second pass: a linear model over bead features (BEAD_WEIGHTS)."""
+
+    def __init__(self, zh, en, zh_stats: SentenceStats, en_stats: SentenceStats, band, params: AlignParams, shapes):
+        self.params, self.shapes = params, shapes
+        super().__init__(zh, en, max(a for a, _ in shapes), max(b for _, b in shapes))
+        zh_knn, en_knn, zh_top1, en_top1 = _neighbour_means(zh, en, band, params.knn)
+        # How much closer each sentence's best match is than the document's typical best match.
+        self.zh_top1, self.en_top1 = zh_top1 - np.median(zh_top1), en_top1 - np.median(en_top1)
+        self.zh_knn, self.en_knn = _prefix1(zh_knn), _prefix1(en_knn)
+        self.zh_stats = {k: _prefix1(v) for k, v in vars(zh_stats).items()}
+        self.en_stats = {k: _prefix1(v) for k, v in vars(en_stats).items()}
+        self.zh_flags, self.en_flags = vars(zh_stats), vars(en_stats)
+        # Expected log length ratio for this document pair.
+        self.log_ratio = np.log(max(en_stats.chars.sum(), 1.0) / max(zh_stats.chars.sum(), 1.0))
+
+    def _zh_total(self, name: str, i: int, a: int) -> float:
+        return self.zh_stats[name][i] - self.zh_stats[name][i - a]
+
+    def _en_total(self, name: str, js: np.ndarray, b: int) -> np.ndarray:
+        return self.en_stats[name][js] - self.en_stats[name][js - b]
+
+    def features(self, i: int, a: int, b: int, js: np.ndarray) -> np.ndarray:
+        """One row of FEATURES per bead zh[i-a:i] + en[j-b:j], j in js."""
+        cos = self.cos(i, a, js, b)
+        margin = cos - ((self.zh_knn[i] - self.zh_knn[i - a]) / a + (self.en_knn[js] - self.en_knn[js - b]) / b) / 2
+        z = (np.log((self._en_total("chars", js, b) + 1) / (self._zh_total("chars", i, a) + 1)) - self.log_ratio)
+        length_z2 = (z / self.params.length_sigma) ** 2
+        # A sentence at either end of the bead that lowers its similarity
+        # does not belong there (a credit line tacked onto a sentence): the
+        # loss against the better of the beads without an end sentence.
+        loss = np.zeros(len(js))
+        if b > 1:
+            loss += np.minimum(0, cos - np.maximum(self.cos(i, a, js - 1, b - 1), self.cos(i, a, js, b - 1)))
+        if a > 1:
+            loss += np.minimum(0, cos - np.maximum(self.cos(i - 1, a - 1, js, b), self.cos(i, a - 1, js, b)))
+        punct = sum(np.abs(self._zh_total(k, i, a) - self._en_total(k, js, b)).clip(0, 2)
+                    for k in ("questions", "exclaims", "quotes"))
+        # +1 for each edge where both sides open (close) a quotation, -1 where
+        # only one does, 0 where neither does.
+        zh_open, zh_close = self.zh_flags["opens"][i - a], self.zh_flags["closes"][i - 1]
+        en_open, en_close = self.en_flags["opens"][js - b], self.en_flags["closes"][js - 1]
+        quote_edges = _edge_agreement(zh_open, en_open) + _edge_agreement(zh_close, en_close)
+        # A staff credit or byline pairs only with another one.
+        credit_diff = np.abs(self._zh_total("credits", i, a) - self._en_total("credits", js, b)).clip(0, 2)
+        return np.column_stack([cos, margin, length_z2, loss, punct, quote_edges, credit_diff])
+
+    def similarity(self, i: int, a: int, b: int, js: np.ndarray) -> np.ndarray:
+        return self.features(i, a, b, js) @ BEAD_WEIGHTS["features"]
+
+    def values(self, i: int, a: int, b: int, js: np.ndarray) -> np.ndarray:
+        """What each bead adds to the path's value."""
+        shapes = BEAD_WEIGHTS["shapes"]
+        bias = shapes.get(f"{a}-{b}", min(shapes.values()))
+        if a == 0 or b == 0:
+            if self.params.skip is not None:
+                return np.full(len(js), -self.params.skip)
+            # Leaving out a sentence that has a close match nearby costs more.
+            best_match = self.zh_top1[i - 1] if b == 0 else self.en_top1[np.maximum(js - 1, 0)]
+            return bias + BEAD_WEIGHTS["skip_best_match"] * best_match + np.zeros(len(js))
+        # A perfect bead costs nothing; among perfect beads the smaller wins.
+        distance = (1 - self.similarity(i, a, b, js)).clip(0, None)
+        return bias - (a * b) ** BEAD_WEIGHTS["size_power"] * distance - 0.01 * (a + b - 2)
+
+    def scores(self, i: int, a: int, b: int, js: np.ndarray) -> np.ndarray:
+        """Probability that each bead is right (0 for unaligned sentences)."""
+        if a == 0 or b == 0:
+            return np.zeros(len(js))
+        slope, offset = BEAD_WEIGHTS["calibration"]
+        return 1 / (1 + np.exp(-(slope * self.similarity(i, a, b, js) + offset)))
+
+
+def _edge_agreement(zh_flag: float, en_flags: np.ndarray) -> np.ndarray:
+    return np.where(en_flags == zh_flag, zh_flag, -1.0)
+
+
+def _prefix1(values: np.ndarray) -> np.ndarray:
+    return _prefix(np.asarray(values, dtype=float)[:, None])[:, 0]
 
 
 def _prefix(vectors: np.ndarray) -> np.ndarray:
@@ -212,7 +358,8 @@ def _window_means(prefix: np.ndarray, norms: list[np.ndarray]) -> list[np.ndarra
 
 def _neighbour_means(zh, en, band, k, chunk=512):
     """Mean cosine of each sentence with its k most similar sentences on the
-    other side, looking only inside the band (plus a margin of rows)."""
+    other side, and the cosine of the most similar one, looking only inside
+    the band (plus a margin of rows)."""
     lo, hi = band
     n, m = len(zh), len(en)
     zh_best = np.full((n, k), np.nan)
@@ -234,7 +381,12 @@ def _neighbour_means(zh, en, band, k, chunk=512):
         col_top = -np.partition(-sims, min(k, sims.shape[0]) - 1, axis=0)[: min(k, sims.shape[0])]
         merged = np.vstack([en_best[col_lo:col_hi].T, col_top])
         en_best[col_lo:col_hi] = (-np.partition(-merged, k - 1, axis=0)[:k]).T
-    return _finite_mean(zh_best), _finite_mean(en_best)
+    return _finite_mean(zh_best), _finite_mean(en_best), _finite_max(zh_best), _finite_max(en_best)
+
+
+def _finite_max(values: np.ndarray) -> np.ndarray:
+    values = np.where(np.isfinite(values), values, -1.0)
+    return values.max(axis=1) if values.size else np.zeros(len(values))
 
 
 def _finite_mean(values: np.ndarray) -> np.ndarray:
@@ -245,7 +397,7 @@ def _finite_mean(values: np.ndarray) -> np.ndarray:
 
 # --- the dynamic program -----------------------------------------------------
 
-def _search(scorer: _Scorer, band: tuple[np.ndarray, np.ndarray]) -> list[tuple[int, int]]:
+def _search(scorer: _RoughScorer | _BeadScorer, band: tuple[np.ndarray, np.ndarray]) -> list[tuple[int, int]]:
     """Best path of DP nodes (i, j) = (zh sentences used, en sentences used)
     from (0, 0) to (n, m), filling only the band, one row at a time."""
     lo, hi = band
@@ -255,7 +407,6 @@ def _search(scorer: _Scorer, band: tuple[np.ndarray, np.ndarray]) -> list[tuple[
     came_by = np.full((n + 1, width), -1, dtype=np.int8)  # index into scorer.shapes
     shapes = scorer.shapes
     en_skip = shapes.index((0, 1))
-    skip_value = scorer.values(0, 0, 1, np.zeros(1, dtype=np.int64))[0]
     for i in range(n + 1):
         js = np.arange(lo[i], hi[i])
         best = np.full(len(js), -np.inf)
@@ -274,9 +425,11 @@ def _search(scorer: _Scorer, band: tuple[np.ndarray, np.ndarray]) -> list[tuple[
             value[ok] = total[i - a, idx[ok]] + scorer.values(i, a, b, js[ok])
             better = value > best
             best[better], how[better] = value[better], k
-        # 0-1 beads chain along the row: total[j] = max over k <= j of
-        # best[k] + (j - k) * skip, a running maximum of best[k] - k * skip.
-        steps = np.arange(len(js)) * skip_value
+        # 0-1 beads chain along the row: with S[j] the summed values of
+        # skipping the en sentences up to j, total[j] = max over k <= j of
+        # best[k] + S[j] - S[k], a running maximum of best[k] - S[k].
+        skips = scorer.values(i, 0, 1, js)
+        steps = np.concatenate([[0.0], np.cumsum(skips[1:])])
         chained = np.maximum.accumulate(best - steps) + steps
         by_skip = chained > best + 1e-9  # not where only rounding differs
         best[by_skip], how[by_skip] = chained[by_skip], en_skip
@@ -290,7 +443,7 @@ def _search(scorer: _Scorer, band: tuple[np.ndarray, np.ndarray]) -> list[tuple[
     return path[::-1]
 
 
-def _beads_from_path(path: list[tuple[int, int]], scorer: _Scorer) -> list[Bead]:
+def _beads_from_path(path: list[tuple[int, int]], scorer: _BeadScorer) -> list[Bead]:
     beads = []
     for (i0, j0), (i1, j1) in zip(path, path[1:]):
         a, b = i1 - i0, j1 - j0

@@ -44,9 +44,10 @@ def add_align_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true",
                         help="fail (exit 1, no output) when the documents do not look parallel; "
                              "by default that is a warning and a flag in the summary")
-    parser.add_argument("--skip", type=float, default=defaults.skip,
-                        help=f"cost of leaving a sentence unaligned; lower leaves more unaligned "
-                             f"(default: {defaults.skip})")
+    parser.add_argument("--skip", type=float, default=None,
+                        help="fixed cost of leaving a sentence unaligned (about 1 to 1.3 is typical; lower "
+                             "leaves more unaligned). Default: the fitted cost, cheaper for a sentence whose "
+                             "best match is poorer than the document's usual")
 
 
 def params_from(args: argparse.Namespace) -> AlignParams:
@@ -120,6 +121,58 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def window_arg(text: str) -> tuple[int, int]:
+    from align.plotting import parse_window
+
+    try:
+        return parse_window(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def size_arg(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    try:
+        size = (int(width), int(height))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like WIDTHxHEIGHT in pixels, e.g. 1800x1100, not {text!r}") from None
+    if size[0] < 400 or size[1] < 300 or max(size) > 20000:
+        raise argparse.ArgumentTypeError(f"size {text!r} out of range (400x300 to 20000x20000 pixels)")
+    return size
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from align.evaluating import evaluate_paths, format_report
+
+    result = evaluate_paths(args.gold, args.pred)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_report(result, by_file=args.by_file, by_type=args.by_type))
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: write the file only
+    from align.pipeline import align_pair
+    from align.plotting import cjk_font, overview_figure, save_png
+
+    result = align_pair(
+        args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=args.encoding,
+        params=params_from(args), split_semicolon=args.split_semicolon, progress=None if args.progress else False,
+    )
+    figure = overview_figure(result, window=args.window, size_px=args.size, dpi=args.dpi, labels=args.labels,
+                             centred=not args.raw)
+    save_png(figure, args.output)
+    if not args.quiet:
+        print(format_summary(result.summary()), file=sys.stderr)
+        font = "" if cjk_font() else "; no CJK font found, Chinese sentences labelled by number"
+        print(f"wrote {args.output} ({args.size[0]}x{args.size[1]} pixels){font}", file=sys.stderr)
+    return 0
+
+
 def optional_number(kind: type) -> Callable[[str], float | int | None]:
     """A number, or `off` for no limit."""
     def parse(text: str) -> float | int | None:
@@ -147,47 +200,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{len(tables)} aligned file{'s' if len(tables) != 1 else ''} read; " + report.format(), file=sys.stderr)
         print("wrote " + ", ".join(str(path) for path in written), file=sys.stderr)
-    return 0
-
-
-def window_arg(text: str) -> tuple[int, int]:
-    from align.plotting import parse_window
-
-    try:
-        return parse_window(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def size_arg(text: str) -> tuple[int, int]:
-    width, _, height = text.lower().partition("x")
-    try:
-        size = (int(width), int(height))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must look like WIDTHxHEIGHT in pixels, e.g. 1800x1100, not {text!r}") from None
-    if size[0] < 400 or size[1] < 300 or max(size) > 20000:
-        raise argparse.ArgumentTypeError(f"size {text!r} out of range (400x300 to 20000x20000 pixels)")
-    return size
-
-
-def cmd_plot(args: argparse.Namespace) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display: write the file only
-    from align.pipeline import align_pair
-    from align.plotting import cjk_font, overview_figure, save_png
-
-    result = align_pair(
-        args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=args.encoding,
-        params=params_from(args), split_semicolon=args.split_semicolon, progress=None if args.progress else False,
-    )
-    figure = overview_figure(result, window=args.window, size_px=args.size, dpi=args.dpi, labels=args.labels,
-                             centred=not args.raw)
-    save_png(figure, args.output)
-    if not args.quiet:
-        print(format_summary(result.summary()), file=sys.stderr)
-        font = "" if cjk_font() else "; no CJK font found, Chinese sentences labelled by number"
-        print(f"wrote {args.output} ({args.size[0]}x{args.size[1]} pixels){font}", file=sys.stderr)
     return 0
 
 
@@ -323,6 +335,19 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="List the model registry (models/registry.toml).")
     models.add_argument("--json", action="store_true", help="print the registry as JSON")
     models.set_defaults(run=cmd_models)
+
+    evaluation = commands.add_parser(
+        "eval", help="score an alignment against gold: strict and lax precision, recall, F1",
+        description="Score predicted beads against gold beads (Sennrich & Volk 2010, as Vecalign and Bertalign "
+                    "score): strict counts exact beads, lax beads sharing a zh and an en sentence; pooled over "
+                    "files. GOLD and PRED are files or directories of files matched by name; each file is the "
+                    "index format ([0, 1]:[0] a line) or a zhalign TSV.")
+    evaluation.add_argument("gold", help="gold alignment file or directory")
+    evaluation.add_argument("pred", help="predicted alignment file or directory")
+    evaluation.add_argument("--by-file", action="store_true", help="also a line per file")
+    evaluation.add_argument("--by-type", action="store_true", help="also a line per bead type (e.g. 1-2)")
+    evaluation.add_argument("--json", action="store_true", help="everything as JSON")
+    evaluation.set_defaults(run=cmd_eval)
 
     plot = commands.add_parser("plot", help="align a pair and draw it: similarity heatmap with the path, scores",
                                description="Align ZH with EN and write a PNG: the sentence similarity heatmap "

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from align import __version__
-from align.reading import CREDIT, InputError
+from align.reading import CREDIT, STAFF_CREDIT, InputError
 from align.segmenting import han_ratio
 from align.writing import atomic_path, frame_to_tsv, parse_ids, read_tsv
 
@@ -74,18 +74,6 @@ _SENTENCE_END = re.compile(r"[。！？!?.…][\"'”’)）」』]*$")
 _SENTENCE_BREAK = re.compile(r"[。！？!?]|[^\W\d_]{2}\.\s")
 # Where a credit may start inside a bead: after a sentence (or clause) end and any closing quotes.
 _AFTER_SENTENCE = re.compile(r"(?<=[。！？!?.…;；\"'”’)）」』])\s*(?=\S)")
-# Staff credits at the end of an article, in either language, and the agency alone.
-STAFF_CREDIT = re.compile(
-    r"^(?:(?:text|video|photo|poster|new media|chief|executive|responsible|copy)\s+)?"
-    r"(?:reporters?|editors?|design(?:ers?)?|coordinators?|producers?|planners?|photographers?|"
-    r"supervisors?|proofreaders?|translators?|writers?|correspondents?)\s*[:：]"
-    r"|^(?:文字|视频|图片|摄影|海报|新媒体|责任|执行)?"
-    r"(?:记者|编辑|设计|统筹|策划|监制|制作|摄影|摄像|校对|翻译|审核|出品)\s*[:：]"
-    r"|^[（(【\[]?(?:完|责任编辑[:：][^）)】\]]*)[)）】\]]?$"
-    # the agency alone, the English of 新华社发
-    r"|^\(?Xinhua(?: News Agency)?(?: photo)?\)?$",
-    re.IGNORECASE,
-)
 # Bylines and datelines in front of the text proper; stripped, the rest is kept.
 _EN_NAME = r"[A-Z][\w'’-]*"
 LEADING_BYLINE = re.compile(

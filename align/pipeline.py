@@ -128,7 +128,11 @@ def align_pair(
 
     clock = time.perf_counter()
     zh_chars, en_chars = sentence_lengths(zh_sents, "zh"), sentence_lengths(en_sents, "en")
-    alignment = align_vectors(zh_vectors, en_vectors, zh_chars, en_chars, params)
+    alignment = align_vectors(
+        zh_vectors, en_vectors, params=params,
+        zh_texts=[s.text for s in zh_sents], en_texts=[s.text for s in en_sents],
+        zh_roles=[s.role for s in zh_sents], en_roles=[s.role for s in en_sents],
+    )
     seconds["align"] = time.perf_counter() - clock
     clock = time.perf_counter()
     report = parallelism(alignment, zh_vectors, en_vectors, zh_chars, en_chars, params)

@@ -22,7 +22,7 @@ class InputError(ValueError):
 @dataclass
 class Paragraph:
     text: str
-    role: str = "body"  # body | heading | caption
+    role: str = "body"  # body | heading | caption | credit (staff credits, bylines)
 
 
 @dataclass
@@ -44,6 +44,20 @@ _ZAKER_SPACE = re.compile(
 CREDIT = re.compile(
     r"新华社(记者)?.{0,12}摄$|新华社发|供图）?$|^Photo by |^Issued by |\(photographed on |\(Photo courtesy",
 )
+# Staff credits at the end of an article, in either language, and the agency alone.
+STAFF_CREDIT = re.compile(
+    r"^(?:(?:text|video|photo|poster|new media|chief|executive|responsible|copy)\s+)?"
+    r"(?:reporters?|editors?|design(?:ers?)?|coordinators?|producers?|planners?|photographers?|"
+    r"supervisors?|proofreaders?|translators?|writers?|correspondents?)\s*[:：]"
+    r"|^(?:文字|视频|图片|摄影|海报|新媒体|责任|执行)?"
+    r"(?:记者|编辑|设计|统筹|策划|监制|制作|摄影|摄像|校对|翻译|审核|出品)\s*[:：]"
+    r"|^[（(【\[]?(?:完|责任编辑[:：][^）)】\]]*)[)）】\]]?$"
+    # the agency alone, the English of 新华社发
+    r"|^\(?Xinhua(?: News Agency)?(?: photo)?\)?$",
+    re.IGNORECASE,
+)
+# A byline: "Xinhua News Agency reporter Dong Ruifeng".
+BYLINE = re.compile(r"^(?:[A-Z][\w’'-]*\s+){0,4}reporters?\s+(?:[A-Z][\w’'-]*\s*){1,3}$")
 _SENTENCE_END = re.compile(r"[。！？!?.…\"'”’)）]\s*$")
 
 
@@ -308,6 +322,8 @@ def _role_of(line: str) -> str:
     line = line.strip()
     if CREDIT.search(line):
         return "caption"
+    if STAFF_CREDIT.search(line) or BYLINE.search(line):
+        return "credit"
     if len(line.split()) <= 15 and len(line) <= 100 and not _SENTENCE_END.search(line):
         return "heading"
     return "body"

@@ -57,8 +57,21 @@ def split_paragraph(text: str, lang: str, split_semicolon: bool = False) -> list
         pieces = split_english(" ".join(text.split()))
     else:
         raise ValueError(f"unsupported language {lang!r}")
+    pieces = attach_fragments(pieces)
     return [bounded for piece in pieces
             for bounded in (bound_length(piece, PIECE_CHARS[lang]) if len(piece) > MAX_CHARS[lang] else [piece])]
+
+
+def attach_fragments(pieces: list[str]) -> list[str]:
+    """A piece with no letter or digit (a stray "." as in "in 2018. .") is
+    not a sentence: it joins the sentence before it."""
+    out: list[str] = []
+    for piece in pieces:
+        if out and not any(ch.isalnum() for ch in piece):
+            out[-1] += piece if _HAN.search(out[-1][-1:]) else " " + piece
+        else:
+            out.append(piece)
+    return out
 
 
 def split_chinese(text: str, split_semicolon: bool = False) -> list[str]:

@@ -9,7 +9,7 @@ def normalised(vectors):
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
-def synthetic_pair(seed: int, n: int = 120, dim: int = 64):
+def synthetic_pair(seed: int, n: int = 120, dim: int = 64, noise: float = 0.3):
     """Chinese vectors, English vectors made from them by known edits, and the true beads."""
     rng = np.random.default_rng(seed)
     zh = rng.normal(size=(n, dim))
@@ -17,12 +17,12 @@ def synthetic_pair(seed: int, n: int = 120, dim: int = 64):
     while i < n:
         j, roll = len(en), rng.random()
         if roll < 0.1 and i + 1 < n:  # two Chinese sentences translated as one
-            en.append(zh[i] + zh[i + 1] + rng.normal(size=dim) * 0.2)
+            en.append(zh[i] + zh[i + 1] + rng.normal(size=dim) * noise)
             beads.append(([i, i + 1], [j]))
             i += 2
         elif roll < 0.2:  # one Chinese sentence translated as two
             part = rng.normal(size=dim)
-            en += [zh[i] + part + rng.normal(size=dim) * 0.2, zh[i] - part + rng.normal(size=dim) * 0.2]
+            en += [zh[i] + part + rng.normal(size=dim) * noise, zh[i] - part + rng.normal(size=dim) * noise]
             beads.append(([i], [j, j + 1]))
             i += 1
         elif roll < 0.25 and beads and beads[-1][1]:  # dropped in translation
@@ -32,7 +32,7 @@ def synthetic_pair(seed: int, n: int = 120, dim: int = 64):
             en.append(rng.normal(size=dim))
             beads.append(([], [j]))
         else:
-            en.append(zh[i] + rng.normal(size=dim) * 0.3)
+            en.append(zh[i] + rng.normal(size=dim) * noise)
             beads.append(([i], [j]))
             i += 1
     return normalised(zh), normalised(np.array(en)), beads
@@ -41,15 +41,13 @@ def synthetic_pair(seed: int, n: int = 120, dim: int = 64):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_recovers_known_merges_splits_and_deletions(seed):
     zh, en, truth = synthetic_pair(seed)
-    # These documents drop or add 1 sentence in 20, far more than real
-    # translations do, so leaving a sentence unaligned is made cheaper.
-    found = [(b.zh, b.en) for b in align_vectors(zh, en, params=AlignParams(skip=0.4)).beads]
+    found = [(b.zh, b.en) for b in align_vectors(zh, en).beads]
     assert {k for k in ("2-1", "1-2", "1-0", "0-1") if any(f"{len(z)}-{len(e)}" == k for z, e in truth)} >= {"2-1", "1-2"}
     right = sum(1 for bead in found if bead in truth)
     assert right / len(truth) >= 0.95, [b for b in found if b not in truth][:5]
     for kind in ((2, 1), (1, 2), (1, 0), (0, 1)):
         expected = [b for b in truth if (len(b[0]), len(b[1])) == kind]
-        assert sum(1 for b in expected if b in found) >= 0.8 * len(expected)
+        assert sum(1 for b in expected if b in found) >= 0.75 * len(expected), kind
 
 
 def test_every_sentence_once_in_order():
@@ -75,7 +73,7 @@ def test_shapes_include_skips_and_respect_limits():
 def test_long_documents_use_a_band_not_the_full_grid():
     """Documents too long for the full grid are aligned through the coarse-to-fine band."""
     zh, en, truth = synthetic_pair(5, n=1500, dim=32)
-    alignment = align_vectors(zh, en, params=AlignParams(skip=0.4))
+    alignment = align_vectors(zh, en)
     lo, hi = alignment.band
     assert (hi - lo).max() < 60  # a band, not m + 1 columns
     found = [(b.zh, b.en) for b in alignment.beads]
