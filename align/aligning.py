@@ -75,7 +75,7 @@ def align_vectors(
 
     zh, en: L2-normalised sentence vectors (n x d, m x d).
     zh_chars, en_chars: sentence lengths in characters (for the length term),
-    or zh_texts, en_texts: the sentences (lengths and punctuation from them),
+    or zh_texts, en_texts: the sentences (lengths and quotation marks from them),
     and zh_roles, en_roles: their roles from reading (body, heading, caption, credit).
     """
     params = params or AlignParams()
@@ -204,29 +204,23 @@ class SentenceStats:
     """Per-sentence counts the bead score compares across languages."""
 
     chars: np.ndarray      # characters without spaces
-    questions: np.ndarray  # ？ and ?
-    exclaims: np.ndarray   # ！ and !
-    quotes: np.ndarray     # quotation marks of any kind
     opens: np.ndarray      # 1 where the sentence opens a quotation
     closes: np.ndarray     # 1 where it closes one
     credits: np.ndarray    # 1 for a staff credit or byline (reading marks them)
 
     @classmethod
     def from_texts(cls, texts: list[str], roles: list[str] | None = None) -> "SentenceStats":
-        def count(chars: str) -> np.ndarray:
-            return np.array([sum(t.count(c) for c in chars) for t in texts], dtype=float)
-
         def flags(pattern: re.Pattern) -> np.ndarray:
             return np.array([bool(pattern.search(t)) for t in texts], dtype=float)
 
         return cls(np.array([len("".join(t.split())) for t in texts], dtype=float),
-                   count("？?"), count("！!"), count('"“”「」『』'), flags(_OPENS), flags(_CLOSES),
+                   flags(_OPENS), flags(_CLOSES),
                    np.array([role == "credit" for role in roles or [""] * len(texts)], dtype=float))
 
     @classmethod
     def from_lengths(cls, chars: np.ndarray) -> "SentenceStats":
         zeros = np.zeros(len(chars))
-        return cls(np.asarray(chars, dtype=float), zeros, zeros, zeros, zeros, zeros, zeros)
+        return cls(np.asarray(chars, dtype=float), zeros, zeros, zeros)
 
 
 # Dialogue marks survive translation: a sentence that opens or closes a
@@ -236,19 +230,22 @@ _CLOSES = re.compile(r"""["'’”」』]\s*$""")
 
 
 # The bead features, in the order of BEAD_WEIGHTS["features"].
-FEATURES = ("cos", "margin", "length_z2", "merge_loss", "punct_diff", "quote_edges", "credit_diff")
+FEATURES = ("cos", "margin", "length_z2", "merge_loss", "quote_edges", "credit_diff")
 # A bead's similarity is features . weights (about its cosine); its value to
 # the path is -(a * b) ** size_power * (1 - similarity) + the bias of its
 # shape, so merged beads must be much closer than the parts they replace,
-# as in Vecalign. Fitted on MAC-Dev by scripts/fit_scorer.py. A bead's score
-# is sigmoid(slope * similarity + offset): the chance it is right.
+# as in Vecalign. Skipping a sentence is worth the bias of 1-0 / 0-1 plus
+# skip_best_match times how much better its best match is than the
+# document's median. Tuned on MAC-Dev by scripts/tune_scorer.py (coordinate
+# ascent on strict F1). A bead's score is sigmoid(slope * similarity +
+# offset), calibrated on MAC-Dev: the chance that the bead is exactly right.
 BEAD_WEIGHTS = {
-    "features": np.array([1.0, 0.3, -0.05, 0.5, 0.0, 0.1, -0.5]),
+    "features": np.array([1.0, 0.3, -0.05, 0.5, 0.1, -0.5]),
     "size_power": 1.0,
     "shapes": {"1-1": 0.0, "1-2": 0.0, "2-1": 0.0, "1-3": 0.0, "3-1": 0.3, "2-2": -0.3, "1-4": 0.0, "4-1": 0.0,
                "2-3": 0.0, "3-2": 0.0, "1-0": -1.3, "0-1": -1.3},
     "skip_best_match": -2.0,
-    "calibration": (5.0, -2.0),
+    "calibration": (4.01, 0.48),
 }
 
 
@@ -288,8 +285,6 @@ class _BeadScorer(_Windows):
             loss += np.minimum(0, cos - np.maximum(self.cos(i, a, js - 1, b - 1), self.cos(i, a, js, b - 1)))
         if a > 1:
             loss += np.minimum(0, cos - np.maximum(self.cos(i - 1, a - 1, js, b), self.cos(i, a - 1, js, b)))
-        punct = sum(np.abs(self._zh_total(k, i, a) - self._en_total(k, js, b)).clip(0, 2)
-                    for k in ("questions", "exclaims", "quotes"))
         # +1 for each edge where both sides open (close) a quotation, -1 where
         # only one does, 0 where neither does.
         zh_open, zh_close = self.zh_flags["opens"][i - a], self.zh_flags["closes"][i - 1]
@@ -297,7 +292,7 @@ class _BeadScorer(_Windows):
         quote_edges = _edge_agreement(zh_open, en_open) + _edge_agreement(zh_close, en_close)
         # A staff credit or byline pairs only with another one.
         credit_diff = np.abs(self._zh_total("credits", i, a) - self._en_total("credits", js, b)).clip(0, 2)
-        return np.column_stack([cos, margin, length_z2, loss, punct, quote_edges, credit_diff])
+        return np.column_stack([cos, margin, length_z2, loss, quote_edges, credit_diff])
 
     def similarity(self, i: int, a: int, b: int, js: np.ndarray) -> np.ndarray:
         return self.features(i, a, b, js) @ BEAD_WEIGHTS["features"]
