@@ -221,6 +221,8 @@ def cmd_pair(args: argparse.Namespace) -> int:
     from align.embedding import load_encoder
     from align.pairing import list_documents, pair_documents, write_manifest, write_report
 
+    if args.candidates < 1:
+        raise ValueError("--candidates must be at least 1")
     zh_paths = list_documents(args.zh, args.zh_glob)
     en_paths = list_documents(args.en or args.zh, args.en_glob)
     if not zh_paths or not en_paths:

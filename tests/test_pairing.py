@@ -144,6 +144,9 @@ def test_cli_bad_input_is_one_line(tmp_path, cache_dir):
     done = run_cli("pair", tmp_path / "empty", SEEDS, cache_dir=cache_dir)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith("zhalign: error: no documents in")
+    done = run_cli("pair", SEEDS, "--candidates", "0", cache_dir=cache_dir)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == ["zhalign: error: --candidates must be at least 1"]
 
 
 def test_cheap_candidate_score_adds_pooled_similarity_numbers_and_length():
