@@ -156,22 +156,24 @@ def _band_around(path: list[tuple[int, int]], n: int, m: int, width: int) -> tup
 # --- scoring ---------------------------------------------------------------
 
 class _Windows:
-    """Cosines of any window of zh sentences with any windows of en sentences,
-    from prefix sums: the sum of sentences s..t-1 is P[t] - P[s], so a bead's
+    """Cosines of any window of zh sentences with any windows of en sentences.
+    The normalised sum of every window of each size is computed once, from
+    prefix sums (the sum of sentences s..t-1 is P[t] - P[s]), so a bead's
     cosine costs one dot product instead of an embedding."""
 
     def __init__(self, zh: np.ndarray, en: np.ndarray, max_a: int, max_b: int):
         self.n, self.m = len(zh), len(en)
-        self.zh_sum, self.en_sum = _prefix(zh), _prefix(en)
-        # Norms of every window sum, by window size: en_norm[b][j] = |P[j] - P[j-b]|.
-        self.zh_norm = _window_norms(self.zh_sum, max_a)
-        self.en_norm = _window_norms(self.en_sum, max_b)
+        # zh_win[a][i]: the normalised sum of zh[i-a:i] (rows below a unused).
+        self.zh_win = _window_vectors(zh, max_a)
+        self.en_win = _window_vectors(en, max_b)
 
     def zh_vector(self, i: int, a: int) -> np.ndarray:
-        return (self.zh_sum[i] - self.zh_sum[i - a]) / max(self.zh_norm[a][i], 1e-9)
+        return self.zh_win[a][i]
 
     def en_vectors(self, js: np.ndarray, b: int) -> np.ndarray:
-        return (self.en_sum[js] - self.en_sum[js - b]) / self.en_norm[b][js, None].clip(1e-9)
+        if len(js) > 1 and js[-1] - js[0] == len(js) - 1:  # a run of columns: a view, no copy
+            return self.en_win[b][js[0]: js[-1] + 1]
+        return self.en_win[b][js]
 
     def cos(self, i: int, a: int, js: np.ndarray, b: int) -> np.ndarray:
         """Cosine of zh[i-a:i] with en[j-b:j] for each j in js."""
@@ -185,8 +187,8 @@ class _RoughScorer(_Windows):
     def __init__(self, zh, en, params: AlignParams, shapes):
         self.shapes, self.skip = shapes, params.rough_skip
         super().__init__(zh, en, max(a for a, _ in shapes), max(b for _, b in shapes))
-        self.zh_mean = _window_means(self.zh_sum, self.zh_norm)
-        self.en_mean = _window_means(self.en_sum, self.en_norm)
+        self.zh_mean = [win[size:].mean(axis=0) if len(win) > size else win[0] for size, win in enumerate(self.zh_win)]
+        self.en_mean = [win[size:].mean(axis=0) if len(win) > size else win[0] for size, win in enumerate(self.en_win)]
 
     def values(self, i: int, a: int, b: int, js: np.ndarray) -> np.ndarray:
         if a == 0 or b == 0:
@@ -333,22 +335,17 @@ def _prefix(vectors: np.ndarray) -> np.ndarray:
     return out
 
 
-def _window_norms(prefix: np.ndarray, max_size: int) -> list[np.ndarray]:
-    norms = [np.ones(len(prefix))]
+def _window_vectors(vectors: np.ndarray, max_size: int) -> list[np.ndarray]:
+    """[None-like, size 1, ..., size max_size]: row k holds the normalised sum
+    of vectors[k-size:k] (float32: these are the largest arrays here)."""
+    prefix = _prefix(vectors)
+    windows = [np.zeros((len(prefix), vectors.shape[1]), dtype=np.float32)]
     for size in range(1, max_size + 1):
-        row = np.ones(len(prefix))
-        row[size:] = np.linalg.norm(prefix[size:] - prefix[:-size], axis=1)
-        norms.append(row)
-    return norms
-
-
-def _window_means(prefix: np.ndarray, norms: list[np.ndarray]) -> list[np.ndarray]:
-    """Mean of the normalised sums of every window of each size."""
-    means = [np.zeros(prefix.shape[1])]
-    for size in range(1, len(norms)):
-        windows = (prefix[size:] - prefix[:-size]) / norms[size][size:, None].clip(1e-9)
-        means.append(windows.mean(axis=0) if len(windows) else np.zeros(prefix.shape[1]))
-    return means
+        sums = np.zeros((len(prefix), vectors.shape[1]), dtype=np.float32)
+        sums[size:] = prefix[size:] - prefix[:-size]
+        sums /= np.linalg.norm(sums, axis=1, keepdims=True).clip(1e-9)
+        windows.append(sums)
+    return windows
 
 
 def _neighbour_means(zh, en, band, k, chunk=512):
