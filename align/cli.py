@@ -58,15 +58,21 @@ def input_formats(args: argparse.Namespace) -> tuple[str, str]:
     return (args.zh_format or args.input_format, args.en_format or args.input_format)
 
 
-def cmd_align(args: argparse.Namespace) -> int:
+def align_from_args(args: argparse.Namespace):
+    """align_pair with the options of add_align_options (for align and plot)."""
     from align.pipeline import align_pair
-    from align.writing import write_output
 
-    result = align_pair(
+    return align_pair(
         args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=args.encoding,
         params=params_from(args), split_semicolon=args.split_semicolon, progress=None if args.progress else False,
         force=args.force, strict=args.strict,
     )
+
+
+def cmd_align(args: argparse.Namespace) -> int:
+    from align.writing import write_output
+
+    result = align_from_args(args)
     write_output(result.frame, args.output, args.format)
     if not args.quiet:
         print(format_summary(result.summary()), file=sys.stderr)
@@ -156,13 +162,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")  # no display: write the file only
-    from align.pipeline import align_pair
     from align.plotting import cjk_font, overview_figure, save_png
 
-    result = align_pair(
-        args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=args.encoding,
-        params=params_from(args), split_semicolon=args.split_semicolon, progress=None if args.progress else False,
-    )
+    result = align_from_args(args)
     figure = overview_figure(result, window=args.window, size_px=args.size, dpi=args.dpi, labels=args.labels,
                              centred=not args.raw)
     save_png(figure, args.output)
