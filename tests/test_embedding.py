@@ -39,7 +39,8 @@ def test_sentence_transformers_model_aligns_english_pair(minilm_folder):
     """An English model aligning English with its own paraphrase: proves the path end to end."""
     left = "The cat sat on the mat.\nIt was raining in London.\nShe bought three apples and a pear.\n"
     right = "A cat was sitting on the mat.\nIn London it rained.\nShe purchased a pear and three apples.\n"
-    frame = align_pair(left, right, model=minilm_folder, input_format="lines").frame
+    # Both sides are English here, so the language check is overridden.
+    frame = align_pair(left, right, model=minilm_folder, input_format="lines", force=True).frame
     assert frame["zh_ids"].tolist() == ["[0]", "[1]", "[2]"]
     assert frame["en_ids"].tolist() == ["[0]", "[1]", "[2]"]
 
