@@ -37,6 +37,22 @@ CREATE UNIQUE INDEX IF NOT EXISTS vectors_by_key ON vectors (model, key);
 _LOOKUP_CHUNK = 400  # keys per SELECT, under SQLite's parameter limit
 
 
+@contextlib.contextmanager
+def _setup_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on folder/embeddings.lock (where fcntl exists; elsewhere the retries do)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(folder / (CACHE_FILE + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def default_cache_dir() -> Path:
     """`$ZHALIGN_CACHE`, or `~/.cache/zhalign`."""
     return Path(os.environ.get("ZHALIGN_CACHE") or Path.home() / ".cache" / "zhalign").expanduser()
@@ -77,13 +93,23 @@ class EmbeddingCache:
         if self._connection is None or self._pid != os.getpid():
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
-                connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-                connection.execute("PRAGMA page_size=16384")  # takes effect on a new file only
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA synchronous=NORMAL")
-                connection.execute("PRAGMA wal_autocheckpoint=256")  # pages: keep the log under 4 MB
-                connection.execute("PRAGMA journal_size_limit=4194304")
-                connection.executescript(_SCHEMA)
+                for attempt in range(40):
+                    connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+                    try:
+                        # Several workers may open a new cache at once: set it up one at a time.
+                        with _setup_lock(self.folder):
+                            connection.execute("PRAGMA page_size=16384")  # takes effect on a new file only
+                            connection.execute("PRAGMA journal_mode=WAL")
+                            connection.executescript(_SCHEMA)
+                        connection.execute("PRAGMA synchronous=NORMAL")
+                        connection.execute("PRAGMA wal_autocheckpoint=256")  # pages: keep the log under 4 MB
+                        connection.execute("PRAGMA journal_size_limit=4194304")
+                        break
+                    except sqlite3.OperationalError as error:
+                        connection.close()
+                        if "locked" not in str(error) or attempt == 39:
+                            raise
+                        time.sleep(0.05 * (attempt + 1))
             except sqlite3.Error as error:
                 raise OSError(f"embedding cache {self.path}: {error}") from None
             self._connection, self._pid = connection, os.getpid()

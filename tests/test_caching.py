@@ -1,5 +1,7 @@
 """The persistent embedding cache and its hook in Encoder.encode."""
+import multiprocessing
 import pickle
+import time
 
 import numpy as np
 
@@ -46,3 +48,26 @@ def test_default_location(monkeypatch, tmp_path):
     monkeypatch.delenv("ZHALIGN_CACHE")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert default_cache_dir() == tmp_path / ".cache" / "zhalign"
+
+
+def _open_and_write(args):
+    folder, k, start = args
+    while time.time() < start:  # every process opens the new cache at the same moment
+        pass
+    try:
+        cache = EmbeddingCache(folder)
+        cache.get_many("m", ["x"])
+        cache.put_many("m", [(f"text {k}", np.full(4, k, dtype=np.float32))])
+        return "ok"
+    except OSError as error:
+        return str(error)
+
+
+def test_workers_opening_a_new_cache_at_once(tmp_path):
+    context = multiprocessing.get_context("fork")
+    with context.Pool(4) as pool:
+        for trial in range(5):
+            folder = tmp_path / f"cache{trial}"
+            start = time.time() + 0.3
+            assert pool.map(_open_and_write, [(folder, k, start) for k in range(4)]) == ["ok"] * 4
+            assert EmbeddingCache(folder).info()["entries"] == 4
