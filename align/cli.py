@@ -432,9 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     pair.add_argument("--report", metavar="FILE",
                       help="also write a TSV with every document: matched, unmatched or skipped, its partner or "
                            "best candidate, and the score's parts")
-    pair.add_argument("--threshold", type=float, default=0.35,
+    pair.add_argument("--threshold", type=float, default=0.45,
                       help="least score of a pair; documents whose best one-to-one partner scores less stay "
-                           "unmatched (default: 0.35)")
+                           "unmatched (default: 0.45)")
     pair.add_argument("--candidates", type=int, default=3,
                       help="partners per document scored in full, chosen by pooled-vector similarity; every pair "
                            "is scored when there are at most 64 (default: 3)")

@@ -14,11 +14,13 @@ persistent cache, so `zhalign batch` later embeds nothing again). Then:
        score = 0.7 * aligned + 0.15 * numbers + 0.15 * length
 
    - aligned: the two documents are aligned sentence by sentence (the same
-     aligner as `zhalign align`); this is the share of all their sentences that
-     fall in beads pairing both sides with a bead score of at least 0.3. A
-     translation scores about 0.5-1 (close news translations over 0.9, free
-     literary ones lower); two articles on the same topic that are not
-     translations score under 0.1: unrelated sentences rarely line up in order.
+     aligner as `zhalign align`), and again with the English read backwards,
+     which cannot be parallel but has the same sentences; this is the share of
+     all their sentences that fall in beads pairing both sides and scoring
+     above 95% of the reversed pair's beads. A translation scores about 0.6-1
+     (close news translations over 0.9, free literary ones lower); two
+     articles on the same topic that are not translations about 0.1:
+     unrelated sentences rarely line up in order.
    - numbers: Dice overlap of the numbers and dates in the two texts (digits as
      written, commas dropped; "5月15日" and "May 15" both give 5/15; a ZAKER
      export's date counts too). Used when each side has at least 3; otherwise
@@ -29,10 +31,10 @@ persistent cache, so `zhalign batch` later embeds nothing again). Then:
      0.6 or more; 3.0 when there are none).
 3. Assignment: one-to-one, maximising the total score (Hungarian method,
    scipy's linear_sum_assignment); a pair is kept when its score reaches
-   `threshold` (default 0.35). Everything else is unmatched.
+   `threshold` (default 0.45). Everything else is unmatched.
 
-On the seeds and the six MAC-Dev chapters, the 7 true pairs score 0.64-0.95
-(news 0.95; freely translated fiction lowest) and the 63 others 0.20 at most.
+On the seeds and the six MAC-Dev chapters, the 7 true pairs score 0.67-0.97
+(freely translated fiction lowest) and the 63 others 0.27 at most.
 """
 from __future__ import annotations
 
@@ -56,8 +58,8 @@ from align.writing import write_atomically
 
 MANIFEST_COLUMNS = ["zh_path", "en_path", "score"]
 WEIGHTS = {"aligned": 0.7, "numbers": 0.15, "length": 0.15}
-GOOD_BEAD = 0.3           # a bead at least this good counts as aligned
-DEFAULT_THRESHOLD = 0.35  # least score of a kept pair
+NULL_QUANTILE = 0.95       # a bead counts as aligned when it beats this share of the reversed pair's beads
+DEFAULT_THRESHOLD = 0.45  # least score of a kept pair
 DEFAULT_RATIO = 3.0       # English characters per Chinese character, when the collection cannot tell
 LENGTH_SIGMA = 0.5        # spread of log(ratio) around the expected one
 MIN_NUMBERS = 3           # numbers a side needs for the number cue to count
@@ -206,9 +208,19 @@ def length_cue(zh: DocumentInfo, en: DocumentInfo, expected_ratio: float) -> flo
 
 
 def aligned_share(zh: DocumentInfo, en: DocumentInfo) -> float:
-    """Share of both documents' sentences in beads pairing both sides with a score >= GOOD_BEAD."""
-    alignment = align_vectors(zh.vectors, en.vectors, _lengths(zh.sentences), _lengths(en.sentences))
-    covered = sum(len(b.zh) + len(b.en) for b in alignment.beads if b.zh and b.en and b.score >= GOOD_BEAD)
+    """Share of both documents' sentences in beads that pair both sides and score above
+    what the aligner finds between the same documents with the English read backwards.
+
+    The reversed pair has the same sentences, lengths and vectors but cannot be
+    parallel, so its bead scores are the null: a bead counts when it beats the
+    NULL_QUANTILE of them. This holds whatever scale the aligner's scores have."""
+    zh_lengths, en_lengths = _lengths(zh.sentences), _lengths(en.sentences)
+    alignment = align_vectors(zh.vectors, en.vectors, zh_lengths, en_lengths)
+    reverse = align_vectors(zh.vectors, np.ascontiguousarray(en.vectors[::-1]), zh_lengths,
+                            np.ascontiguousarray(en_lengths[::-1]))
+    null = [b.score for b in reverse.beads if b.zh and b.en]
+    cut = float(np.quantile(null, NULL_QUANTILE)) if null else -np.inf
+    covered = sum(len(b.zh) + len(b.en) for b in alignment.beads if b.zh and b.en and b.score > cut)
     return covered / (len(zh.sentences) + len(en.sentences))
 
 
