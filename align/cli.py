@@ -20,8 +20,8 @@ from align.writing import OUTPUT_FORMATS
 PROG = "zhalign"
 
 
-def add_align_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every command that aligns."""
+def add_reading_options(parser: argparse.ArgumentParser) -> None:
+    """Options of every command that reads and embeds documents: model, input formats, encoding."""
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help="embedding model: a name from `zhalign models`, or a sentence-transformers "
                              f"folder (default: {DEFAULT_MODEL}, shipped with the package)")
@@ -32,6 +32,11 @@ def add_align_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--zh-format", choices=INPUT_FORMATS, help="input format of the Chinese side only")
     parser.add_argument("--en-format", choices=INPUT_FORMATS, help="input format of the English side only")
     parser.add_argument("--encoding", help="encoding of the inputs (default: detect: UTF-8, UTF-16, GB18030, ...)")
+
+
+def add_align_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every command that aligns."""
+    add_reading_options(parser)
     parser.add_argument("--split-semicolon", action="store_true", help="also split Chinese sentences at ；")
     defaults = AlignParams()
     parser.add_argument("--max-bead", type=int, default=defaults.max_bead,
@@ -440,12 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "is scored when there are at most 64 (default: 3)")
     pair.add_argument("--zh-glob", default="*", help="files of the ZH folder to read (default: *)")
     pair.add_argument("--en-glob", default="*", help="files of the EN folder to read (default: *)")
-    pair.add_argument("--model", default=DEFAULT_MODEL, help=f"embedding model (default: {DEFAULT_MODEL})")
-    pair.add_argument("--input-format", choices=INPUT_FORMATS, default="auto",
-                      help="how to read the documents (default: auto)")
-    pair.add_argument("--zh-format", choices=INPUT_FORMATS, help="input format of the Chinese documents only")
-    pair.add_argument("--en-format", choices=INPUT_FORMATS, help="input format of the English documents only")
-    pair.add_argument("--encoding", help="encoding of the inputs (default: detect)")
+    add_reading_options(pair)
     add_cache_options(pair)
     pair.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     pair.add_argument("-q", "--quiet", action="store_true", help="no report on stderr")

@@ -23,7 +23,6 @@ Prints a Markdown table (pairs/s, sentences/s, texts embedded, peak memory per w
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import os
 import shutil
@@ -33,17 +32,15 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from align.evaluating import read_alignment
+
 ROOT = Path(__file__).resolve().parent.parent
 MAC = ROOT.parent / "shared" / "bench" / "mac-dev"
 SAMPLE = (ROOT / "data" / "zaker-zh-core-technology.md", ROOT / "data" / "xinhua-en-core-technology.txt")
 
 
-def gold_beads(text_id: str) -> list[tuple[list[int], list[int]]]:
-    beads = []
-    for line in (MAC / "gold" / text_id).read_text("utf-8").splitlines():
-        zh, _, en = line.partition(":")
-        beads.append((ast.literal_eval(zh), ast.literal_eval(en)))
-    return beads
+def gold_beads(text_id: str) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    return read_alignment(MAC / "gold" / text_id)
 
 
 def build_corpus(folder: Path, pairs: int, beads_per_piece: int, sample_copies: int = 2) -> Path:

@@ -5,20 +5,17 @@ and English lines those beads cover, so the two halves translate each other exac
 """
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from align.evaluating import read_alignment
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 MAC = SHARED / "bench" / "mac-dev"
 SEEDS = SHARED / "seeds"
 
 
-def gold_beads(text_id: str) -> list[tuple[list[int], list[int]]]:
-    beads = []
-    for line in (MAC / "gold" / text_id).read_text("utf-8").splitlines():
-        zh, _, en = line.partition(":")
-        beads.append((ast.literal_eval(zh), ast.literal_eval(en)))
-    return beads
+def gold_beads(text_id: str) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    return read_alignment(MAC / "gold" / text_id)
 
 
 def mac_piece(text_id: str, first: int, count: int) -> tuple[str, str]:
