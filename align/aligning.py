@@ -8,11 +8,14 @@ second pass searches every bead shape up to `max_bead` sentences a side in a
 band around that rough path. Cells outside the band are never computed, so
 time and memory grow with n * band width, not n * m.
 
-A bead's value is its size times its score; a bead's score is the cosine of the
-summed sentence vectors on each side, minus the mean similarity of those
-sentences to their nearest neighbours (a margin, as in Bertalign and LASER,
-that makes scores comparable across sentences, bead sizes and documents),
-minus a length-ratio penalty. Each unaligned sentence costs `skip`.
+Vectors are first centred per document and language (sentence embeddings
+share a large common direction). A bead is compared through the cosine of
+the summed sentence vectors on each side; the second pass adds a margin
+against each sentence's nearest neighbours (as in Bertalign and LASER), a
+length-ratio term, quotation edges and staff credits (see BEAD_WEIGHTS).
+A merged bead costs its distance times a * b, as in Vecalign, so it must be
+much closer than the beads it replaces; an unaligned sentence costs less
+when its best match is poor.
 """
 from __future__ import annotations
 
