@@ -31,7 +31,7 @@ FULL_GRID_LIMIT = 1_000_000
 @dataclass
 class AlignParams:
     max_bead: int = 4         # most sentences on one side of a bead
-    max_total: int = 5        # most sentences in a bead, both sides together
+    max_total: int = 8        # most sentences in a bead, both sides together (8: every shape up to 4-4)
     skip: float | None = None # what leaving a sentence unaligned costs (default: the fitted value)
     rough_skip: float = 1.0   # the same in the first pass (a random 1-1 pair costs about 1 there)
     length_sigma: float = 0.35    # spread of log(en chars / zh chars) in true beads
@@ -305,6 +305,7 @@ class _BeadScorer(_Windows):
     def values(self, i: int, a: int, b: int, js: np.ndarray) -> np.ndarray:
         """What each bead adds to the path's value."""
         shapes = BEAD_WEIGHTS["shapes"]
+        # Shapes too rare to tune (2-4, 3-3, ...) get the lowest bias there is.
         bias = shapes.get(f"{a}-{b}", min(shapes.values()))
         if a == 0 or b == 0:
             if self.params.skip is not None:

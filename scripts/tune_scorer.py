@@ -88,8 +88,9 @@ def calibrate(files: dict, weights: dict) -> tuple[float, float]:
     for zh_vecs, en_vecs, zh, en, gold in files.values():
         n, m = len(zh), len(en)
         full = (np.zeros(n + 1, dtype=np.int64), np.full(n + 1, m + 1, dtype=np.int64))
+        params = AlignParams()
         scorer = _BeadScorer(_centred(zh_vecs), _centred(en_vecs), SentenceStats.from_texts(zh),
-                             SentenceStats.from_texts(en), full, AlignParams(), bead_shapes(4, 5))
+                             SentenceStats.from_texts(en), full, params, bead_shapes(params.max_bead, params.max_total))
         gold_beads = set(gold)
         for bead in align_vectors(zh_vecs, en_vecs, zh_texts=zh, en_texts=en).beads:
             if bead.zh and bead.en:
