@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from align.segmenting import char_counts
+
 # Cells of the full grid we are willing to fill before switching to a band.
 FULL_GRID_LIMIT = 1_000_000
 
@@ -218,7 +220,7 @@ class SentenceStats:
         def flags(pattern: re.Pattern) -> np.ndarray:
             return np.array([bool(pattern.search(t)) for t in texts], dtype=float)
 
-        return cls(np.array([len("".join(t.split())) for t in texts], dtype=float),
+        return cls(char_counts(texts),
                    flags(_OPENS), flags(_CLOSES),
                    np.array([role == "credit" for role in roles or [""] * len(texts)], dtype=float))
 

@@ -53,7 +53,7 @@ import pandas as pd
 from align.aligning import align_vectors
 from align.embedding import Encoder
 from align.reading import Document, InputError, read_document
-from align.segmenting import han_ratio, split_document
+from align.segmenting import char_counts, han_ratio, split_document
 from align.writing import write_atomically
 
 MANIFEST_COLUMNS = ["zh_path", "en_path", "score"]
@@ -186,7 +186,7 @@ def load_documents(
             if progress:
                 progress(Path(path))
         info.vectors = encoder.encode(info.sentences, progress=False)
-        info.chars = sum(len("".join(s.split())) for s in info.sentences)
+        info.chars = int(char_counts(info.sentences).sum())
         info.numbers = numbers_of("\n".join(info.sentences), document.metadata)
         kept.append(info)
     return kept, skipped
@@ -214,7 +214,7 @@ def aligned_share(zh: DocumentInfo, en: DocumentInfo) -> float:
     The reversed pair has the same sentences, lengths and vectors but cannot be
     parallel, so its bead scores are the null: a bead counts when it beats the
     NULL_QUANTILE of them. This holds whatever scale the aligner's scores have."""
-    zh_lengths, en_lengths = _lengths(zh.sentences), _lengths(en.sentences)
+    zh_lengths, en_lengths = char_counts(zh.sentences), char_counts(en.sentences)
     alignment = align_vectors(zh.vectors, en.vectors, zh_lengths, en_lengths)
     reverse = align_vectors(zh.vectors, np.ascontiguousarray(en.vectors[::-1]), zh_lengths,
                             np.ascontiguousarray(en_lengths[::-1]))
@@ -222,10 +222,6 @@ def aligned_share(zh: DocumentInfo, en: DocumentInfo) -> float:
     cut = float(np.quantile(null, NULL_QUANTILE)) if null else -np.inf
     covered = sum(len(b.zh) + len(b.en) for b in alignment.beads if b.zh and b.en and b.score > cut)
     return covered / (len(zh.sentences) + len(en.sentences))
-
-
-def _lengths(sentences: Sequence[str]) -> np.ndarray:
-    return np.array([len("".join(s.split())) for s in sentences], dtype=float)
 
 
 @dataclass

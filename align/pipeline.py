@@ -18,7 +18,7 @@ from align.aligning import Alignment, AlignParams, align_vectors
 from align.checking import AlignWarning, ParallelReport, check_languages, parallelism
 from align.embedding import DEFAULT_MODEL, Encoder, load_encoder
 from align.reading import Document, InputError, read_document
-from align.segmenting import Sentence, split_document
+from align.segmenting import Sentence, char_counts, split_document
 from align.writing import beads_to_frame
 
 Source = str | Path | Document
@@ -71,9 +71,9 @@ class PairResult:
         }
 
 
-def sentence_lengths(sentences: list[Sentence], lang: str) -> np.ndarray:
+def sentence_lengths(sentences: list[Sentence]) -> np.ndarray:
     """Characters without spaces: the length the length-ratio term compares."""
-    return np.array([len("".join(s.text.split())) for s in sentences], dtype=float)
+    return char_counts([s.text for s in sentences])
 
 
 def read_pair(
@@ -127,7 +127,7 @@ def align_pair(
     seconds["embed"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    zh_chars, en_chars = sentence_lengths(zh_sents, "zh"), sentence_lengths(en_sents, "en")
+    zh_chars, en_chars = sentence_lengths(zh_sents), sentence_lengths(en_sents)
     alignment = align_vectors(
         zh_vectors, en_vectors, params=params,
         zh_texts=[s.text for s in zh_sents], en_texts=[s.text for s in en_sents],

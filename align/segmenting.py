@@ -10,6 +10,9 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
 
 from align.reading import Document
 
@@ -193,6 +196,11 @@ def count_words(text: str, lang: str) -> int:
     if lang == "zh":
         return sum(1 for token in _jieba().cut(text) if token.strip() and (_HAN.search(token) or token.isalnum()))
     return len(text.split())
+
+
+def char_counts(texts: Sequence[str]) -> np.ndarray:
+    """Characters without spaces, per text: the length the length-ratio terms compare."""
+    return np.array([len("".join(t.split())) for t in texts], dtype=float)
 
 
 def han_ratio(text: str) -> float:
