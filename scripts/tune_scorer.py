@@ -1,6 +1,6 @@
 """Tune the bead scorer's weights on gold alignments (MAC-Dev by default).
 
-    python scripts/tune_scorer.py [BENCH_DIR] [--rounds 3]
+    python scripts/tune_scorer.py [BENCH_DIR] [--rounds 3] [--hold skip_best_match]
 
 Coordinate ascent on pooled strict F1: each weight in turn is moved up or
 down by a step while that improves F1; steps halve each round. Then the
@@ -44,11 +44,15 @@ def strict_f1(files: dict, weights: dict) -> float:
     return evaluate(pairs)["pooled"]["strict_f1"]
 
 
-def knobs(weights: dict) -> list[tuple[str, object, float]]:
-    """(group, key, step) for every tunable weight; the cosine weight stays 1 (the scale)."""
+def knobs(weights: dict, hold: set[str]) -> list[tuple[str, object, float]]:
+    """(group, key, step) for every tunable weight; the cosine weight stays 1
+    (the scale). Knobs named in `hold` (a group, a shape or a feature) stay put."""
     out = [("features", k, 0.1) for k in range(1, len(weights["features"]))]
     out += [("size_power", None, 0.15), ("skip_best_match", None, 0.5)]
-    return out + [("shapes", kind, 0.3) for kind in weights["shapes"] if kind != "1-1"]
+    out += [("shapes", kind, 0.3) for kind in weights["shapes"] if kind != "1-1"]
+    names = {k: aligning.FEATURES[k] for k in range(len(aligning.FEATURES))}
+    return [(group, key, step) for group, key, step in out
+            if group not in hold and names.get(key, key) not in hold]
 
 
 def moved(weights: dict, group: str, key, delta: float) -> dict:
@@ -60,12 +64,12 @@ def moved(weights: dict, group: str, key, delta: float) -> dict:
     return new
 
 
-def tune(files: dict, weights: dict, rounds: int) -> tuple[dict, float]:
+def tune(files: dict, weights: dict, rounds: int, hold: set[str] = frozenset()) -> tuple[dict, float]:
     best = strict_f1(files, weights)
     print(f"start: strict F1 {best:.4f}", file=sys.stderr)
     for round_ in range(rounds):
         scale = 0.5 ** round_
-        for group, key, step in knobs(weights):
+        for group, key, step in knobs(weights, hold):
             for delta in (step * scale, -step * scale):
                 improved = False
                 while True:
@@ -105,9 +109,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bench", nargs="?", type=Path, default=DEFAULT_BENCH)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--hold", nargs="*", default=[],
+                        help="knobs left as they are: skip_best_match, size_power, features, a feature or a shape (2-2)")
     args = parser.parse_args()
     files = load_bench(args.bench)
-    weights, best = tune(files, copy.deepcopy(aligning.BEAD_WEIGHTS), args.rounds)
+    weights, best = tune(files, copy.deepcopy(aligning.BEAD_WEIGHTS), args.rounds, set(args.hold))
     weights["calibration"] = calibrate(files, weights)
     print(f"# strict F1 {best:.4f} on {args.bench}")
     print("BEAD_WEIGHTS = {")

@@ -14,7 +14,9 @@ def test_default_encoder_embeds_each_text_once():
     assert encoder.texts_embedded == 2
     encoder.encode(["The Mars mission landed."])
     assert encoder.texts_embedded == 2
-    assert vectors[0] @ vectors[1] > 0.8  # a translation pair is close
+    unrelated = encoder.encode(["The cat sat on the mat."])[0]
+    # e5 puts any two sentences near cosine 0.7; a translation sits clearly above that.
+    assert vectors[0] @ vectors[1] > vectors[0] @ unrelated + 0.05
 
 
 @pytest.fixture(scope="module")
