@@ -237,7 +237,7 @@ _CLOSES = re.compile(r"""["'’”」』]\s*$""")
 
 
 # The bead features, in the order of BEAD_WEIGHTS["features"].
-FEATURES = ("cos", "margin", "length_z2", "merge_loss", "quote_edges", "credit_diff")
+FEATURES = ("cos", "margin", "length_z2", "merge_loss", "weakest_member", "quote_edges", "credit_diff")
 # A bead's similarity is features . weights (about its cosine); its value to
 # the path is -(a * b) ** size_power * (1 - similarity) + the bias of its
 # shape, so merged beads must be much closer than the parts they replace,
@@ -247,12 +247,12 @@ FEATURES = ("cos", "margin", "length_z2", "merge_loss", "quote_edges", "credit_d
 # ascent on strict F1). A bead's score is sigmoid(slope * similarity +
 # offset), calibrated on MAC-Dev: the chance that the bead is exactly right.
 BEAD_WEIGHTS = {
-    "features": np.array([1.0, 0.2, -0.05, 0.5, 0.1, -0.5]),
+    "features": np.array([1.0, 0.3, -0.05, 0.5, 0.4, 0.1, -0.5]),
     "size_power": 1.0,
-    "shapes": {"1-1": 0.0, "1-2": 0.0, "2-1": 0.3, "1-3": 0.0, "3-1": 0.0, "2-2": -0.15, "1-4": 0.15, "4-1": 0.0,
-               "2-3": -0.6, "3-2": 0.0, "1-0": -1.3, "0-1": -1.6},
+    "shapes": {"1-1": 0.0, "1-2": 0.0, "2-1": 0.45, "1-3": 0.0, "3-1": 0.0, "2-2": 0.0, "1-4": 0.15, "4-1": 0.0,
+               "2-3": -0.6, "3-2": 0.0, "1-0": -1.3, "0-1": -1.9},
     "skip_best_match": -2.0,
-    "calibration": (4.22, 0.572),
+    "calibration": (4.21, 0.767),
 }
 
 
@@ -292,6 +292,12 @@ class _BeadScorer(_Windows):
             loss += np.minimum(0, cos - np.maximum(self.cos(i, a, js - 1, b - 1), self.cos(i, a, js, b - 1)))
         if a > 1:
             loss += np.minimum(0, cos - np.maximum(self.cos(i - 1, a - 1, js, b), self.cos(i, a - 1, js, b)))
+        # The sentence of the bead least like the other side's window, against
+        # the bead's cosine (0 in a 1-1 bead): a merge is only as good as its
+        # weakest member.
+        zh_members = self.en_vectors(js, b) @ self.zh_win[1][i - a + 1: i + 1].T
+        en_members = np.column_stack([self.en_vectors(js - k, 1) @ self.zh_vector(i, a) for k in range(b)])
+        weakest = np.minimum(zh_members.min(axis=1), en_members.min(axis=1)) - cos
         # +1 for each edge where both sides open (close) a quotation, -1 where
         # only one does, 0 where neither does.
         zh_open, zh_close = self.zh_flags["opens"][i - a], self.zh_flags["closes"][i - 1]
@@ -299,7 +305,7 @@ class _BeadScorer(_Windows):
         quote_edges = _edge_agreement(zh_open, en_open) + _edge_agreement(zh_close, en_close)
         # A staff credit or byline pairs only with another one.
         credit_diff = np.abs(self._zh_total("credits", i, a) - self._en_total("credits", js, b)).clip(0, 2)
-        return np.column_stack([cos, margin, length_z2, loss, quote_edges, credit_diff])
+        return np.column_stack([cos, margin, length_z2, loss, weakest, quote_edges, credit_diff])
 
     def similarity(self, i: int, a: int, b: int, js: np.ndarray) -> np.ndarray:
         return self.features(i, a, b, js) @ BEAD_WEIGHTS["features"]
