@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from align.lexicon import WordMatches
 from align.segmenting import char_counts
 
 # Cells of the full grid we are willing to fill before switching to a band.
@@ -95,7 +96,10 @@ def align_vectors(
     rough_band = _rough_band(zh, en, params)
     rough_path = _search(_RoughScorer(zh, en, params, ROUGH_SHAPES), rough_band)
     band = _band_around(rough_path, n, m, params.band)
-    scorer = _BeadScorer(zh, en, zh_stats, en_stats, band, params, bead_shapes(params.max_bead, params.max_total))
+    words = None
+    if zh_texts is not None and en_texts is not None:
+        words = WordMatches.count(zh_texts, en_texts, *_columns_near(band, params.max_bead))
+    scorer = _BeadScorer(zh, en, zh_stats, en_stats, band, params, bead_shapes(params.max_bead, params.max_total), words)
     path = _search(scorer, band)
     return Alignment(_beads_from_path(path, scorer), band)
 
@@ -132,6 +136,17 @@ def _rough_band(zh: np.ndarray, en: np.ndarray, params: AlignParams) -> tuple[np
     half_path = _search(_RoughScorer(zh_half, en_half, params, ROUGH_SHAPES), half_band)
     doubled = [(min(2 * i, n), min(2 * j, m)) for i, j in half_path]
     return _band_around(doubled, n, m, params.coarse_band)
+
+
+def _columns_near(band: tuple[np.ndarray, np.ndarray], max_bead: int) -> tuple[np.ndarray, np.ndarray]:
+    """English sentences [start, stop) that any bead of the band can pair with
+    each Chinese sentence r (r sits in the beads ending on rows r+1 .. r+max_bead)."""
+    lo, hi = band
+    n, m = len(lo) - 1, int(hi[-1]) - 1
+    rows = np.arange(n)
+    start = (lo[rows + 1] - max_bead).clip(0, m)
+    stop = hi[np.minimum(rows + max_bead, n)].clip(0, m)
+    return start, np.maximum(stop, start)
 
 
 def _halve(vectors: np.ndarray) -> np.ndarray:
@@ -237,7 +252,7 @@ _CLOSES = re.compile(r"""["'’”」』]\s*$""")
 
 
 # The bead features, in the order of BEAD_WEIGHTS["features"].
-FEATURES = ("cos", "margin", "length_z2", "merge_loss", "weakest_member", "quote_edges", "credit_diff")
+FEATURES = ("cos", "margin", "length_z2", "merge_loss", "weakest_member", "quote_edges", "credit_diff", "dictionary")
 # A bead's similarity is features . weights (about its cosine); its value to
 # the path is -(a * b) ** size_power * (1 - similarity) + the bias of its
 # shape, so merged beads must be much closer than the parts they replace,
@@ -247,10 +262,10 @@ FEATURES = ("cos", "margin", "length_z2", "merge_loss", "weakest_member", "quote
 # ascent on strict F1). A bead's score is sigmoid(slope * similarity +
 # offset), calibrated on MAC-Dev: the chance that the bead is exactly right.
 BEAD_WEIGHTS = {
-    "features": np.array([1.0, 0.3, -0.05, 0.5, 0.4, 0.1, -0.5]),
+    "features": np.array([1.0, 0.3, -0.05, 0.7, 0.5, 0.1, -0.5, 0.2]),
     "size_power": 1.0,
     "shapes": {"1-1": 0.0, "1-2": 0.0, "2-1": 0.45, "1-3": 0.0, "3-1": 0.0, "2-2": 0.0, "1-4": 0.15, "4-1": 0.0,
-               "2-3": -0.6, "3-2": 0.0, "1-0": -1.3, "0-1": -1.9},
+               "2-3": -0.6, "3-2": 0.0, "1-0": -1.45, "0-1": -1.9},
     "skip_best_match": -2.0,
     "calibration": (4.21, 0.767),
 }
@@ -259,8 +274,9 @@ BEAD_WEIGHTS = {
 class _BeadScorer(_Windows):
     """Second pass: a linear model over bead features (BEAD_WEIGHTS)."""
 
-    def __init__(self, zh, en, zh_stats: SentenceStats, en_stats: SentenceStats, band, params: AlignParams, shapes):
-        self.params, self.shapes = params, shapes
+    def __init__(self, zh, en, zh_stats: SentenceStats, en_stats: SentenceStats, band, params: AlignParams, shapes,
+                 words: WordMatches | None = None):
+        self.params, self.shapes, self.words = params, shapes, words
         super().__init__(zh, en, max(a for a, _ in shapes), max(b for _, b in shapes))
         zh_knn, en_knn, zh_top1, en_top1 = _neighbour_means(zh, en, band, params.knn)
         # How much closer each sentence's best match is than the document's typical best match.
@@ -305,7 +321,9 @@ class _BeadScorer(_Windows):
         quote_edges = _edge_agreement(zh_open, en_open) + _edge_agreement(zh_close, en_close)
         # A staff credit or byline pairs only with another one.
         credit_diff = np.abs(self._zh_total("credits", i, a) - self._en_total("credits", js, b)).clip(0, 2)
-        return np.column_stack([cos, margin, length_z2, loss, weakest, quote_edges, credit_diff])
+        # Share of the bead's words the dictionary finds on the other side.
+        dictionary = self.words.coverage(i, a, js, b) if self.words is not None else np.zeros(len(js))
+        return np.column_stack([cos, margin, length_z2, loss, weakest, quote_edges, credit_diff, dictionary])
 
     def similarity(self, i: int, a: int, b: int, js: np.ndarray) -> np.ndarray:
         return self.features(i, a, b, js) @ BEAD_WEIGHTS["features"]

@@ -161,6 +161,10 @@ class ParallelReport:
         return f"parallel: {verdict} (AUC {self.auc:.2f} against unrelated halves, {unaligned})"
 
 
+def _part(items: list[str] | None, part: slice) -> list[str] | None:
+    return None if items is None else items[part]
+
+
 def parallelism(
     alignment: Alignment,
     zh_vectors: np.ndarray,
@@ -169,9 +173,16 @@ def parallelism(
     en_chars: np.ndarray | None = None,
     params: AlignParams | None = None,
     max_null: int = MAX_NULL,
+    *,
+    zh_texts: list[str] | None = None,
+    en_texts: list[str] | None = None,
+    zh_roles: list[str] | None = None,
+    en_roles: list[str] | None = None,
 ) -> ParallelReport:
     """Compare an alignment's bead scores with the aligner's scores on a
-    non-parallel pair made from the same documents (see the module docstring)."""
+    non-parallel pair made from the same documents (see the module docstring).
+    Give the texts and roles the alignment was made with, so that the null
+    pair is scored with the same features (dictionary, quotes, credits)."""
     n, m = len(zh_vectors), len(en_vectors)
     zh_chars = np.ones(n) if zh_chars is None else np.asarray(zh_chars, float)
     en_chars = np.ones(m) if en_chars is None else np.asarray(en_chars, float)
@@ -198,7 +209,9 @@ def parallelism(
             continue
         reverse = slice(en_part.stop - 1, en_part.start - 1 if en_part.start else None, -1)
         null = align_vectors(zh_vectors[zh_part], np.ascontiguousarray(en_vectors[reverse]), zh_chars[zh_part],
-                             np.ascontiguousarray(en_chars[reverse]), params)
+                             np.ascontiguousarray(en_chars[reverse]), params,
+                             zh_texts=_part(zh_texts, zh_part), en_texts=_part(en_texts, reverse),
+                             zh_roles=_part(zh_roles, zh_part), en_roles=_part(en_roles, reverse))
         scores, share = _paired_scores(null, size_zh + size_en)
         null_scores.append(scores)
         null_unaligned_count += share * (size_zh + size_en)

@@ -128,14 +128,12 @@ def align_pair(
 
     clock = time.perf_counter()
     zh_chars, en_chars = sentence_lengths(zh_sents), sentence_lengths(en_sents)
-    alignment = align_vectors(
-        zh_vectors, en_vectors, params=params,
-        zh_texts=[s.text for s in zh_sents], en_texts=[s.text for s in en_sents],
-        zh_roles=[s.role for s in zh_sents], en_roles=[s.role for s in en_sents],
-    )
+    texts_and_roles = dict(zh_texts=[s.text for s in zh_sents], en_texts=[s.text for s in en_sents],
+                           zh_roles=[s.role for s in zh_sents], en_roles=[s.role for s in en_sents])
+    alignment = align_vectors(zh_vectors, en_vectors, params=params, **texts_and_roles)
     seconds["align"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    report = parallelism(alignment, zh_vectors, en_vectors, zh_chars, en_chars, params)
+    report = parallelism(alignment, zh_vectors, en_vectors, zh_chars, en_chars, params, **texts_and_roles)
     seconds["check"] = time.perf_counter() - clock
     if report.parallel is False:
         message = f"{zh_doc.source} and {en_doc.source} do not look parallel: {report.reason}"

@@ -191,11 +191,14 @@ def _jieba():
     return jieba
 
 
+def chinese_tokens(text: str) -> list[str]:
+    """jieba's words of a Chinese sentence, punctuation and spaces left out."""
+    return [token for token in _jieba().cut(text) if token.strip() and (_HAN.search(token) or token.isalnum())]
+
+
 def count_words(text: str, lang: str) -> int:
     """Words in a sentence: jieba tokens (punctuation excluded) for Chinese, whitespace tokens for English."""
-    if lang == "zh":
-        return sum(1 for token in _jieba().cut(text) if token.strip() and (_HAN.search(token) or token.isalnum()))
-    return len(text.split())
+    return len(chinese_tokens(text)) if lang == "zh" else len(text.split())
 
 
 def char_counts(texts: Sequence[str]) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from align import aligning
-from align.aligning import SentenceStats, _BeadScorer, _centred, align_vectors, bead_shapes, AlignParams
+from align.aligning import align_vectors
 from align.bench import DEFAULT_BENCH, read_sentences
 from align.embedding import load_encoder
 from align.evaluating import evaluate, read_alignment
@@ -86,20 +86,17 @@ def tune(files: dict, weights: dict, rounds: int, hold: set[str] = frozenset()) 
 
 
 def calibrate(files: dict, weights: dict) -> tuple[float, float]:
-    """Logistic fit of 'predicted bead is a gold bead' on the bead's similarity."""
+    """Logistic fit of 'predicted bead is a gold bead' on the bead's similarity
+    (read back from its score through the calibration it was made with)."""
     aligning.BEAD_WEIGHTS = weights
+    slope, offset = weights["calibration"]
     similarity, right = [], []
     for zh_vecs, en_vecs, zh, en, gold in files.values():
-        n, m = len(zh), len(en)
-        full = (np.zeros(n + 1, dtype=np.int64), np.full(n + 1, m + 1, dtype=np.int64))
-        params = AlignParams()
-        scorer = _BeadScorer(_centred(zh_vecs), _centred(en_vecs), SentenceStats.from_texts(zh),
-                             SentenceStats.from_texts(en), full, params, bead_shapes(params.max_bead, params.max_total))
         gold_beads = set(gold)
         for bead in align_vectors(zh_vecs, en_vecs, zh_texts=zh, en_texts=en).beads:
             if bead.zh and bead.en:
-                end = np.array([bead.en[-1] + 1])
-                similarity.append(scorer.similarity(bead.zh[-1] + 1, len(bead.zh), len(bead.en), end)[0])
+                p = min(max(bead.score, 1e-12), 1 - 1e-12)
+                similarity.append((np.log(p / (1 - p)) - offset) / slope)
                 right.append((tuple(bead.zh), tuple(bead.en)) in gold_beads)
     model = LogisticRegression(C=100.0).fit(np.array(similarity)[:, None], np.array(right))
     return float(model.coef_[0][0]), float(model.intercept_[0])

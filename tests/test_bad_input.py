@@ -412,8 +412,9 @@ def test_false_pair_is_not_parallel_from_the_same_vectors(sample_result, encoder
     other = split_document(read_document(OTHER_EN), "en")
     other_vectors = encoder.encode([s.text for s in other], progress=False)
     zh_chars, en_chars = sentence_lengths(sample_result.zh), sentence_lengths(other)
-    alignment = align_vectors(sample_result.zh_vectors, other_vectors, zh_chars, en_chars)
-    report = parallelism(alignment, sample_result.zh_vectors, other_vectors, zh_chars, en_chars)
+    texts = dict(zh_texts=[s.text for s in sample_result.zh], en_texts=[s.text for s in other])
+    alignment = align_vectors(sample_result.zh_vectors, other_vectors, zh_chars, en_chars, **texts)
+    report = parallelism(alignment, sample_result.zh_vectors, other_vectors, zh_chars, en_chars, **texts)
     assert report.parallel is False
     assert report.auc < 0.7 < 0.9 < sample_result.parallel.auc
     assert report.scores[2] < sample_result.parallel.scores[0]  # its median is below the true pair's 10 %
@@ -431,7 +432,9 @@ def test_parallelism_is_scale_free(sample_result, monkeypatch):
     original = checking.align_vectors
     monkeypatch.setattr(checking, "align_vectors", lambda *args, **kwargs: _rescaled(original(*args, **kwargs)))
     again = parallelism(_rescaled(sample_result.alignment), sample_result.zh_vectors, sample_result.en_vectors,
-                        sentence_lengths(sample_result.zh), sentence_lengths(sample_result.en))
+                        sentence_lengths(sample_result.zh), sentence_lengths(sample_result.en),
+                        zh_texts=[s.text for s in sample_result.zh], en_texts=[s.text for s in sample_result.en],
+                        zh_roles=[s.role for s in sample_result.zh], en_roles=[s.role for s in sample_result.en])
     report = sample_result.parallel
     assert again.parallel is report.parallel is True
     assert again.auc == pytest.approx(report.auc) and again.unaligned == report.unaligned

