@@ -100,11 +100,6 @@ def chinese_keys(sentence: str) -> list[frozenset[str]]:
 _MAX_WORDS = 64
 
 
-def _mask(hits) -> np.uint64:
-    """Bit k set for each k in hits."""
-    return np.uint64(sum(1 << k for k in hits))
-
-
 @dataclass
 class WordMatches:
     """Which words match between each Chinese sentence r and the English
@@ -124,15 +119,22 @@ class WordMatches:
         """Matches of zh sentence r with en sentences start[r] .. stop[r]-1."""
         zh_keys = [chinese_keys(t)[:_MAX_WORDS] for t in zh_texts]
         en_lists = [sorted(english_words(t))[:_MAX_WORDS] for t in en_texts]
-        en_sets = [set(words) for words in en_lists]
         width = int((stop - start).max(initial=0))
         zh_hits = np.zeros((len(zh_texts), width + 1), dtype=np.uint64)
         en_hits = np.zeros((len(zh_texts), width + 1), dtype=np.uint64)
         for r, keys in enumerate(zh_keys):
-            glosses = frozenset().union(*keys)
+            bits_of: dict[str, int] = {}  # English word -> the words of r that it translates, as bits
+            for n, key in enumerate(keys):
+                for word in key:
+                    bits_of[word] = bits_of.get(word, 0) | 1 << n
             for k, c in enumerate(range(start[r], stop[r])):
-                zh_hits[r, k] = _mask(n for n, key in enumerate(keys) if not key.isdisjoint(en_sets[c]))
-                en_hits[r, k] = _mask(n for n, word in enumerate(en_lists[c]) if word in glosses)
+                zh_mask = en_mask = 0
+                for n, word in enumerate(en_lists[c]):
+                    bits = bits_of.get(word)
+                    if bits:
+                        zh_mask |= bits
+                        en_mask |= 1 << n
+                zh_hits[r, k], en_hits[r, k] = zh_mask, en_mask
         return cls(np.asarray(start), zh_hits, en_hits,
                    np.array([len(k) for k in zh_keys], dtype=float), np.array([len(w) for w in en_lists], dtype=float))
 
@@ -140,17 +142,14 @@ class WordMatches:
         """Share of the bead's words found on the other side, averaged over
         both sides, for zh[i-a:i] with en[j-b:j], each j in js."""
         width = self.zh_hits.shape[1] - 1
-        zh_found = np.zeros(len(js))
-        en_masks = [np.zeros(len(js), dtype=np.uint64) for _ in range(b)]
-        for r in range(i - a, i):
-            row_mask = np.zeros(len(js), dtype=np.uint64)
-            for k in range(b):  # English sentence j-1-k
-                column = js - 1 - k - self.start[r]
-                column = np.where((column >= 0) & (column < width), column, width)
-                row_mask |= self.zh_hits[r, column]
-                en_masks[k] |= self.en_hits[r, column]
-            zh_found += np.bitwise_count(row_mask)
-        en_found = sum(np.bitwise_count(mask).astype(float) for mask in en_masks)
+        rows = np.arange(i - a, i)
+        # columns[r, k, j]: where en sentence j-1-k sits in zh sentence r's row (width: out of reach)
+        columns = js[None, None, :] - 1 - np.arange(b)[None, :, None] - self.start[rows][:, None, None]
+        columns = np.where((columns >= 0) & (columns < width), columns, width)
+        zh_hits = self.zh_hits[rows[:, None, None], columns]  # (a, b, len(js))
+        en_hits = self.en_hits[rows[:, None, None], columns]
+        zh_found = np.bitwise_count(np.bitwise_or.reduce(zh_hits, axis=1)).sum(axis=0)
+        en_found = np.bitwise_count(np.bitwise_or.reduce(en_hits, axis=0)).sum(axis=0)
         zh_words = max(self.zh_words[i - a: i].sum(), 1.0)
-        en_words = np.maximum(sum(self.en_words[js - 1 - k] for k in range(b)), 1.0)
+        en_words = np.maximum(self.en_words[js[None, :] - 1 - np.arange(b)[:, None]].sum(axis=0), 1.0)
         return (zh_found / zh_words + en_found / en_words) / 2
