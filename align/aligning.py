@@ -33,7 +33,7 @@ FULL_GRID_LIMIT = 1_000_000
 
 @dataclass
 class AlignParams:
-    max_bead: int = 4         # most sentences on one side of a bead
+    max_bead: int = 6         # most sentences on one side of a bead (1-5 and 1-6 occur in novels)
     max_total: int = 8        # most sentences in a bead, both sides together (8: every shape up to 4-4)
     skip: float | None = None # what leaving a sentence unaligned costs (default: the fitted value)
     rough_skip: float = 1.0   # the same in the first pass (a random 1-1 pair costs about 1 there)
@@ -265,9 +265,9 @@ BEAD_WEIGHTS = {
     "features": np.array([1.0, 0.3, -0.05, 0.7, 0.5, 0.1, -0.5, 0.2]),
     "size_power": 1.0,
     "shapes": {"1-1": 0.0, "1-2": 0.0, "2-1": 0.45, "1-3": 0.0, "3-1": 0.0, "2-2": 0.0, "1-4": 0.15, "4-1": 0.0,
-               "2-3": -0.6, "3-2": 0.0, "1-0": -1.45, "0-1": -1.9},
+               "2-3": -0.6, "3-2": 0.0, "1-5": -0.15, "1-6": 0.0, "1-0": -1.45, "0-1": -1.9},
     "skip_best_match": -2.0,
-    "calibration": (4.1, 0.612),
+    "calibration": (3.97, 0.688),
 }
 
 

@@ -38,7 +38,7 @@ NEEDED_COLUMNS = ["zh", "en", "score", "type"]
 
 # Defaults of the filters (the CLI shows the same ones).
 MIN_SCORE = 0.1          # random beads score about 0, good pairs 0.3-0.8: only clear misses go
-MAX_TYPE = "3-3"         # the aligner makes beads up to 4 sentences a side; the largest are the least sure
+MAX_TYPE = "3-3"         # the aligner makes beads up to 6 sentences a side; the largest are the least sure
 MIN_LENGTH = 2           # Chinese characters / English words on each side: drops one-word fragments
 MAX_LENGTH = 250         # the same units: drops runaway beads, not long sentences
 MIN_SCRIPT = 0.5         # share of letters in the side's own script
