@@ -252,7 +252,8 @@ _CLOSES = re.compile(r"""["'’”」』]\s*$""")
 
 
 # The bead features, in the order of BEAD_WEIGHTS["features"].
-FEATURES = ("cos", "margin", "length_z2", "merge_loss", "weakest_member", "quote_edges", "credit_diff", "dictionary")
+FEATURES = ("cos", "margin", "length_z2", "merge_loss", "weakest_member", "quote_edges", "credit_diff", "dictionary",
+            "split_lengths")
 # A bead's similarity is features . weights (about its cosine); its value to
 # the path is -(a * b) ** size_power * (1 - similarity) + the bias of its
 # shape, so merged beads must be much closer than the parts they replace,
@@ -262,12 +263,12 @@ FEATURES = ("cos", "margin", "length_z2", "merge_loss", "weakest_member", "quote
 # ascent on strict F1). A bead's score is sigmoid(slope * similarity +
 # offset), calibrated on MAC-Dev: the chance that the bead is exactly right.
 BEAD_WEIGHTS = {
-    "features": np.array([1.0, 0.3, -0.05, 0.7, 0.5, 0.1, -0.5, 0.2]),
+    "features": np.array([1.0, 0.3, -0.05, 0.7, 0.5, 0.1, -0.5, 0.2, 0.0625]),
     "size_power": 1.0,
     "shapes": {"1-1": 0.0, "1-2": 0.0, "2-1": 0.45, "1-3": 0.0, "3-1": 0.0, "2-2": 0.0, "1-4": 0.15, "4-1": 0.0,
                "2-3": -0.6, "3-2": 0.0, "1-5": -0.15, "1-6": 0.0, "1-0": -1.45, "0-1": -1.9},
     "skip_best_match": -2.0,
-    "calibration": (3.97, 0.688),
+    "calibration": (3.53, 0.883),
 }
 
 
@@ -294,12 +295,23 @@ class _BeadScorer(_Windows):
     def _en_total(self, name: str, js: np.ndarray, b: int) -> np.ndarray:
         return self.en_stats[name][js] - self.en_stats[name][js - b]
 
+    def _length_z(self, i: int, a: int, js: np.ndarray, b: int) -> np.ndarray:
+        """How far the bead's log length ratio is from the document's, in sigmas."""
+        log_ratio = np.log((self._en_total("chars", js, b) + 1) / (self._zh_total("chars", i, a) + 1))
+        return (log_ratio - self.log_ratio) / self.params.length_sigma
+
     def features(self, i: int, a: int, b: int, js: np.ndarray) -> np.ndarray:
         """One row of FEATURES per bead zh[i-a:i] + en[j-b:j], j in js."""
         cos = self.cos(i, a, js, b)
         margin = cos - ((self.zh_knn[i] - self.zh_knn[i - a]) / a + (self.en_knn[js] - self.en_knn[js - b]) / b) / 2
-        z = (np.log((self._en_total("chars", js, b) + 1) / (self._zh_total("chars", i, a) + 1)) - self.log_ratio)
-        length_z2 = (z / self.params.length_sigma) ** 2
+        length_z2 = self._length_z(i, a, js, b) ** 2
+        # A sentence boundary moved in translation (the first Chinese sentence
+        # carries the start of the second English one): a 2-2 bead whose
+        # lengths balance while its two 1-1 halves are off in opposite
+        # directions. (For larger beads the same term admitted wrong merges.)
+        split_lengths = np.zeros(len(js))
+        if a == b == 2:
+            split_lengths = np.clip(-self._length_z(i - 1, 1, js - 1, 1) * self._length_z(i, 1, js, 1), 0, 4)
         # A sentence at either end of the bead that lowers its similarity
         # does not belong there (a credit line tacked onto a sentence): the
         # loss against the better of the beads without an end sentence.
@@ -323,7 +335,7 @@ class _BeadScorer(_Windows):
         credit_diff = np.abs(self._zh_total("credits", i, a) - self._en_total("credits", js, b)).clip(0, 2)
         # Share of the bead's words the dictionary finds on the other side.
         dictionary = self.words.coverage(i, a, js, b) if self.words is not None else np.zeros(len(js))
-        return np.column_stack([cos, margin, length_z2, loss, weakest, quote_edges, credit_diff, dictionary])
+        return np.column_stack([cos, margin, length_z2, loss, weakest, quote_edges, credit_diff, dictionary, split_lengths])
 
     def similarity(self, i: int, a: int, b: int, js: np.ndarray) -> np.ndarray:
         return self.features(i, a, b, js) @ BEAD_WEIGHTS["features"]

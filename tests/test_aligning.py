@@ -78,3 +78,33 @@ def test_long_documents_use_a_band_not_the_full_grid():
     assert (hi - lo).max() < 60  # a band, not m + 1 columns
     found = [(b.zh, b.en) for b in alignment.beads]
     assert sum(1 for bead in found if bead in truth) / len(truth) >= 0.9
+
+
+@pytest.mark.parametrize("text_id, bead", [("001", 119), ("004", 14), ("006", 39)])
+def test_a_moved_sentence_boundary_gives_a_2_2_bead(text_id, bead, monkeypatch):
+    # MAC-Dev gold 2-2 beads where the translator moved the boundary (the first
+    # English sentence carries part of the second Chinese one), aligned with
+    # six gold beads of context either side by the default model.
+    from mac_corpus import gold_beads, mac_piece
+
+    from align import aligning
+    from align.embedding import load_encoder
+
+    gold = gold_beads(text_id)
+    zh_text, en_text = mac_piece(text_id, bead - 6, 13)
+    zh, en = zh_text.splitlines(), en_text.splitlines()
+    zh_first, en_first = gold[bead - 6][0][0], gold[bead - 6][1][0]
+    moved = ([i - zh_first for i in gold[bead][0]], [j - en_first for j in gold[bead][1]])
+    assert len(moved[0]) == len(moved[1]) == 2
+    encoder = load_encoder()
+    zh_vectors, en_vectors = encoder.encode(zh), encoder.encode(en)
+
+    def beads():
+        return [(b.zh, b.en) for b in align_vectors(zh_vectors, en_vectors, zh_texts=zh, en_texts=en).beads]
+
+    assert moved in beads()
+    # The lengths of its halves decide it: without that feature it is split into two 1-1 beads.
+    weights = {**aligning.BEAD_WEIGHTS, "features": aligning.BEAD_WEIGHTS["features"].copy()}
+    weights["features"][aligning.FEATURES.index("split_lengths")] = 0.0
+    monkeypatch.setattr(aligning, "BEAD_WEIGHTS", weights)
+    assert moved not in beads()
