@@ -229,6 +229,7 @@ class SentenceStats:
     opens: np.ndarray      # 1 where the sentence opens a quotation
     closes: np.ndarray     # 1 where it closes one
     credits: np.ndarray    # 1 for a staff credit or byline (reading marks them)
+    quotations: np.ndarray # quotations the sentence opens minus those it closes (-1, 0, 1)
 
     @classmethod
     def from_texts(cls, texts: list[str], roles: list[str] | None = None) -> "SentenceStats":
@@ -237,12 +238,13 @@ class SentenceStats:
 
         return cls(char_counts(texts),
                    flags(_OPENS), flags(_CLOSES),
-                   np.array([role == "credit" for role in roles or [""] * len(texts)], dtype=float))
+                   np.array([role == "credit" for role in roles or [""] * len(texts)], dtype=float),
+                   np.array([np.clip(quotations_opened(t), -1, 1) for t in texts], dtype=float))
 
     @classmethod
     def from_lengths(cls, chars: np.ndarray) -> "SentenceStats":
         zeros = np.zeros(len(chars))
-        return cls(np.asarray(chars, dtype=float), zeros, zeros, zeros)
+        return cls(np.asarray(chars, dtype=float), zeros, zeros, zeros, zeros)
 
 
 # Dialogue marks survive translation: a sentence that opens or closes a
@@ -251,9 +253,36 @@ _OPENS = re.compile(r"""^\s*["'‘“「『]""")
 _CLOSES = re.compile(r"""["'’”」』]\s*$""")
 
 
+def quotations_opened(text: str) -> int:
+    """Quotation marks in the sentence that open a quotation minus those that
+    close one. A dialogue line split differently in translation leaves a
+    quotation open on one side of a bead only. Straight quotes and ’ are read
+    from their neighbours: between letters or after a plural s they are
+    apostrophes; before a space they close; after a space or an opening
+    punctuation mark they open."""
+    padded = f" {text.strip()} "
+    opened = 0
+    for k in range(1, len(padded) - 1):
+        mark, before, after = padded[k], padded[k - 1], padded[k + 1]
+        if mark in "“‘「『":
+            opened += 1
+        elif mark in "”」』":
+            opened -= 1
+        elif mark in "\"'’":
+            if (before.isalnum() and after.isalnum()) or (mark != '"' and before == "s" and after.isspace()):
+                continue
+            if after.isspace():
+                opened -= 1
+            elif before.isspace() or before in "：:，,（(—–-":
+                opened += 1
+            else:
+                opened -= 1
+    return opened
+
+
 # The bead features, in the order of BEAD_WEIGHTS["features"].
 FEATURES = ("cos", "margin", "length_z2", "merge_loss", "weakest_member", "quote_edges", "credit_diff", "dictionary",
-            "split_lengths")
+            "split_lengths", "quotes_left_open")
 # A bead's similarity is features . weights (about its cosine); its value to
 # the path is -(a * b) ** size_power * (1 - similarity) + the bias of its
 # shape, so merged beads must be much closer than the parts they replace,
@@ -263,12 +292,12 @@ FEATURES = ("cos", "margin", "length_z2", "merge_loss", "weakest_member", "quote
 # ascent on strict F1). A bead's score is sigmoid(slope * similarity +
 # offset), calibrated on MAC-Dev: the chance that the bead is exactly right.
 BEAD_WEIGHTS = {
-    "features": np.array([1.0, 0.3, -0.05, 0.7, 0.5, 0.1, -0.5, 0.2, 0.0625]),
+    "features": np.array([1.0, 0.3, -0.05, 0.7, 0.55, 0.1, -0.5, 0.2, 0.0625, -0.15]),
     "size_power": 1.0,
     "shapes": {"1-1": 0.0, "1-2": 0.0, "2-1": 0.45, "1-3": 0.0, "3-1": 0.0, "2-2": 0.0, "1-4": 0.15, "4-1": 0.0,
-               "2-3": -0.6, "3-2": 0.0, "1-5": -0.15, "1-6": 0.0, "1-0": -1.45, "0-1": -1.9},
+               "2-3": -0.6, "3-2": 0.0, "1-5": -0.15, "1-6": 0.0, "1-0": -1.15, "0-1": -1.9},
     "skip_best_match": -2.0,
-    "calibration": (3.53, 0.883),
+    "calibration": (3.53, 1.013),
 }
 
 
@@ -331,11 +360,14 @@ class _BeadScorer(_Windows):
         zh_open, zh_close = self.zh_flags["opens"][i - a], self.zh_flags["closes"][i - 1]
         en_open, en_close = self.en_flags["opens"][js - b], self.en_flags["closes"][js - 1]
         quote_edges = _edge_agreement(zh_open, en_open) + _edge_agreement(zh_close, en_close)
+        # A quotation the bead leaves open on one side but not on the other.
+        quotes_left_open = np.abs(self._zh_total("quotations", i, a) - self._en_total("quotations", js, b)).clip(0, 2)
         # A staff credit or byline pairs only with another one.
         credit_diff = np.abs(self._zh_total("credits", i, a) - self._en_total("credits", js, b)).clip(0, 2)
         # Share of the bead's words the dictionary finds on the other side.
         dictionary = self.words.coverage(i, a, js, b) if self.words is not None else np.zeros(len(js))
-        return np.column_stack([cos, margin, length_z2, loss, weakest, quote_edges, credit_diff, dictionary, split_lengths])
+        return np.column_stack([cos, margin, length_z2, loss, weakest, quote_edges, credit_diff, dictionary, split_lengths,
+                                quotes_left_open])
 
     def similarity(self, i: int, a: int, b: int, js: np.ndarray) -> np.ndarray:
         return self.features(i, a, b, js) @ BEAD_WEIGHTS["features"]

@@ -80,31 +80,77 @@ def test_long_documents_use_a_band_not_the_full_grid():
     assert sum(1 for bead in found if bead in truth) / len(truth) >= 0.9
 
 
-@pytest.mark.parametrize("text_id, bead", [("001", 119), ("004", 14), ("006", 39)])
+def mac_window(text_id: str, bead: int, context: int = 6):
+    """Sentences and default-model vectors of MAC-Dev gold beads bead-context .. bead+context,
+    and a function mapping a gold bead's sentence numbers into that window."""
+    from mac_corpus import gold_beads, mac_piece
+
+    from align.embedding import load_encoder
+
+    gold = gold_beads(text_id)
+    zh_text, en_text = mac_piece(text_id, bead - context, 2 * context + 1)
+    zh, en = zh_text.splitlines(), en_text.splitlines()
+    zh_first, en_first = gold[bead - context][0][0], gold[bead - context][1][0]
+    encoder = load_encoder()
+
+    def local(gold_bead):
+        return ([i - zh_first for i in gold_bead[0]], [j - en_first for j in gold_bead[1]])
+
+    return zh, en, encoder.encode(zh), encoder.encode(en), [local(b) for b in gold]
+
+
+def without_feature(monkeypatch, name: str) -> None:
+    from align import aligning
+
+    weights = {**aligning.BEAD_WEIGHTS, "features": aligning.BEAD_WEIGHTS["features"].copy()}
+    weights["features"][aligning.FEATURES.index(name)] = 0.0
+    monkeypatch.setattr(aligning, "BEAD_WEIGHTS", weights)
+
+
+@pytest.mark.parametrize("text_id, bead", [("001", 119), ("003", 61), ("006", 39)])
 def test_a_moved_sentence_boundary_gives_a_2_2_bead(text_id, bead, monkeypatch):
     # MAC-Dev gold 2-2 beads where the translator moved the boundary (the first
     # English sentence carries part of the second Chinese one), aligned with
     # six gold beads of context either side by the default model.
-    from mac_corpus import gold_beads, mac_piece
-
-    from align import aligning
-    from align.embedding import load_encoder
-
-    gold = gold_beads(text_id)
-    zh_text, en_text = mac_piece(text_id, bead - 6, 13)
-    zh, en = zh_text.splitlines(), en_text.splitlines()
-    zh_first, en_first = gold[bead - 6][0][0], gold[bead - 6][1][0]
-    moved = ([i - zh_first for i in gold[bead][0]], [j - en_first for j in gold[bead][1]])
+    zh, en, zh_vectors, en_vectors, gold = mac_window(text_id, bead)
+    moved = gold[bead]
     assert len(moved[0]) == len(moved[1]) == 2
-    encoder = load_encoder()
-    zh_vectors, en_vectors = encoder.encode(zh), encoder.encode(en)
 
     def beads():
         return [(b.zh, b.en) for b in align_vectors(zh_vectors, en_vectors, zh_texts=zh, en_texts=en).beads]
 
     assert moved in beads()
     # The lengths of its halves decide it: without that feature it is split into two 1-1 beads.
-    weights = {**aligning.BEAD_WEIGHTS, "features": aligning.BEAD_WEIGHTS["features"].copy()}
-    weights["features"][aligning.FEATURES.index("split_lengths")] = 0.0
-    monkeypatch.setattr(aligning, "BEAD_WEIGHTS", weights)
+    without_feature(monkeypatch, "split_lengths")
     assert moved not in beads()
+
+
+@pytest.mark.parametrize("text, opened", [
+    ("'It's easy for you to sit on your backside and talk,' said Gou-er rudely, 'but what do you expect me to do?", 1),
+    ("Go out and rob?'", -1),
+    ("'Come on then: let's see—'", 0),
+    ('Now it\'s still "in the Emperor\'s shadow", as they say.', 0),
+    ("Trinket recalled Whiskers' fight with the seven wrestlers.", 0),
+    ("狗儿听了道：“你老只会在炕头上坐着混说，难道叫我打劫去不成？”", 0),
+    ("刘老老说道：“谁叫你去打劫呢?", 1),
+    ('他说："我们到了。', 1),
+    ("我来跟你玩。”", -1),
+])
+def test_quotations_opened_reads_quotes_and_apostrophes(text, opened):
+    from align.aligning import quotations_opened
+
+    assert quotations_opened(text) == opened
+
+
+def test_a_quotation_split_across_sentences_keeps_its_lines_together(monkeypatch):
+    # MAC-Dev 003: Gou-er's question ends in the second English sentence
+    # ("Go out and rob?'"), which the vectors put with Grannie Liu's reply.
+    zh, en, zh_vectors, en_vectors, gold = mac_window("003", 31)
+    wanted = gold[31:33]  # ([33], [47, 48]), ([34], [49]) in the chapter
+
+    def beads():
+        return [(b.zh, b.en) for b in align_vectors(zh_vectors, en_vectors, zh_texts=zh, en_texts=en).beads]
+
+    assert all(bead in beads() for bead in wanted)
+    without_feature(monkeypatch, "quotes_left_open")
+    assert not all(bead in beads() for bead in wanted)
