@@ -11,8 +11,9 @@ time and memory grow with n * band width, not n * m.
 Vectors are first centred per document and language (sentence embeddings
 share a large common direction). A bead is compared through the cosine of
 the summed sentence vectors on each side; the second pass adds a margin
-against each sentence's nearest neighbours (as in Bertalign and LASER), a
-length-ratio term, quotation edges and staff credits (see BEAD_WEIGHTS).
+against each sentence's nearest neighbours (as in Bertalign and LASER),
+length terms, quotation marks, staff credits and dictionary matches (see
+FEATURES and BEAD_WEIGHTS).
 A merged bead costs its distance times a * b, as in Vecalign, so it must be
 much closer than the beads it replaces; an unaligned sentence costs less
 when its best match is poor.
