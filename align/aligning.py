@@ -231,6 +231,7 @@ class SentenceStats:
     closes: np.ndarray     # 1 where it closes one
     credits: np.ndarray    # 1 for a staff credit or byline (reading marks them)
     quotations: np.ndarray # quotations the sentence opens minus those it closes (-1, 0, 1)
+    questions: np.ndarray  # 1 where the sentence asks (has a question mark)
 
     @classmethod
     def from_texts(cls, texts: list[str], roles: list[str] | None = None) -> "SentenceStats":
@@ -240,18 +241,20 @@ class SentenceStats:
         return cls(char_counts(texts),
                    flags(_OPENS), flags(_CLOSES),
                    np.array([role == "credit" for role in roles or [""] * len(texts)], dtype=float),
-                   np.array([np.clip(quotations_opened(t), -1, 1) for t in texts], dtype=float))
+                   np.array([np.clip(quotations_opened(t), -1, 1) for t in texts], dtype=float),
+                   flags(_QUESTION))
 
     @classmethod
     def from_lengths(cls, chars: np.ndarray) -> "SentenceStats":
         zeros = np.zeros(len(chars))
-        return cls(np.asarray(chars, dtype=float), zeros, zeros, zeros, zeros)
+        return cls(np.asarray(chars, dtype=float), zeros, zeros, zeros, zeros, zeros)
 
 
 # Dialogue marks survive translation: a sentence that opens or closes a
 # quotation in one language mostly does in the other ('…' in English novels).
 _OPENS = re.compile(r"""^\s*["'‘“「『]""")
 _CLOSES = re.compile(r"""["'’”」』]\s*$""")
+_QUESTION = re.compile(r"[?？]")
 
 
 def quotations_opened(text: str) -> int:
@@ -283,7 +286,7 @@ def quotations_opened(text: str) -> int:
 
 # The bead features, in the order of BEAD_WEIGHTS["features"].
 FEATURES = ("cos", "margin", "length_z2", "merge_loss", "weakest_member", "quote_edges", "credit_diff", "dictionary",
-            "split_lengths", "quotes_left_open")
+            "split_lengths", "quotes_left_open", "questions_diff")
 # A bead's similarity is features . weights (about its cosine); its value to
 # the path is -(a * b) ** size_power * (1 - similarity) + the bias of its
 # shape, so merged beads must be much closer than the parts they replace,
@@ -293,12 +296,12 @@ FEATURES = ("cos", "margin", "length_z2", "merge_loss", "weakest_member", "quote
 # ascent on strict F1). A bead's score is sigmoid(slope * similarity +
 # offset), calibrated on MAC-Dev: the chance that the bead is exactly right.
 BEAD_WEIGHTS = {
-    "features": np.array([1.0, 0.3, -0.05, 0.7, 0.55, 0.1, -0.5, 0.2, 0.0625, -0.15]),
+    "features": np.array([1.0, 0.3, -0.05, 0.7, 0.55, 0.1, -0.5, 0.25, 0.0625, -0.15, -0.09]),
     "size_power": 1.0,
     "shapes": {"1-1": 0.0, "1-2": 0.0, "2-1": 0.45, "1-3": 0.0, "3-1": 0.0, "2-2": 0.0, "1-4": 0.15, "4-1": 0.0,
-               "2-3": -0.6, "3-2": 0.0, "1-5": -0.15, "1-6": 0.0, "1-0": -1.15, "0-1": -1.9},
+               "2-3": -0.6, "3-2": 0.0, "1-5": -0.15, "1-6": 0.0, "1-0": -1.3, "0-1": -1.9},
     "skip_best_match": -2.0,
-    "calibration": (3.53, 1.013),
+    "calibration": (2.99, 1.222),
 }
 
 
@@ -324,6 +327,10 @@ class _BeadScorer(_Windows):
 
     def _en_total(self, name: str, js: np.ndarray, b: int) -> np.ndarray:
         return self.en_stats[name][js] - self.en_stats[name][js - b]
+
+    def _difference(self, name: str, i: int, a: int, js: np.ndarray, b: int) -> np.ndarray:
+        """How many more of the bead's sentences are marked `name` on one side than on the other (at most 2)."""
+        return np.abs(self._zh_total(name, i, a) - self._en_total(name, js, b)).clip(0, 2)
 
     def _length_z(self, i: int, a: int, js: np.ndarray, b: int) -> np.ndarray:
         """How far the bead's log length ratio is from the document's, in sigmas."""
@@ -362,13 +369,15 @@ class _BeadScorer(_Windows):
         en_open, en_close = self.en_flags["opens"][js - b], self.en_flags["closes"][js - 1]
         quote_edges = _edge_agreement(zh_open, en_open) + _edge_agreement(zh_close, en_close)
         # A quotation the bead leaves open on one side but not on the other.
-        quotes_left_open = np.abs(self._zh_total("quotations", i, a) - self._en_total("quotations", js, b)).clip(0, 2)
+        quotes_left_open = self._difference("quotations", i, a, js, b)
+        # Questions stay questions in translation.
+        questions_diff = self._difference("questions", i, a, js, b)
         # A staff credit or byline pairs only with another one.
-        credit_diff = np.abs(self._zh_total("credits", i, a) - self._en_total("credits", js, b)).clip(0, 2)
+        credit_diff = self._difference("credits", i, a, js, b)
         # Share of the bead's words the dictionary finds on the other side.
         dictionary = self.words.coverage(i, a, js, b) if self.words is not None else np.zeros(len(js))
         return np.column_stack([cos, margin, length_z2, loss, weakest, quote_edges, credit_diff, dictionary, split_lengths,
-                                quotes_left_open])
+                                quotes_left_open, questions_diff])
 
     def similarity(self, i: int, a: int, b: int, js: np.ndarray) -> np.ndarray:
         return self.features(i, a, b, js) @ BEAD_WEIGHTS["features"]

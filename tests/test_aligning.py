@@ -154,3 +154,19 @@ def test_a_quotation_split_across_sentences_keeps_its_lines_together(monkeypatch
     assert all(bead in beads() for bead in wanted)
     without_feature(monkeypatch, "quotes_left_open")
     assert not all(bead in beads() for bead in wanted)
+
+
+def test_questions_stay_with_questions(monkeypatch):
+    # MAC-Dev 002: '皇上？' / 'His Majesty?' and '怎么？' / 'What?' are each a bead of
+    # their own; without counting question marks the vectors merge the first
+    # question into the sentence before it.
+    zh, en, zh_vectors, en_vectors, gold = mac_window("002", 101)
+    wanted = gold[101:104]  # ([111], [176]), ([112], [177]), ([113], [178]) in the chapter
+    assert zh[wanted[1][0][0]].endswith("皇上？”") and en[wanted[1][1][0]] == "'His Majesty?'"
+
+    def beads():
+        return [(b.zh, b.en) for b in align_vectors(zh_vectors, en_vectors, zh_texts=zh, en_texts=en).beads]
+
+    assert all(bead in beads() for bead in wanted)
+    without_feature(monkeypatch, "questions_diff")
+    assert not all(bead in beads() for bead in wanted)
