@@ -296,12 +296,12 @@ FEATURES = ("cos", "margin", "length_z2", "merge_loss", "weakest_member", "quote
 # ascent on strict F1). A bead's score is sigmoid(slope * similarity +
 # offset), calibrated on MAC-Dev: the chance that the bead is exactly right.
 BEAD_WEIGHTS = {
-    "features": np.array([1.0, 0.3, -0.05, 0.7, 0.55, 0.1, -0.5, 0.25, 0.0625, -0.15, -0.09]),
+    "features": np.array([1.0, 0.3, -0.05, 0.7, 0.55, 0.1, -0.5, 0.2, 0.0625, -0.15, -0.09]),
     "size_power": 1.0,
     "shapes": {"1-1": 0.0, "1-2": 0.0, "2-1": 0.45, "1-3": 0.0, "3-1": 0.0, "2-2": 0.0, "1-4": 0.15, "4-1": 0.0,
-               "2-3": -0.6, "3-2": 0.0, "1-5": -0.15, "1-6": 0.0, "1-0": -1.3, "0-1": -1.9},
+               "2-3": -0.6, "3-2": 0.0, "1-5": -0.15, "1-6": 0.0, "1-0": -1.15, "0-1": -1.9},
     "skip_best_match": -2.0,
-    "calibration": (2.99, 1.222),
+    "calibration": (3.34, 1.14),
 }
 
 
