@@ -342,8 +342,8 @@ class _BeadScorer(_Windows):
         cos = self.cos(i, a, js, b)
         margin = cos - ((self.zh_knn[i] - self.zh_knn[i - a]) / a + (self.en_knn[js] - self.en_knn[js - b]) / b) / 2
         length_z2 = self._length_z(i, a, js, b) ** 2
-        # A sentence boundary moved in translation (the first Chinese sentence
-        # carries the start of the second English one): a 2-2 bead whose
+        # A sentence boundary moved in translation (part of one side's first
+        # sentence went into the other side's second): a 2-2 bead whose
         # lengths balance while its two 1-1 halves are off in opposite
         # directions. (For larger beads the same term admitted wrong merges.)
         split_lengths = np.zeros(len(js))
