@@ -21,7 +21,7 @@ when its best match is poor.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -246,8 +246,9 @@ class SentenceStats:
 
     @classmethod
     def from_lengths(cls, chars: np.ndarray) -> "SentenceStats":
+        """Lengths only: every mark (quotes, credits, questions) absent."""
         zeros = np.zeros(len(chars))
-        return cls(np.asarray(chars, dtype=float), zeros, zeros, zeros, zeros, zeros)
+        return cls(np.asarray(chars, dtype=float), *[zeros] * (len(fields(cls)) - 1))
 
 
 # Dialogue marks survive translation: a sentence that opens or closes a
