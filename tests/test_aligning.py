@@ -156,13 +156,29 @@ def test_a_quotation_split_across_sentences_keeps_its_lines_together(monkeypatch
     assert not all(bead in beads() for bead in wanted)
 
 
+def test_a_turn_of_dialogue_does_not_end_inside_a_bead(monkeypatch):
+    # MAC-Dev 006: '…like the ears of a deaf man."' ends one speaker's turn and
+    # '"Why?"' is the next one; the vectors alone merge the two English lines
+    # into one bead with the first Chinese line.
+    zh, en, zh_vectors, en_vectors, gold = mac_window("006", 41)
+    wanted = gold[41:43]  # ([46], [64]), ([47], [65]) in the chapter
+    assert en[wanted[0][1][0]].endswith('deaf man."') and en[wanted[1][1][0]] == '"Why?"'
+
+    def beads():
+        return [(b.zh, b.en) for b in align_vectors(zh_vectors, en_vectors, zh_texts=zh, en_texts=en).beads]
+
+    assert all(bead in beads() for bead in wanted)
+    without_feature(monkeypatch, "turns_inside")
+    assert not all(bead in beads() for bead in wanted)
+
+
 def test_questions_stay_with_questions(monkeypatch):
-    # MAC-Dev 002: '皇上？' / 'His Majesty?' and '怎么？' / 'What?' are each a bead of
-    # their own; without counting question marks the vectors merge the first
-    # question into the sentence before it.
-    zh, en, zh_vectors, en_vectors, gold = mac_window("002", 101)
-    wanted = gold[101:104]  # ([111], [176]), ([112], [177]), ([113], [178]) in the chapter
-    assert zh[wanted[1][0][0]].endswith("皇上？”") and en[wanted[1][1][0]] == "'His Majesty?'"
+    # MAC-Dev 003: Zhou Rui's wife's "刘老老，你好?" ends in a question, and so does
+    # its translation's last line, "How are you?"; without counting question
+    # marks the vectors move that line into the next bead.
+    zh, en, zh_vectors, en_vectors, gold = mac_window("003", 85)
+    wanted = gold[85:87]  # ([91], [130, 131, 132]), ([92], [133]) in the chapter
+    assert zh[wanted[0][0][0]].endswith("你好?") and en[wanted[0][1][-1]] == "How are you?"
 
     def beads():
         return [(b.zh, b.en) for b in align_vectors(zh_vectors, en_vectors, zh_texts=zh, en_texts=en).beads]
