@@ -227,22 +227,21 @@ class SentenceStats:
     """Per-sentence counts the bead score compares across languages."""
 
     chars: np.ndarray      # characters without spaces
-    opens: np.ndarray      # 1 where the sentence opens a quotation
-    closes: np.ndarray     # 1 where it closes one
+    opens: np.ndarray      # 1 where the sentence starts by opening a quotation
+    closes: np.ndarray     # 1 where it ends by closing one
     credits: np.ndarray    # 1 for a staff credit or byline (reading marks them)
     quotations: np.ndarray # quotations the sentence opens minus those it closes (-1, 0, 1)
     questions: np.ndarray  # 1 where the sentence asks (has a question mark)
 
     @classmethod
     def from_texts(cls, texts: list[str], roles: list[str] | None = None) -> "SentenceStats":
-        def flags(pattern: re.Pattern) -> np.ndarray:
-            return np.array([bool(pattern.search(t)) for t in texts], dtype=float)
-
+        quotations = [read_quotations(t) for t in texts]
         return cls(char_counts(texts),
-                   flags(_OPENS), flags(_CLOSES),
+                   np.array([q.opens for q in quotations], dtype=float),
+                   np.array([q.closes for q in quotations], dtype=float),
                    np.array([role == "credit" for role in roles or [""] * len(texts)], dtype=float),
-                   np.array([np.clip(quotations_opened(t), -1, 1) for t in texts], dtype=float),
-                   flags(_QUESTION))
+                   np.array([np.clip(q.opened, -1, 1) for q in quotations], dtype=float),
+                   np.array([bool(_QUESTION.search(t)) for t in texts], dtype=float))
 
     @classmethod
     def from_lengths(cls, chars: np.ndarray) -> "SentenceStats":
@@ -251,38 +250,45 @@ class SentenceStats:
         return cls(np.asarray(chars, dtype=float), *[zeros] * (len(fields(cls)) - 1))
 
 
-# Dialogue marks survive translation: a sentence that opens or closes a
-# quotation in one language mostly does in the other ('…' in English novels).
-_OPENS = re.compile(r"""^\s*["'‘“「『]""")
-_CLOSES = re.compile(r"""["'’”」』]\s*$""")
 _QUESTION = re.compile(r"[?？]")
 
 
-def quotations_opened(text: str) -> int:
-    """Quotation marks in the sentence that open a quotation minus those that
-    close one. A dialogue line split differently in translation leaves a
-    quotation open on one side of a bead only. Straight quotes and ’ are read
-    from their neighbours: between letters or after a plural s they are
-    apostrophes; before a space they close; after a space or an opening
-    punctuation mark they open."""
+@dataclass(frozen=True)
+class Quotations:
+    """The quotation marks of one sentence. Dialogue marks survive translation:
+    a sentence that opens or closes a quotation in one language mostly does in
+    the other ('…' in English novels)."""
+
+    opens: bool   # its first character opens a quotation
+    closes: bool  # its last character closes one
+    opened: int   # marks that open a quotation minus marks that close one
+
+
+def read_quotations(text: str) -> Quotations:
+    """Read each quotation mark as opening or closing. Curly and corner quotes
+    say which they are; straight quotes and ’ are read from their neighbours:
+    between letters or after a plural s they are apostrophes; before a space
+    they close; after a space or an opening punctuation mark they open."""
     padded = f" {text.strip()} "
-    opened = 0
+    marks = []  # (position in padded, +1 opens / -1 closes)
     for k in range(1, len(padded) - 1):
         mark, before, after = padded[k], padded[k - 1], padded[k + 1]
         if mark in "“‘「『":
-            opened += 1
+            marks.append((k, 1))
         elif mark in "”」』":
-            opened -= 1
+            marks.append((k, -1))
         elif mark in "\"'’":
             if (before.isalnum() and after.isalnum()) or (mark != '"' and before == "s" and after.isspace()):
                 continue
             if after.isspace():
-                opened -= 1
+                marks.append((k, -1))
             elif before.isspace() or before in "：:，,（(—–-":
-                opened += 1
+                marks.append((k, 1))
             else:
-                opened -= 1
-    return opened
+                marks.append((k, -1))
+    return Quotations(opens=bool(marks) and marks[0] == (1, 1),
+                      closes=bool(marks) and marks[-1] == (len(padded) - 2, -1),
+                      opened=sum(sign for _, sign in marks))
 
 
 # The bead features, in the order of BEAD_WEIGHTS["features"].

@@ -125,21 +125,24 @@ def test_a_moved_sentence_boundary_gives_a_2_2_bead(text_id, bead, monkeypatch):
     assert moved not in beads()
 
 
-@pytest.mark.parametrize("text, opened", [
-    ("'It's easy for you to sit on your backside and talk,' said Gou-er rudely, 'but what do you expect me to do?", 1),
-    ("Go out and rob?'", -1),
-    ("'Come on then: let's see—'", 0),
-    ('Now it\'s still "in the Emperor\'s shadow", as they say.', 0),
-    ("Trinket recalled Whiskers' fight with the seven wrestlers.", 0),
-    ("狗儿听了道：“你老只会在炕头上坐着混说，难道叫我打劫去不成？”", 0),
-    ("刘老老说道：“谁叫你去打劫呢?", 1),
-    ('他说："我们到了。', 1),
-    ("我来跟你玩。”", -1),
+@pytest.mark.parametrize("text, opens, closes, opened", [
+    ("'It's easy for you to sit on your backside and talk,' said Gou-er rudely, 'but what do you expect me to do?",
+     True, False, 1),
+    ("Go out and rob?'", False, True, -1),
+    ("'Come on then: let's see—'", True, True, 0),
+    ('Now it\'s still "in the Emperor\'s shadow", as they say.', False, False, 0),
+    ("Trinket recalled Whiskers' fight with the seven wrestlers.", False, False, 0),
+    ("He had to fetch the boys' ", False, False, 0),  # a plural's apostrophe, not a closing quote
+    ("狗儿听了道：“你老只会在炕头上坐着混说，难道叫我打劫去不成？”", False, True, 0),
+    ("刘老老说道：“谁叫你去打劫呢?", False, False, 1),
+    ('他说："我们到了。', False, False, 1),
+    ("我来跟你玩。”", False, True, -1),
+    ("“为什么？”", True, True, 0),
 ])
-def test_quotations_opened_reads_quotes_and_apostrophes(text, opened):
-    from align.aligning import quotations_opened
+def test_read_quotations_tells_quotes_from_apostrophes(text, opens, closes, opened):
+    from align.aligning import Quotations, read_quotations
 
-    assert quotations_opened(text) == opened
+    assert read_quotations(text) == Quotations(opens, closes, opened)
 
 
 def test_a_quotation_split_across_sentences_keeps_its_lines_together(monkeypatch):
