@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from align.lexicon import WordMatches
-from align.segmenting import char_counts
+from align.segmenting import piece_counts
 
 # Cells of the full grid we are willing to fill before switching to a band.
 FULL_GRID_LIMIT = 1_000_000
@@ -38,7 +38,8 @@ class AlignParams:
     max_total: int = 8        # most sentences in a bead, both sides together (8: every shape up to 4-4)
     skip: float | None = None # what leaving a sentence unaligned costs (default: the fitted value)
     rough_skip: float = 1.0   # the same in the first pass (a random 1-1 pair costs about 1 there)
-    length_sigma: float = 0.35    # spread of log(en chars / zh chars) in true beads
+    length_sigma: float = 0.25    # spread of log(en length / zh length) in true beads, long sentences
+    length_noise: float = 0.5     # weight of short sentences' counting noise in that spread (see _length_z)
     knn: int = 4              # neighbours in the margin
     band: int = 8             # half width of the second-pass band, in sentences
     coarse_band: int = 6      # half width of the band projected from a coarser level
@@ -70,8 +71,8 @@ def bead_shapes(max_bead: int, max_total: int) -> list[tuple[int, int]]:
 def align_vectors(
     zh: np.ndarray,
     en: np.ndarray,
-    zh_chars: np.ndarray | None = None,
-    en_chars: np.ndarray | None = None,
+    zh_lengths: np.ndarray | None = None,
+    en_lengths: np.ndarray | None = None,
     params: AlignParams | None = None,
     zh_texts: list[str] | None = None,
     en_texts: list[str] | None = None,
@@ -81,8 +82,9 @@ def align_vectors(
     """Beads covering every sentence of both sides once, in order.
 
     zh, en: L2-normalised sentence vectors (n x d, m x d).
-    zh_chars, en_chars: sentence lengths in characters (for the length term),
-    or zh_texts, en_texts: the sentences (lengths and quotation marks from them),
+    zh_lengths, en_lengths: sentence lengths in any one unit, e.g. characters
+    (for the length term), or zh_texts, en_texts: the sentences (lengths in
+    word pieces, quotation marks, questions and dictionary words from them),
     and zh_roles, en_roles: their roles from reading (body, heading, caption, credit).
     """
     params = params or AlignParams()
@@ -91,8 +93,8 @@ def align_vectors(
         beads = [Bead([i], [], 0.0) for i in range(n)] + [Bead([], [j], 0.0) for j in range(m)]
         return Alignment(beads, (np.zeros(n + 1, int), np.full(n + 1, m + 1)))
     zh, en = _centred(zh), _centred(en)
-    zh_stats = _stats(zh_texts, zh_roles, zh_chars, n)
-    en_stats = _stats(en_texts, en_roles, en_chars, m)
+    zh_stats = _stats(zh_texts, zh_roles, zh_lengths, n)
+    en_stats = _stats(en_texts, en_roles, en_lengths, m)
 
     rough_band = _rough_band(zh, en, params)
     rough_path = _search(_RoughScorer(zh, en, params, ROUGH_SHAPES), rough_band)
@@ -108,10 +110,10 @@ def align_vectors(
 ROUGH_SHAPES = bead_shapes(2, 3)
 
 
-def _stats(texts: list[str] | None, roles: list[str] | None, chars: np.ndarray | None, count: int) -> SentenceStats:
+def _stats(texts: list[str] | None, roles: list[str] | None, lengths: np.ndarray | None, count: int) -> SentenceStats:
     if texts is not None:
         return SentenceStats.from_texts(texts, roles)
-    return SentenceStats.from_lengths(np.ones(count) if chars is None else chars)
+    return SentenceStats.from_lengths(np.ones(count) if lengths is None else lengths)
 
 
 def _centred(vectors: np.ndarray) -> np.ndarray:
@@ -226,7 +228,7 @@ class _RoughScorer(_Windows):
 class SentenceStats:
     """Per-sentence counts the bead score compares across languages."""
 
-    chars: np.ndarray      # characters without spaces
+    length: np.ndarray     # word pieces (segmenting.piece_counts), or the lengths the caller gave
     opens: np.ndarray      # 1 where the sentence starts by opening a quotation
     closes: np.ndarray     # 1 where it ends by closing one
     credits: np.ndarray    # 1 for a staff credit or byline (reading marks them)
@@ -236,7 +238,7 @@ class SentenceStats:
     @classmethod
     def from_texts(cls, texts: list[str], roles: list[str] | None = None) -> "SentenceStats":
         quotations = [read_quotations(t) for t in texts]
-        return cls(char_counts(texts),
+        return cls(piece_counts(texts),
                    np.array([q.opens for q in quotations], dtype=float),
                    np.array([q.closes for q in quotations], dtype=float),
                    np.array([role == "credit" for role in roles or [""] * len(texts)], dtype=float),
@@ -244,10 +246,10 @@ class SentenceStats:
                    np.array([bool(_QUESTION.search(t)) for t in texts], dtype=float))
 
     @classmethod
-    def from_lengths(cls, chars: np.ndarray) -> "SentenceStats":
+    def from_lengths(cls, lengths: np.ndarray) -> "SentenceStats":
         """Lengths only: every mark (quotes, credits, questions) absent."""
-        zeros = np.zeros(len(chars))
-        return cls(np.asarray(chars, dtype=float), *[zeros] * (len(fields(cls)) - 1))
+        zeros = np.zeros(len(lengths))
+        return cls(np.asarray(lengths, dtype=float), *[zeros] * (len(fields(cls)) - 1))
 
 
 _QUESTION = re.compile(r"[?？]")
@@ -308,7 +310,7 @@ BEAD_WEIGHTS = {
     "shapes": {"1-1": 0.0, "1-2": 0.0, "2-1": 0.45, "1-3": 0.0, "3-1": 0.0, "2-2": 0.0, "1-4": 0.15, "4-1": 0.0,
                "2-3": -0.6, "3-2": 0.0, "1-5": -0.15, "1-6": 0.0, "1-0": -1.15, "0-1": -1.9},
     "skip_best_match": -2.0,
-    "calibration": (3.4, 1.19),
+    "calibration": (3.76, 1.12),
 }
 
 
@@ -327,7 +329,7 @@ class _BeadScorer(_Windows):
         self.en_stats = {k: _prefix1(v) for k, v in vars(en_stats).items()}
         self.zh_flags, self.en_flags = vars(zh_stats), vars(en_stats)
         # Expected log length ratio for this document pair.
-        self.log_ratio = np.log(max(en_stats.chars.sum(), 1.0) / max(zh_stats.chars.sum(), 1.0))
+        self.log_ratio = np.log(max(en_stats.length.sum(), 1.0) / max(zh_stats.length.sum(), 1.0))
 
     def _zh_total(self, name: str, i: int, a: int) -> float:
         return self.zh_stats[name][i] - self.zh_stats[name][i - a]
@@ -340,9 +342,15 @@ class _BeadScorer(_Windows):
         return np.abs(self._zh_total(name, i, a) - self._en_total(name, js, b)).clip(0, 2)
 
     def _length_z(self, i: int, a: int, js: np.ndarray, b: int) -> np.ndarray:
-        """How far the bead's log length ratio is from the document's, in sigmas."""
-        log_ratio = np.log((self._en_total("chars", js, b) + 1) / (self._zh_total("chars", i, a) + 1))
-        return (log_ratio - self.log_ratio) / self.params.length_sigma
+        """How far the bead's log length ratio is from the document's, in
+        standard deviations. A length of k word pieces is a count, noisy by
+        about sqrt(k), so the log ratio of short sentences spreads more: its
+        variance is sigma^2 plus length_noise * (1/zh + 1/en), as for the log
+        ratio of two Poisson counts."""
+        zh = self._zh_total("length", i, a) + 1
+        en = self._en_total("length", js, b) + 1
+        spread = np.sqrt(self.params.length_sigma ** 2 + self.params.length_noise * (1 / zh + 1 / en))
+        return (np.log(en / zh) - self.log_ratio) / spread
 
     def features(self, i: int, a: int, b: int, js: np.ndarray) -> np.ndarray:
         """One row of FEATURES per bead zh[i-a:i] + en[j-b:j], j in js."""

@@ -169,8 +169,8 @@ def parallelism(
     alignment: Alignment,
     zh_vectors: np.ndarray,
     en_vectors: np.ndarray,
-    zh_chars: np.ndarray | None = None,
-    en_chars: np.ndarray | None = None,
+    zh_lengths: np.ndarray | None = None,
+    en_lengths: np.ndarray | None = None,
     params: AlignParams | None = None,
     max_null: int = MAX_NULL,
     *,
@@ -184,8 +184,8 @@ def parallelism(
     Give the texts and roles the alignment was made with, so that the null
     pair is scored with the same features (dictionary, quotes, credits)."""
     n, m = len(zh_vectors), len(en_vectors)
-    zh_chars = np.ones(n) if zh_chars is None else np.asarray(zh_chars, float)
-    en_chars = np.ones(m) if en_chars is None else np.asarray(en_chars, float)
+    zh_lengths = np.ones(n) if zh_lengths is None else np.asarray(zh_lengths, float)
+    en_lengths = np.ones(m) if en_lengths is None else np.asarray(en_lengths, float)
     real, unaligned = _paired_scores(alignment, n + m)
     if min(n, m) < MIN_SENTENCES:
         return ParallelReport(None, None, unaligned, None, len(real), 0, _quantiles(real),
@@ -208,8 +208,8 @@ def parallelism(
         if size_zh == 0 or size_en == 0:
             continue
         reverse = slice(en_part.stop - 1, en_part.start - 1 if en_part.start else None, -1)
-        null = align_vectors(zh_vectors[zh_part], np.ascontiguousarray(en_vectors[reverse]), zh_chars[zh_part],
-                             np.ascontiguousarray(en_chars[reverse]), params,
+        null = align_vectors(zh_vectors[zh_part], np.ascontiguousarray(en_vectors[reverse]), zh_lengths[zh_part],
+                             np.ascontiguousarray(en_lengths[reverse]), params,
                              zh_texts=_part(zh_texts, zh_part), en_texts=_part(en_texts, reverse),
                              zh_roles=_part(zh_roles, zh_part), en_roles=_part(en_roles, reverse))
         scores, share = _paired_scores(null, size_zh + size_en)

@@ -18,7 +18,7 @@ from align.aligning import Alignment, AlignParams, align_vectors
 from align.checking import AlignWarning, ParallelReport, check_languages, parallelism
 from align.embedding import DEFAULT_MODEL, Encoder, load_encoder
 from align.reading import Document, InputError, read_document
-from align.segmenting import Sentence, char_counts, split_document
+from align.segmenting import Sentence, split_document
 from align.writing import beads_to_frame
 
 Source = str | Path | Document
@@ -69,11 +69,6 @@ class PairResult:
             "parallel_evidence": self.parallel.as_dict() if self.parallel else None,
             "warnings": list(self.warnings),
         }
-
-
-def sentence_lengths(sentences: list[Sentence]) -> np.ndarray:
-    """Characters without spaces: the length the length-ratio term compares."""
-    return char_counts([s.text for s in sentences])
 
 
 def read_pair(
@@ -127,13 +122,12 @@ def align_pair(
     seconds["embed"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    zh_chars, en_chars = sentence_lengths(zh_sents), sentence_lengths(en_sents)
     texts_and_roles = dict(zh_texts=[s.text for s in zh_sents], en_texts=[s.text for s in en_sents],
                            zh_roles=[s.role for s in zh_sents], en_roles=[s.role for s in en_sents])
     alignment = align_vectors(zh_vectors, en_vectors, params=params, **texts_and_roles)
     seconds["align"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    report = parallelism(alignment, zh_vectors, en_vectors, zh_chars, en_chars, params, **texts_and_roles)
+    report = parallelism(alignment, zh_vectors, en_vectors, params=params, **texts_and_roles)
     seconds["check"] = time.perf_counter() - clock
     if report.parallel is False:
         message = f"{zh_doc.source} and {en_doc.source} do not look parallel: {report.reason}"

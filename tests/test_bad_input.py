@@ -19,7 +19,7 @@ import pytest
 
 from align.aligning import Alignment, Bead, align_vectors
 from align.checking import AlignWarning, check_languages, parallelism
-from align.pipeline import align_pair, sentence_lengths
+from align.pipeline import align_pair
 from align.reading import InputError, decode_file, read_document
 from align.segmenting import MAX_CHARS, PIECE_CHARS, split_document, split_paragraph
 from align.writing import atomic_path, read_tsv, write_atomically
@@ -411,10 +411,9 @@ def test_false_pair_is_not_parallel_from_the_same_vectors(sample_result, encoder
     """The sample's Chinese vectors against an unrelated English article."""
     other = split_document(read_document(OTHER_EN), "en")
     other_vectors = encoder.encode([s.text for s in other], progress=False)
-    zh_chars, en_chars = sentence_lengths(sample_result.zh), sentence_lengths(other)
     texts = dict(zh_texts=[s.text for s in sample_result.zh], en_texts=[s.text for s in other])
-    alignment = align_vectors(sample_result.zh_vectors, other_vectors, zh_chars, en_chars, **texts)
-    report = parallelism(alignment, sample_result.zh_vectors, other_vectors, zh_chars, en_chars, **texts)
+    alignment = align_vectors(sample_result.zh_vectors, other_vectors, **texts)
+    report = parallelism(alignment, sample_result.zh_vectors, other_vectors, **texts)
     assert report.parallel is False
     assert report.auc < 0.7 < 0.9 < sample_result.parallel.auc
     assert report.scores[2] < sample_result.parallel.scores[0]  # its median is below the true pair's 10 %
@@ -432,7 +431,6 @@ def test_parallelism_is_scale_free(sample_result, monkeypatch):
     original = checking.align_vectors
     monkeypatch.setattr(checking, "align_vectors", lambda *args, **kwargs: _rescaled(original(*args, **kwargs)))
     again = parallelism(_rescaled(sample_result.alignment), sample_result.zh_vectors, sample_result.en_vectors,
-                        sentence_lengths(sample_result.zh), sentence_lengths(sample_result.en),
                         zh_texts=[s.text for s in sample_result.zh], en_texts=[s.text for s in sample_result.en],
                         zh_roles=[s.role for s in sample_result.zh], en_roles=[s.role for s in sample_result.en])
     report = sample_result.parallel

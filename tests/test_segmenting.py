@@ -1,4 +1,5 @@
 """Sentence splitting in both languages on the cases the aligner must get right."""
+import numpy as np
 from align.segmenting import bound_length, count_words, split_chinese, split_document, split_english
 from align.reading import read_document
 from conftest import ZH_SAMPLE
@@ -57,3 +58,16 @@ def test_long_sentence_cut_into_bounded_pieces():
 def test_word_counts():
     assert count_words("我国首次火星探测任务着陆火星取得成功。", "zh") < len("我国首次火星探测任务着陆火星取得成功")
     assert count_words("On May 15, 2021, it landed.", "en") == 6
+
+
+def test_piece_counts_measure_both_languages_in_one_vocabulary():
+    from align.segmenting import char_counts, piece_counts
+
+    pairs = [("今天天气很好。", "The weather is nice today."), ("我们去公园散步。", "We went for a walk in the park.")]
+    texts = [text for pair in pairs for text in pair]
+    pieces, chars = piece_counts(texts), char_counts(texts)
+    assert list(piece_counts(["", texts[0], texts[0]])) == [0, pieces[0], pieces[0]]
+    assert all(1 <= count <= len(text) for count, text in zip(pieces, texts))
+    # A sentence and its translation: about as many word pieces, 3 times as many characters in English.
+    for k in (0, 2):
+        assert abs(np.log(pieces[k + 1] / pieces[k])) < 0.75 < 1.0 < np.log(chars[k + 1] / chars[k])
