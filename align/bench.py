@@ -1,86 +1,185 @@
 """Benchmark: align a folder of pre-split pairs, score it against gold, time it.
 
-    python -m align.bench [BENCH_DIR] [--model NAME] [--out DIR]
+    python -m align.bench [BENCH_DIR] [--model NAME] [--out DIR] [--cv]
 
 BENCH_DIR holds zh/NNN, en/NNN (one sentence a line) and gold/NNN (index
-format), like ../shared/bench/mac-dev (the default). Prints strict and lax
-F1 pooled over the files, and wall seconds split into embedding (every
-distinct sentence once) and aligning, with their ratio.
+format), like MAC-Dev; without it, $ZHALIGN_BENCH. Prints strict and lax F1
+pooled over the files, deletion precision and recall, the reliability of the
+scores, and wall seconds split into embedding (every distinct sentence once)
+and aligning. --cv adds leave-one-file-out cross-validation: the scorer is
+refitted on all files but one (align.tuning), the one left out aligned with
+those weights, and the held-out results pooled.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from align.aligning import align_vectors
-from align.embedding import DEFAULT_MODEL, load_encoder
+import numpy as np
+
+from align.aligning import AlignParams, align_vectors
+from align.embedding import DEFAULT_MODEL, Encoder, load_encoder
 from align.evaluating import evaluate, format_report, read_alignment
-from align.reading import parse_lines
+from align.marks import PairEvidence
+from align.reading import InputError, parse_lines
+from align.scoring import Weights, default_weights
 from align.writing import format_ids, write_atomically
 
-DEFAULT_BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench" / "mac-dev"
+BENCH_VARIABLE = "ZHALIGN_BENCH"
 
 
 def read_sentences(path: Path) -> list[str]:
     return [p.text for p in parse_lines(path.read_text(encoding="utf-8")).paragraphs]
 
 
-def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None) -> dict:
-    """Scores and timings for every gold file in bench/gold."""
+@dataclass
+class BenchDocument:
+    """One gold file with everything the aligner reads."""
+
+    zh_vectors: np.ndarray
+    en_vectors: np.ndarray
+    evidence: PairEvidence
+    gold: list
+
+
+def bench_dir(given: Path | None) -> Path:
+    """The benchmark folder: the argument, else $ZHALIGN_BENCH."""
+    path = given or (Path(os.environ[BENCH_VARIABLE]) if os.environ.get(BENCH_VARIABLE) else None)
+    if path is None:
+        raise InputError(f"no benchmark folder: give one (e.g. ../shared/bench/mac-dev) or set ${BENCH_VARIABLE}")
+    if not (path / "gold").is_dir():
+        raise InputError(f"{path}: not a benchmark folder (no gold/ inside)")
+    return path
+
+
+def load_bench(bench: Path, encoder: Encoder, progress: bool | None = None) -> dict[str, BenchDocument]:
+    """name -> BenchDocument for every gold file; embeds every distinct sentence once."""
     names = sorted(p.name for p in (bench / "gold").iterdir() if p.is_file())
     if not names:
-        raise ValueError(f"{bench}/gold has no files")
-    docs = {name: (read_sentences(bench / "zh" / name), read_sentences(bench / "en" / name)) for name in names}
+        raise InputError(f"{bench}/gold has no files")
+    texts = {name: (read_sentences(bench / "zh" / name), read_sentences(bench / "en" / name)) for name in names}
+    encoder.encode([t for zh, en in texts.values() for t in zh + en], progress=progress, desc="embedding")
+    return {name: BenchDocument(encoder.encode(zh), encoder.encode(en),
+                                PairEvidence.of(zh, en, encoder.lengths(zh), encoder.lengths(en)),
+                                read_alignment(bench / "gold" / name))
+            for name, (zh, en) in texts.items()}
+
+
+def align_bench(docs: dict[str, BenchDocument], weights: Weights | None = None,
+                params: AlignParams | None = None) -> dict[str, list]:
+    """name -> predicted beads, as (zh ids, en ids, score)."""
+    out = {}
+    for name, doc in docs.items():
+        alignment = align_vectors(doc.zh_vectors, doc.en_vectors, params=params, weights=weights,
+                                  **doc.evidence.arguments())
+        out[name] = [(tuple(b.zh), tuple(b.en), b.score) for b in alignment.beads]
+    return out
+
+
+def scores_of(docs: dict[str, BenchDocument], predicted: dict[str, list]) -> dict:
+    return evaluate({name: (docs[name].gold, [(z, e) for z, e, _ in predicted[name]]) for name in docs})
+
+
+def reliability(docs: dict[str, BenchDocument], predicted: dict[str, list], bins: int = 10) -> dict:
+    """Score decile -> share of the paired beads in it that are exactly a gold
+    bead, and the expected calibration error (bead-weighted |share - mean score|)."""
+    scores, right = [], []
+    for name, beads in predicted.items():
+        gold = set(docs[name].gold)
+        for zh, en, score in beads:
+            if zh and en:
+                scores.append(score)
+                right.append((zh, en) in gold)
+    scores, right = np.array(scores), np.array(right, dtype=float)
+    edges = np.linspace(0, 1, bins + 1)
+    rows, error = [], 0.0
+    for lo, hi in zip(edges, edges[1:]):
+        inside = (scores >= lo) & ((scores < hi) | (hi == 1))
+        if inside.any():
+            mean, share = float(scores[inside].mean()), float(right[inside].mean())
+            rows.append((lo, hi, int(inside.sum()), mean, share))
+            error += inside.sum() / len(scores) * abs(share - mean)
+    return {"bins": rows, "ece": error, "beads": len(scores)}
+
+
+def format_reliability(table: dict) -> str:
+    lines = [f"{'score':>11} {'beads':>6} {'mean score':>10} {'exactly right':>13}"]
+    lines += [f"{lo:4.1f} - {hi:3.1f} {count:6d} {mean:10.3f} {share:13.3f}" for lo, hi, count, mean, share in table["bins"]]
+    lines.append(f"expected calibration error {table['ece']:.3f} over {table['beads']} paired beads")
+    return "\n".join(lines)
+
+
+def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, cv: bool = False,
+              weights: Weights | None = None) -> dict:
+    """Scores and timings for every gold file in bench/gold (see the module's doc)."""
     start = time.perf_counter()
     encoder = load_encoder(model)
     load_seconds = time.perf_counter() - start
-
     start = time.perf_counter()
-    all_texts = [t for zh, en in docs.values() for t in zh + en]
-    encoder.encode(all_texts, progress=None, desc="embedding")
+    docs = load_bench(bench, encoder)
     embed_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
-    pairs = {}
-    for name, (zh, en) in docs.items():
-        beads = align_vectors(encoder.encode(zh), encoder.encode(en), zh_texts=zh, en_texts=en).beads
-        predicted = [(tuple(b.zh), tuple(b.en)) for b in beads]
-        pairs[name] = (read_alignment(bench / "gold" / name), predicted)
-        if out is not None:
-            write_atomically(out / name, "".join(f"{format_ids(z)}:{format_ids(e)}\n" for z, e in predicted))
+    predicted = align_bench(docs, weights)
     align_seconds = time.perf_counter() - start
-    return {
-        "scores": evaluate(pairs),
-        "files": len(names),
-        "zh_sentences": sum(len(zh) for zh, _ in docs.values()),
-        "en_sentences": sum(len(en) for _, en in docs.values()),
+    if out is not None:
+        for name, beads in predicted.items():
+            write_atomically(out / name, "".join(f"{format_ids(z)}:{format_ids(e)}\n" for z, e, _ in beads))
+    result = {
+        "scores": scores_of(docs, predicted),
+        "reliability": reliability(docs, predicted),
+        "files": len(docs),
+        "zh_sentences": sum(len(d.zh_vectors) for d in docs.values()),
+        "en_sentences": sum(len(d.en_vectors) for d in docs.values()),
         "distinct_texts_embedded": encoder.texts_embedded,
         "seconds": {"load_model": load_seconds, "embed": embed_seconds, "align": align_seconds},
+        "weights": (weights or default_weights()).id,
     }
+    if cv:
+        from align.tuning import cross_validate
+
+        start = time.perf_counter()
+        held_out, _ = cross_validate(docs, weights or default_weights())
+        result["cv_scores"] = scores_of(docs, held_out)
+        result["seconds"]["cv"] = time.perf_counter() - start
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m align.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("bench", nargs="?", type=Path, default=DEFAULT_BENCH,
-                        help=f"folder with zh/, en/, gold/ (default: {DEFAULT_BENCH})")
+    parser.add_argument("bench", nargs="?", type=Path, help=f"folder with zh/, en/, gold/ (default: ${BENCH_VARIABLE})")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"embedding model (default: {DEFAULT_MODEL})")
+    parser.add_argument("--weights", type=Path, help="a weights file (default: the shipped align/weights.json)")
     parser.add_argument("--out", type=Path, help="also write the predicted alignments (index format) here")
+    parser.add_argument("--cv", action="store_true",
+                        help="also leave-one-file-out cross-validation of the scorer's fit (align.tuning)")
     args = parser.parse_args(argv)
     try:
-        result = run_bench(args.bench, args.model, args.out)
-    except (OSError, ValueError) as error:
+        bench = bench_dir(args.bench)
+        weights = Weights.load(args.weights) if args.weights else None
+        result = run_bench(bench, args.model, args.out, args.cv, weights)
+    except InputError as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 1
     seconds = result["seconds"]
     total = seconds["embed"] + seconds["align"]
     print(f"{result['files']} files, {result['zh_sentences']} zh and {result['en_sentences']} en sentences, "
-          f"{result['distinct_texts_embedded']} distinct texts embedded, model {args.model}")
+          f"{result['distinct_texts_embedded']} distinct texts embedded, model {args.model}, weights {result['weights']}")
+    print("in-sample (the weights as given):")
     print(format_report(result["scores"], by_file=True, by_type=True))
-    print(f"seconds: embedding {seconds['embed']:.1f} ({result['distinct_texts_embedded'] / seconds['embed']:.0f}"
+    if "cv_scores" in result:
+        print("cross-validated (each file aligned with weights refitted on the others):")
+        print(format_report(result["cv_scores"], by_file=True, by_type=True))
+    print("reliability of the scores:")
+    print(format_reliability(result["reliability"]))
+    print(f"seconds: embedding {seconds['embed']:.1f} ({result['distinct_texts_embedded'] / max(seconds['embed'], 1e-9):.0f}"
           f" texts/s), aligning {seconds['align']:.1f}, total {total:.1f} "
-          f"= {total / seconds['embed']:.2f} x embedding; model load {seconds['load_model']:.1f}")
+          f"= {total / max(seconds['embed'], 1e-9):.2f} x embedding; model load {seconds['load_model']:.1f}"
+          + (f"; cross-validation {seconds['cv']:.1f}" if "cv" in seconds else ""))
     return 0
 
 

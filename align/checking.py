@@ -28,7 +28,6 @@ when the null leaves fewer than a fifth unaligned: then it says nothing).
 """
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
@@ -36,73 +35,18 @@ from typing import Sequence
 import numpy as np
 
 from align.aligning import Alignment, AlignParams, align_vectors
+from align.scoring import DictionaryEvidence, SentenceStats, Weights
 from align.reading import InputError
+from align.script import script_profile
 
 MIN_AUC = 0.75           # real beads must beat null beads this often
 MIN_SENTENCES = 4        # shorter documents are not judged (parallel = None)
 MAX_NULL = 2000          # sentences a side in each null alignment, for long documents
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
-# A side must hold at least this share of its script.
-MIN_HAN = 0.5            # Chinese side: Han characters / (non-Latin letters + Latin words)
-MIN_LATIN = 0.6          # English side: Latin letters / all letters
-
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
-_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
-_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
-_LETTER = re.compile(r"[^\W\d_]")
-_SAMPLE_CHARS = 400_000  # enough text to judge a script; long documents are sampled
-
 
 class AlignWarning(UserWarning):
     """A problem the aligner works around (with --force) or can only point out."""
-
-
-@dataclass
-class ScriptProfile:
-    letters: int        # letters of any script
-    han: int            # Han characters
-    latin: int          # Latin letters
-    latin_words: int    # runs of Latin letters
-
-    @property
-    def han_share(self) -> float:
-        """Han characters among the 'words': a Han character counts as one, so
-        does a Latin word, every other letter as one (kana, hangul, Cyrillic);
-        Chinese with English terms stays high, Japanese falls below half."""
-        units = self.letters - self.latin + self.latin_words
-        return self.han / units if units else 0.0
-
-    @property
-    def latin_share(self) -> float:
-        return self.latin / self.letters if self.letters else 0.0
-
-    def describe(self) -> str:
-        """What the text looks like, to follow 'it': 'looks Chinese (98% Han)'."""
-        if not self.letters:
-            return "has no letters at all"
-        if self.han_share >= MIN_HAN:
-            return f"looks Chinese ({self.han_share:.0%} Han)"
-        if self.latin_share >= MIN_LATIN:
-            return f"looks English ({self.latin_share:.0%} Latin letters, {self.han_share:.0%} Han)"
-        return f"looks neither Chinese nor English ({self.han_share:.0%} Han, {self.latin_share:.0%} Latin letters)"
-
-
-def script_profile(sentences: Sequence) -> ScriptProfile:
-    """Letter counts of sentences (Sentence objects or strings), from up to
-    _SAMPLE_CHARS characters spread over the document."""
-    texts = [getattr(s, "text", s) for s in sentences]
-    total = sum(len(t) for t in texts)
-    if total > _SAMPLE_CHARS:  # every k-th sentence: spread over the document
-        step = -(-total // _SAMPLE_CHARS)
-        texts = texts[::step]
-    text = "\n".join(texts)
-    return ScriptProfile(
-        letters=len(_LETTER.findall(text)),
-        han=len(_HAN.findall(text)),
-        latin=len(_LATIN_LETTER.findall(text)),
-        latin_words=len(_LATIN_WORD.findall(text)),
-    )
 
 
 def check_languages(
@@ -116,9 +60,9 @@ def check_languages(
     side not mostly Latin script; with force, return the problems (and issue
     them as AlignWarning) instead. Returns [] when both sides look right."""
     zh, en = script_profile(zh_sentences), script_profile(en_sentences)
-    zh_ok, en_ok = zh.han_share >= MIN_HAN, en.latin_share >= MIN_LATIN and en.han_share < MIN_HAN
+    zh_ok, en_ok = zh.looks_chinese(), en.looks_english()
     problems = []
-    if not zh_ok and not en_ok and zh.latin_share >= MIN_LATIN and en.han_share >= MIN_HAN:
+    if not zh_ok and not en_ok and zh.looks_english() and en.looks_chinese():
         problems.append(f"the sides look swapped: {zh_name}, given as Chinese, {zh.describe()} and "
                         f"{en_name}, given as English, {en.describe()}; put the Chinese document first")
     else:
@@ -161,64 +105,85 @@ class ParallelReport:
         return f"parallel: {verdict} (AUC {self.auc:.2f} against unrelated halves, {unaligned})"
 
 
-def _part(items: list[str] | None, part: slice) -> list[str] | None:
-    return None if items is None else items[part]
-
-
-def parallelism(
-    alignment: Alignment,
-    zh_vectors: np.ndarray,
-    en_vectors: np.ndarray,
-    zh_lengths: np.ndarray | None = None,
-    en_lengths: np.ndarray | None = None,
-    params: AlignParams | None = None,
-    max_null: int = MAX_NULL,
-    *,
-    zh_texts: list[str] | None = None,
-    en_texts: list[str] | None = None,
-    zh_roles: list[str] | None = None,
-    en_roles: list[str] | None = None,
-) -> ParallelReport:
-    """Compare an alignment's bead scores with the aligner's scores on a
-    non-parallel pair made from the same documents (see the module docstring).
-    Give the texts and roles the alignment was made with, so that the null
-    pair is scored with the same features (dictionary, quotes, credits)."""
-    n, m = len(zh_vectors), len(en_vectors)
-    zh_lengths = np.ones(n) if zh_lengths is None else np.asarray(zh_lengths, float)
-    en_lengths = np.ones(m) if en_lengths is None else np.asarray(en_lengths, float)
-    real, unaligned = _paired_scores(alignment, n + m)
-    if min(n, m) < MIN_SENTENCES:
-        return ParallelReport(None, None, unaligned, None, len(real), 0, _quantiles(real),
-                              reason=f"fewer than {MIN_SENTENCES} sentences on a side")
-
-    # The English sentence the alignment puts opposite the Chinese middle.
+def null_pairs(alignment: Alignment, n: int, m: int, max_null: int = MAX_NULL) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(zh sentences, en sentences) of the non-parallel pairs made from a
+    document pair: the first half of the Chinese against the English after
+    the point the alignment puts opposite the Chinese middle, the second half
+    against the English before it, the English each time in reverse order
+    (see the module's doc). Each holds at most max_null sentences a side."""
     middle, used_zh, opposite = n // 2, 0, 0
     for bead in alignment.beads:
         if used_zh >= middle:
             break
         used_zh += len(bead.zh)
         opposite += len(bead.en)
-    halves = [
-        (slice(max(0, middle - max_null), middle), slice(opposite, min(m, opposite + max_null))),
-        (slice(middle, min(n, middle + max_null)), slice(max(0, opposite - max_null), opposite)),
-    ]
-    null_scores, null_unaligned_count, null_total = [], 0, 0
-    for zh_part, en_part in halves:
-        size_zh, size_en = zh_part.stop - zh_part.start, en_part.stop - en_part.start
-        if size_zh == 0 or size_en == 0:
-            continue
-        reverse = slice(en_part.stop - 1, en_part.start - 1 if en_part.start else None, -1)
-        null = align_vectors(zh_vectors[zh_part], np.ascontiguousarray(en_vectors[reverse]), zh_lengths[zh_part],
-                             np.ascontiguousarray(en_lengths[reverse]), params,
-                             zh_texts=_part(zh_texts, zh_part), en_texts=_part(en_texts, reverse),
-                             zh_roles=_part(zh_roles, zh_part), en_roles=_part(en_roles, reverse))
-        scores, share = _paired_scores(null, size_zh + size_en)
-        null_scores.append(scores)
-        null_unaligned_count += share * (size_zh + size_en)
-        null_total += size_zh + size_en
-    null = np.concatenate(null_scores) if null_scores else np.zeros(0)
-    null_unaligned = null_unaligned_count / null_total if null_total else None
+    halves = [(np.arange(max(0, middle - max_null), middle), np.arange(opposite, min(m, opposite + max_null))),
+              (np.arange(middle, min(n, middle + max_null)), np.arange(max(0, opposite - max_null), opposite))]
+    return [(zh_part, en_part[::-1]) for zh_part, en_part in halves if len(zh_part) and len(en_part)]
 
+
+@dataclass
+class NullAlignments:
+    """What the aligner makes of non-parallel pairs cut from the same documents."""
+
+    scores: np.ndarray      # of their paired beads
+    unaligned: float | None # share of their sentences left in 1-0 and 0-1 beads
+    alignments: list[tuple[np.ndarray, np.ndarray, Alignment]]  # (zh sentences, en sentences, alignment)
+
+
+def null_alignments(
+    alignment: Alignment,
+    zh_vectors: np.ndarray,
+    en_vectors: np.ndarray,
+    zh_stats: SentenceStats | None = None,
+    en_stats: SentenceStats | None = None,
+    params: AlignParams | None = None,
+    weights: Weights | None = None,
+    dictionary: DictionaryEvidence | None = None,
+    max_null: int = MAX_NULL,
+) -> NullAlignments:
+    """Align the null pairs of `null_pairs` with the same statistics, dictionary
+    and weights the real alignment had, so that they differ from it only in
+    being unrelated. The parallel check and `zhalign pair` both judge against them."""
+    n, m = len(zh_vectors), len(en_vectors)
+    scores, unaligned, total, made = [], 0.0, 0, []
+    for zh_part, en_part in null_pairs(alignment, n, m, max_null):
+        null = align_vectors(zh_vectors[zh_part], en_vectors[en_part],
+                             None if zh_stats is None else zh_stats.take(zh_part),
+                             None if en_stats is None else en_stats.take(en_part), params, weights,
+                             None if dictionary is None else dictionary.take(zh_part, en_part))
+        sizes = len(zh_part) + len(en_part)
+        paired, share = _paired_scores(null, sizes)
+        scores.append(paired)
+        unaligned += share * sizes
+        total += sizes
+        made.append((zh_part, en_part, null))
+    return NullAlignments(np.concatenate(scores) if scores else np.zeros(0), unaligned / total if total else None,
+                          made)
+
+
+def parallelism(
+    alignment: Alignment,
+    zh_vectors: np.ndarray,
+    en_vectors: np.ndarray,
+    zh_stats: SentenceStats | None = None,
+    en_stats: SentenceStats | None = None,
+    params: AlignParams | None = None,
+    weights: Weights | None = None,
+    dictionary: DictionaryEvidence | None = None,
+    max_null: int = MAX_NULL,
+) -> ParallelReport:
+    """Compare an alignment's bead scores with the aligner's scores on
+    non-parallel pairs made from the same documents (see the module docstring).
+    Give the statistics and dictionary the alignment was made with."""
+    n, m = len(zh_vectors), len(en_vectors)
+    real, unaligned = _paired_scores(alignment, n + m)
+    if min(n, m) < MIN_SENTENCES:
+        return ParallelReport(None, None, unaligned, None, len(real), 0, _quantiles(real),
+                              reason=f"fewer than {MIN_SENTENCES} sentences on a side")
+    nulls = null_alignments(alignment, zh_vectors, en_vectors, zh_stats, en_stats, params, weights, dictionary,
+                            max_null)
+    null, null_unaligned = nulls.scores, nulls.unaligned
     auc = _auc(real, null)
     coverage_ok = null_unaligned is None or null_unaligned < 0.2 or unaligned <= 0.5 * null_unaligned
     parallel = bool(auc >= MIN_AUC and coverage_ok and len(real) >= 3)
@@ -257,4 +222,4 @@ def _quantiles(values: np.ndarray) -> list[float]:
     return [round(float(q), 4) for q in np.quantile(values, QUANTILES)] if len(values) else []
 
 
-__all__ = ["AlignWarning", "ParallelReport", "check_languages", "parallelism", "script_profile"]
+__all__ = ["AlignWarning", "ParallelReport", "check_languages", "null_alignments", "parallelism"]

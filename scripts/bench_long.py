@@ -95,7 +95,9 @@ def _peak_mib() -> float:
 def align_in_child(vectors_file: str, zh_sentences: int, check: bool, queue) -> None:
     """Run in a fresh process: build the long documents, align, score; report time and peak memory."""
     from align.aligning import align_vectors
+    from align.embedding import load_encoder
     from align.evaluating import score_pair
+    from align.marks import PairEvidence
 
     start_mib = _peak_mib()
     corpus = load_corpus()
@@ -104,11 +106,15 @@ def align_in_child(vectors_file: str, zh_sentences: int, check: bool, queue) -> 
     en_texts_all = [s for _, en, _ in corpus for s in en]
     zh_index, en_index, gold = build_pair(corpus, zh_sentences)
     zh, en = data["zh"][zh_index], data["en"][en_index]
-    # The texts too, as the pipeline gives them: the dictionary feature and quotation marks.
-    texts = dict(zh_texts=[zh_texts_all[k] for k in zh_index], en_texts=[en_texts_all[k] for k in en_index])
+    # What the pipeline gives the aligner besides vectors: lengths in the model's
+    # tokens, quotation marks, the dictionary (made before the clock starts, as
+    # the pipeline has them from reading).
+    zh_texts, en_texts = [zh_texts_all[k] for k in zh_index], [en_texts_all[k] for k in en_index]
+    encoder = load_encoder()
+    evidence = PairEvidence.of(zh_texts, en_texts, encoder.lengths(zh_texts), encoder.lengths(en_texts)).arguments()
     inputs_mib = _peak_mib()
     clock = time.perf_counter()
-    alignment = align_vectors(zh, en, **texts)
+    alignment = align_vectors(zh, en, **evidence)
     align_seconds = time.perf_counter() - clock
     align_mib = _peak_mib()
     pred = [(tuple(b.zh), tuple(b.en)) for b in alignment.beads]
@@ -120,7 +126,7 @@ def align_in_child(vectors_file: str, zh_sentences: int, check: bool, queue) -> 
         from align.checking import parallelism
 
         clock = time.perf_counter()
-        report = parallelism(alignment, zh, en, **texts)
+        report = parallelism(alignment, zh, en, **evidence)
         result |= {"check_seconds": time.perf_counter() - clock, "check_mib": _peak_mib(),
                    "parallel": report.describe()}
     queue.put(result)

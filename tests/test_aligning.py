@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from align.aligning import AlignParams, align_vectors, bead_shapes
+from align.scoring import default_weights
 
 
 def normalised(vectors):
@@ -65,7 +66,7 @@ def test_one_side_empty_gives_unaligned_beads():
 
 
 def test_shapes_include_skips_and_respect_limits():
-    shapes = bead_shapes(4, 5)
+    shapes = bead_shapes(AlignParams(max_bead=4, max_total=5), default_weights())
     assert (1, 0) in shapes and (0, 1) in shapes and (1, 4) in shapes and (4, 1) in shapes
     assert (3, 3) not in shapes and (5, 1) not in shapes
 
@@ -99,21 +100,24 @@ def mac_window(text_id: str, bead: int, context: int = 6):
     return zh, en, encoder.encode(zh), encoder.encode(en), [local(b) for b in gold]
 
 
-def window_beads(zh, en, zh_vectors, en_vectors) -> list[tuple[list[int], list[int]]]:
+def window_beads(zh, en, zh_vectors, en_vectors, weights=None) -> list[tuple[list[int], list[int]]]:
     """(zh ids, en ids) of each bead the default aligner makes of a window from mac_window."""
-    return [(b.zh, b.en) for b in align_vectors(zh_vectors, en_vectors, zh_texts=zh, en_texts=en).beads]
+    from align.embedding import load_encoder
+    from align.marks import PairEvidence
+
+    encoder = load_encoder()
+    evidence = PairEvidence.of(zh, en, encoder.lengths(zh), encoder.lengths(en))
+    return [(b.zh, b.en) for b in align_vectors(zh_vectors, en_vectors, weights=weights, **evidence.arguments()).beads]
 
 
-def without_feature(monkeypatch, name: str) -> None:
-    from align import aligning
-
-    weights = {**aligning.BEAD_WEIGHTS, "features": aligning.BEAD_WEIGHTS["features"].copy()}
-    weights["features"][aligning.FEATURES.index(name)] = 0.0
-    monkeypatch.setattr(aligning, "BEAD_WEIGHTS", weights)
+def without_feature(name: str):
+    """The shipped weights with one feature's weight set to 0."""
+    weights = default_weights()
+    return weights.replace(features=weights.features | {name: 0.0})
 
 
 @pytest.mark.parametrize("text_id, bead", [("001", 119), ("003", 61), ("006", 39)])
-def test_a_moved_sentence_boundary_gives_a_2_2_bead(text_id, bead, monkeypatch):
+def test_a_moved_sentence_boundary_gives_a_2_2_bead(text_id, bead):
     # MAC-Dev gold 2-2 beads where the translator moved the boundary (the first
     # English sentence carries part of the second Chinese one), aligned with
     # six gold beads of context either side by the default model.
@@ -121,13 +125,12 @@ def test_a_moved_sentence_boundary_gives_a_2_2_bead(text_id, bead, monkeypatch):
     moved = gold[bead]
     assert len(moved[0]) == len(moved[1]) == 2
 
-    def beads():
-        return window_beads(zh, en, zh_vectors, en_vectors)
+    def beads(weights=None):
+        return window_beads(zh, en, zh_vectors, en_vectors, weights)
 
     assert moved in beads()
     # The lengths of its halves decide it: without that feature it is split into two 1-1 beads.
-    without_feature(monkeypatch, "split_lengths")
-    assert moved not in beads()
+    assert moved not in beads(without_feature("split_lengths"))
 
 
 @pytest.mark.parametrize("text, opens, closes, opened", [
@@ -145,26 +148,25 @@ def test_a_moved_sentence_boundary_gives_a_2_2_bead(text_id, bead, monkeypatch):
     ("“为什么？”", True, True, 0),
 ])
 def test_read_quotations_tells_quotes_from_apostrophes(text, opens, closes, opened):
-    from align.aligning import Quotations, read_quotations
+    from align.marks import Quotations, read_quotations
 
     assert read_quotations(text) == Quotations(opens, closes, opened)
 
 
-def test_a_quotation_split_across_sentences_keeps_its_lines_together(monkeypatch):
+def test_a_quotation_split_across_sentences_keeps_its_lines_together():
     # MAC-Dev 003: Gou-er's question ends in the second English sentence
     # ("Go out and rob?'"), which the vectors put with Grannie Liu's reply.
     zh, en, zh_vectors, en_vectors, gold = mac_window("003", 31)
     wanted = gold[31:33]  # ([33], [47, 48]), ([34], [49]) in the chapter
 
-    def beads():
-        return window_beads(zh, en, zh_vectors, en_vectors)
+    def beads(weights=None):
+        return window_beads(zh, en, zh_vectors, en_vectors, weights)
 
     assert all(bead in beads() for bead in wanted)
-    without_feature(monkeypatch, "quotes_left_open")
-    assert not all(bead in beads() for bead in wanted)
+    assert not all(bead in beads(without_feature("quotes_left_open")) for bead in wanted)
 
 
-def test_a_turn_of_dialogue_does_not_end_inside_a_bead(monkeypatch):
+def test_a_turn_of_dialogue_does_not_end_inside_a_bead():
     # MAC-Dev 006: Wang's question and Shen Yufei's answer "“不知道。”" are two
     # turns; the answer opens a quotation, so it starts a bead of its own.
     # Without that feature question and answer become one 2-2 bead.
@@ -172,15 +174,14 @@ def test_a_turn_of_dialogue_does_not_end_inside_a_bead(monkeypatch):
     wanted = gold[149:151]  # ([158], [236]), ([159], [237]) in the chapter
     assert zh[wanted[1][0][0]] == "“不知道。”" and en[wanted[1][1][0]] == '"I don\'t know."'
 
-    def beads():
-        return window_beads(zh, en, zh_vectors, en_vectors)
+    def beads(weights=None):
+        return window_beads(zh, en, zh_vectors, en_vectors, weights)
 
     assert all(bead in beads() for bead in wanted)
-    without_feature(monkeypatch, "turns_inside")
-    assert not all(bead in beads() for bead in wanted)
+    assert not all(bead in beads(without_feature("turns_inside")) for bead in wanted)
 
 
-def test_questions_stay_with_questions(monkeypatch):
+def test_questions_stay_with_questions():
     # MAC-Dev 003: Zhou Rui's wife's "刘老老，你好?" ends in a question, and so does
     # its translation's last line, "How are you?"; without counting question
     # marks the vectors move that line into the next bead.
@@ -188,9 +189,8 @@ def test_questions_stay_with_questions(monkeypatch):
     wanted = gold[85:87]  # ([91], [130, 131, 132]), ([92], [133]) in the chapter
     assert zh[wanted[0][0][0]].endswith("你好?") and en[wanted[0][1][-1]] == "How are you?"
 
-    def beads():
-        return window_beads(zh, en, zh_vectors, en_vectors)
+    def beads(weights=None):
+        return window_beads(zh, en, zh_vectors, en_vectors, weights)
 
     assert all(bead in beads() for bead in wanted)
-    without_feature(monkeypatch, "questions_diff")
-    assert not all(bead in beads() for bead in wanted)
+    assert not all(bead in beads(without_feature("questions_diff")) for bead in wanted)

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from align.aligning import Alignment, Bead, align_vectors
+from align.marks import PairEvidence
 from align.checking import AlignWarning, check_languages, parallelism
 from align.pipeline import align_pair
 from align.reading import InputError, decode_file, read_document
@@ -411,9 +412,10 @@ def test_false_pair_is_not_parallel_from_the_same_vectors(sample_result, encoder
     """The sample's Chinese vectors against an unrelated English article."""
     other = split_document(read_document(OTHER_EN), "en")
     other_vectors = encoder.encode([s.text for s in other], progress=False)
-    texts = dict(zh_texts=[s.text for s in sample_result.zh], en_texts=[s.text for s in other])
-    alignment = align_vectors(sample_result.zh_vectors, other_vectors, **texts)
-    report = parallelism(alignment, sample_result.zh_vectors, other_vectors, **texts)
+    zh_texts, en_texts = [s.text for s in sample_result.zh], [s.text for s in other]
+    evidence = PairEvidence.of(zh_texts, en_texts, encoder.lengths(zh_texts), encoder.lengths(en_texts)).arguments()
+    alignment = align_vectors(sample_result.zh_vectors, other_vectors, **evidence)
+    report = parallelism(alignment, sample_result.zh_vectors, other_vectors, **evidence)
     assert report.parallel is False
     assert report.auc < 0.7 < 0.9 < sample_result.parallel.auc
     assert report.scores[2] < sample_result.parallel.scores[0]  # its median is below the true pair's 10 %
@@ -421,18 +423,20 @@ def test_false_pair_is_not_parallel_from_the_same_vectors(sample_result, encoder
 
 def _rescaled(alignment: Alignment) -> Alignment:
     """The same beads with scores put through an increasing map, as a recalibration would."""
-    return Alignment([Bead(b.zh, b.en, 10 * b.score - 3) for b in alignment.beads], alignment.band)
+    return Alignment([Bead(b.zh, b.en, 10 * b.score - 3) for b in alignment.beads], alignment.band, alignment.similarity)
 
 
-def test_parallelism_is_scale_free(sample_result, monkeypatch):
+def test_parallelism_is_scale_free(sample_result, encoder, monkeypatch):
     """Recalibrating the aligner's scores (any increasing map) changes neither verdict nor AUC."""
     import align.checking as checking
 
     original = checking.align_vectors
     monkeypatch.setattr(checking, "align_vectors", lambda *args, **kwargs: _rescaled(original(*args, **kwargs)))
+    zh_texts, en_texts = [s.text for s in sample_result.zh], [s.text for s in sample_result.en]
+    evidence = PairEvidence.of(zh_texts, en_texts, encoder.lengths(zh_texts), encoder.lengths(en_texts),
+                               [s.role for s in sample_result.zh], [s.role for s in sample_result.en])
     again = parallelism(_rescaled(sample_result.alignment), sample_result.zh_vectors, sample_result.en_vectors,
-                        zh_texts=[s.text for s in sample_result.zh], en_texts=[s.text for s in sample_result.en],
-                        zh_roles=[s.role for s in sample_result.zh], en_roles=[s.role for s in sample_result.en])
+                        **evidence.arguments())
     report = sample_result.parallel
     assert again.parallel is report.parallel is True
     assert again.auc == pytest.approx(report.auc) and again.unaligned == report.unaligned

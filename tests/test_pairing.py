@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from align import pairing
+from align.scoring import centred
 from align.caching import attach_cache
 from align.embedding import load_encoder
 from align.pairing import DEFAULT_THRESHOLD, PairScore, assign, list_documents, numbers_of, pair_documents
@@ -155,12 +156,12 @@ def test_cheap_candidate_score_adds_pooled_similarity_numbers_and_length():
     def doc(lang, numbers, chars):
         vectors = rng.normal(size=(3, 8)).astype(np.float32)
         return pairing.DocumentInfo("x", lang, ["s"] * 3, vectors / np.linalg.norm(vectors, axis=1, keepdims=True),
-                                    chars, frozenset(numbers))
+                                    np.array([chars], dtype=float), frozenset(numbers))
 
     zhs = [doc("zh", {"1", "2", "3", "2021"}, 100), doc("zh", {"5"}, 300), doc("zh", set(), 50)]
     ens = [doc("en", {"1", "2", "3", "7"}, 320), doc("en", {"2021", "1", "5", "9", "10"}, 900), doc("en", {"1"}, 10)]
-    pooled = (pairing._centred_rows(np.stack([d.pooled for d in zhs]))
-              @ pairing._centred_rows(np.stack([d.pooled for d in ens])).T)
+    pooled = (centred(np.stack([d.pooled for d in zhs]), min_rows=3)
+              @ centred(np.stack([d.pooled for d in ens]), min_rows=3).T)
     numbers = np.array([[pairing.number_cue(z, e) or 0.0 for e in ens] for z in zhs])
     length = np.array([[pairing.length_cue(z, e, pairing.DEFAULT_RATIO) for e in ens] for z in zhs])
     assert numbers[0, 0] == pytest.approx(0.75) and numbers[0, 1] == pytest.approx(4 / 9) and numbers[1].sum() == 0

