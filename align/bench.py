@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from align.aligning import AlignParams, align_vectors
+from align.caching import attach_cache
 from align.embedding import DEFAULT_MODEL, Encoder, load_encoder
 from align.evaluating import evaluate, format_report, read_alignment
 from align.marks import PairEvidence
@@ -106,6 +107,20 @@ def reliability(docs: dict[str, BenchDocument], predicted: dict[str, list], bins
     return {"bins": rows, "ece": error, "beads": len(scores)}
 
 
+def null_share_above(docs: dict[str, BenchDocument], weights: Weights | None, threshold: float) -> tuple[float, int]:
+    """(share, count) of the paired beads of the documents' null alignments
+    (checking.null_alignments: unrelated halves) that score above threshold."""
+    from align.checking import null_alignments
+
+    scores = []
+    for doc in docs.values():
+        arguments = doc.evidence.arguments()
+        alignment = align_vectors(doc.zh_vectors, doc.en_vectors, weights=weights, **arguments)
+        scores.append(null_alignments(alignment, doc.zh_vectors, doc.en_vectors, weights=weights, **arguments).scores)
+    scores = np.concatenate(scores)
+    return float((scores > threshold).mean()) if len(scores) else 0.0, len(scores)
+
+
 def format_reliability(table: dict) -> str:
     lines = [f"{'score':>11} {'beads':>6} {'mean score':>10} {'exactly right':>13}"]
     lines += [f"{lo:4.1f} - {hi:3.1f} {count:6d} {mean:10.3f} {share:13.3f}" for lo, hi, count, mean, share in table["bins"]]
@@ -114,10 +129,13 @@ def format_reliability(table: dict) -> str:
 
 
 def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, cv: bool = False,
-              weights: Weights | None = None) -> dict:
-    """Scores and timings for every gold file in bench/gold (see the module's doc)."""
+              weights: Weights | None = None, cache: bool = True) -> dict:
+    """Scores and timings for every gold file in bench/gold (see the module's doc).
+    cache: read and fill the persistent embedding cache (align.caching)."""
     start = time.perf_counter()
     encoder = load_encoder(model)
+    if cache:
+        attach_cache(encoder)
     load_seconds = time.perf_counter() - start
     start = time.perf_counter()
     docs = load_bench(bench, encoder)
@@ -132,6 +150,7 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
     result = {
         "scores": scores_of(docs, predicted),
         "reliability": reliability(docs, predicted),
+        "null_above_half": null_share_above(docs, weights, 0.5),
         "files": len(docs),
         "zh_sentences": sum(len(d.zh_vectors) for d in docs.values()),
         "en_sentences": sum(len(d.en_vectors) for d in docs.values()),
@@ -155,13 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"embedding model (default: {DEFAULT_MODEL})")
     parser.add_argument("--weights", type=Path, help="a weights file (default: the shipped align/weights.json)")
     parser.add_argument("--out", type=Path, help="also write the predicted alignments (index format) here")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="embed everything anew instead of using the persistent embedding cache")
     parser.add_argument("--cv", action="store_true",
                         help="also leave-one-file-out cross-validation of the scorer's fit (align.tuning)")
     args = parser.parse_args(argv)
     try:
         bench = bench_dir(args.bench)
         weights = Weights.load(args.weights) if args.weights else None
-        result = run_bench(bench, args.model, args.out, args.cv, weights)
+        result = run_bench(bench, args.model, args.out, args.cv, weights, cache=not args.no_cache)
     except InputError as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 1
@@ -176,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         print(format_report(result["cv_scores"], by_file=True, by_type=True))
     print("reliability of the scores:")
     print(format_reliability(result["reliability"]))
+    share, count = result["null_above_half"]
+    print(f"null alignments (unrelated halves of the same documents): {share:.1%} of {count} paired beads score above 0.5")
     print(f"seconds: embedding {seconds['embed']:.1f} ({result['distinct_texts_embedded'] / max(seconds['embed'], 1e-9):.0f}"
           f" texts/s), aligning {seconds['align']:.1f}, total {total:.1f} "
           f"= {total / max(seconds['embed'], 1e-9):.2f} x embedding; model load {seconds['load_model']:.1f}"

