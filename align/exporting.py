@@ -27,7 +27,7 @@ import pandas as pd
 
 from align import __version__
 from align.reading import CREDIT, STAFF_CREDIT, InputError
-from align.segmenting import han_ratio
+from align.script import han_share, latin_share
 from align.writing import atomic_path, frame_to_tsv, parse_ids, read_tsv
 
 FORMATS = ("tsv", "full-tsv", "jsonl", "moses", "tmx")
@@ -61,7 +61,6 @@ _HAN_CHAR = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Chinese length unit: a Han character, or a run of Latin letters/digits (GDP, 2020, 2.4).
 _ZH_UNIT = re.compile(rf"[{_HAN_CHAR}]|[A-Za-z0-9]+(?:[.,][0-9]+)*")
 _WORD = re.compile(r"\w")
-_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 _SPACES = re.compile(r"\s+")
 # Cc controls (tab/newline are already spaces by then), zero-width space, BOM, XML non-characters.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b\ufeff\ufffe\uffff\ud800-\udfff]")
@@ -104,12 +103,6 @@ def zh_length(text: str) -> int:
 def en_length(text: str) -> int:
     """English words: whitespace tokens holding a letter or digit."""
     return sum(1 for token in text.split() if _WORD.search(token))
-
-
-def latin_ratio(text: str) -> float:
-    """Share of the letters in text that are Latin letters."""
-    letters = [ch for ch in text if ch.isalpha()]
-    return sum(1 for ch in letters if _LATIN_LETTER.match(ch)) / len(letters) if letters else 0.0
 
 
 def is_credit(text: str) -> bool:
@@ -309,7 +302,7 @@ def filter_pairs(
         drop("boilerplate (credits, bylines)", boiler)
     if min_script > 0:
         drop(f"language (under {min_script:.0%} Han / Latin letters)",
-             (table["zh"].map(han_ratio) < min_script) | (table["en"].map(latin_ratio) < min_script))
+             (table["zh"].map(han_share) < min_script) | (table["en"].map(latin_share) < min_script))
     zh_len = table["zh"].map(zh_length).to_numpy(dtype=float)
     en_len = table["en"].map(en_length).to_numpy(dtype=float)
     too_short = (zh_len < min_length) | (en_len < min_length)
