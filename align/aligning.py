@@ -20,7 +20,7 @@ import numpy as np
 
 from align.scoring import (BeadContext, DictionaryEvidence, SentenceStats, Weights, bead_score, centred,
                            default_weights, rough_values)
-from align.search import Band, BandTable, best_path
+from align.search import Band, BandTable, PathSearch, best_path
 
 # Cells of the full grid we are willing to fill before switching to a band.
 FULL_GRID_LIMIT = 1_000_000
@@ -109,15 +109,21 @@ def bead_context(
     band = Band.around(rough_path, len(zh), len(en), params.band)
     shapes = bead_shapes(params, weights)
     table = BandTable.for_band(band, max(a for a, _ in shapes), max(b for _, b in shapes))
-    return BeadContext(zh, en, zh_stats, en_stats, table, weights, dictionary, keep_features)
+    return BeadContext(zh, en, zh_stats, en_stats, table, shapes, weights, dictionary, keep_features)
 
 
 def best_alignment(context: BeadContext, params: AlignParams, weights: Weights) -> Alignment:
-    """The second pass: every bead shape scored over the band, the best path found."""
+    """The second pass: every bead shape scored over the band, chunk by chunk,
+    and the best path found."""
     shapes = bead_shapes(params, weights)
-    values, similarities = context.values(shapes, weights, params.skip)
-    path = best_path(values, shapes, context.table)
-    return _beads(path, similarities, context, weights)
+    search = PathSearch(shapes, context.table)
+    similarities: dict[tuple[int, int], list[np.ndarray]] = {}
+    for start, values, chunk_similarities in context.values(shapes, weights, params.skip):
+        search.add(values, start)
+        for shape, table in chunk_similarities.items():
+            similarities.setdefault(shape, []).append(table)
+    return _beads(search.path(), {shape: np.vstack(parts) for shape, parts in similarities.items()}, context,
+                  weights)
 
 
 def _rough_path(zh: np.ndarray, en: np.ndarray, params: AlignParams, weights: Weights) -> list[tuple[int, int]]:

@@ -138,46 +138,72 @@ def centred(vectors: np.ndarray, min_rows: int = 2) -> np.ndarray:
     if len(vectors) < min_rows:
         return vectors
     out = vectors - vectors.mean(axis=0)
-    return out / np.linalg.norm(out, axis=1, keepdims=True).clip(1e-9)
-
-
-def window_vectors(vectors: np.ndarray, size: int, ends: np.ndarray) -> np.ndarray:
-    """The normalised sum of vectors[e-size:e] for each e in ends (rows with e < size are 0)."""
-    out = np.zeros((len(ends), vectors.shape[1]), dtype=np.float32)
-    for k in range(size):
-        rows = ends - 1 - k
-        ok = rows >= 0
-        out[ok] += vectors[rows[ok]]
-    out[ends < size] = 0.0
-    out /= np.linalg.norm(out, axis=1, keepdims=True).clip(1e-9)
+    out /= np.sqrt(np.einsum("ij,ij->i", out, out)).clip(1e-9)[:, None]  # in place: long documents
     return out
 
 
+def window_vectors(vectors: np.ndarray, max_size: int, ends: np.ndarray) -> list[np.ndarray]:
+    """[sizes 1 .. max_size]: the normalised sum of vectors[e-size:e] for each
+    e in ends, a run of consecutive numbers (rows with e < size are 0)."""
+    first, count = int(ends[0]) if len(ends) else 0, len(ends)
+    assert count == 0 or int(ends[-1]) - first == count - 1, "ends must be consecutive"
+    total = np.zeros((count, vectors.shape[1]), dtype=np.float32)
+    out = []
+    for size in range(1, max_size + 1):
+        skip = max(0, size - first)  # windows that would start before the first sentence
+        if skip < count:
+            total[skip:] += vectors[first + skip - size: first + count - size]
+        window = total / np.sqrt(np.einsum("ij,ij->i", total, total)).clip(1e-9)[:, None]
+        window[:min(skip, count)] = 0.0
+        out.append(window)
+    return out
+
+
+def cosine_sizes(shapes: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The window sizes whose cosines the features of these bead shapes read:
+    the bead, the bead less an end sentence, and each member against the other side."""
+    sizes = set()
+    for a, b in shapes:
+        if a and b:
+            sizes |= {(a, b), (1, b), (a, 1)} | ({(a, b - 1)} if b > 1 else set()) | ({(a - 1, b)} if a > 1 else set())
+    return sizes
+
+
 class CosineTables:
-    """cos(zh[i-a:i], en[j-b:j]) for every cell of a BandTable, per (a, b),
-    computed on first use by blocks of rows (one matrix product each)."""
+    """cos(zh[i-a:i], en[j-b:j]) for every cell of a BandTable, per (a, b).
+    All the sizes asked for at first are computed in one pass over blocks of
+    rows: each block's windows once, one matrix product per (a, b)."""
 
     ROWS_PER_BLOCK = 256
 
-    def __init__(self, zh: np.ndarray, en: np.ndarray, table: BandTable):
+    def __init__(self, zh: np.ndarray, en: np.ndarray, table: BandTable, sizes: set[tuple[int, int]]):
         self.zh, self.en, self.table = zh, en, table
-        self._tables: dict[tuple[int, int], np.ndarray] = {}
+        self._sizes, self._tables = set(sizes), {}
 
     def __call__(self, a: int, b: int) -> np.ndarray:
+        if not self._tables:
+            self._tables = self._compute(self._sizes | {(a, b)})
         if (a, b) not in self._tables:
-            self._tables[a, b] = self._compute(a, b)
+            self._tables |= self._compute({(a, b)})
         return self._tables[a, b]
 
-    def _compute(self, a: int, b: int) -> np.ndarray:
-        table, n, m = self.table, len(self.zh), len(self.en)
-        out = np.full((n + 1, table.width), np.nan, dtype=np.float32)
-        for r0 in range(0, n + 1, self.ROWS_PER_BLOCK):
-            r1 = min(n + 1, r0 + self.ROWS_PER_BLOCK)
+    def _compute(self, sizes: set[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
+        table, m = self.table, len(self.en)
+        held = len(table.left)
+        out = {size: np.full((held, table.width), np.nan, dtype=np.float32) for size in sizes}
+        max_a, max_b = max(a for a, _ in sizes), max(b for _, b in sizes)
+        for r0 in range(0, held, self.ROWS_PER_BLOCK):
+            r1 = min(held, r0 + self.ROWS_PER_BLOCK)
             c0, c1 = int(table.left[r0]), min(m + 1, int(table.left[r1 - 1]) + table.width)
-            block = window_vectors(self.zh, a, np.arange(r0, r1)) @ window_vectors(self.en, b, np.arange(c0, c1)).T
-            j = table.columns()[r0:r1]
-            ok = (j >= b) & (j <= m) & (np.arange(r0, r1) >= a)[:, None]
-            out[r0:r1] = np.where(ok, block[np.arange(r1 - r0)[:, None], (j - c0).clip(0, c1 - c0 - 1)], np.nan)
+            rows = table.rows[r0:r1]
+            zh_windows = window_vectors(self.zh, max_a, rows)
+            en_windows = window_vectors(self.en, max_b, np.arange(c0, c1))
+            j = table.columns[r0:r1]
+            cells = (np.arange(r1 - r0)[:, None], (j - c0).clip(0, c1 - c0 - 1))
+            for a, b in sizes:
+                block = zh_windows[a - 1] @ en_windows[b - 1].T
+                ok = (j >= b) & (j <= m) & (rows >= a)[:, None]
+                out[a, b][r0:r1] = np.where(ok, block[cells], np.nan)
         return out
 
 
@@ -189,20 +215,20 @@ def _prefix(values: np.ndarray) -> np.ndarray:
 
 class Cells:
     """What the features of one bead shape (a, b) read, for every cell (i, j)
-    of the band's table at once: cosines of any windows, sums of per-sentence
-    statistics over the bead's sentences, and per-document baselines."""
+    of a band table (or a chunk of its rows) at once: cosines of any windows,
+    sums of per-sentence statistics over the bead's sentences, and
+    per-document baselines."""
 
-    def __init__(self, context: "BeadContext", a: int, b: int):
-        self.context, self.a, self.b = context, a, b
-        table = context.table
-        self.i = np.arange(table.band.n + 1)[:, None]
-        self.j = table.columns()
+    def __init__(self, context: "BeadContext", table: BandTable, cosines: CosineTables, a: int, b: int):
+        self.context, self.table, self.cosines, self.a, self.b = context, table, cosines, a, b
+        self.i = table.rows[:, None]
+        self.j = table.columns
 
     def cos(self, a: int | None = None, b: int | None = None, di: int = 0, dj: int = 0) -> np.ndarray:
         """Cosine of zh[i-di-a : i-di] with en[j-dj-b : j-dj] (this bead's sizes by default)."""
         a, b = a or self.a, b or self.b
-        table = self.context.cosines(a, b)
-        return table if di == dj == 0 else self.context.table.shifted(table, di, dj)
+        table = self.cosines(a, b)
+        return table if di == dj == 0 else self.table.shifted(table, di, dj)
 
     def zh_sum(self, name: str, count: int | None = None, end: int = 0) -> np.ndarray:
         """Sum of zh statistic `name` over sentences i-end-count .. i-end-1 (column vector)."""
@@ -360,16 +386,23 @@ def turns_inside(c: Cells) -> np.ndarray:
 # --- from features to values -----------------------------------------------------
 
 class BeadContext:
-    """Everything the features of one document pair read, over one band."""
+    """Everything the features of one document pair read, over one band.
+
+    The band's rows are scored a chunk at a time (ROWS_PER_CHUNK), so that the
+    tables of a long document never all exist at once; a chunk also holds the
+    rows just above it that its beads' members and neighbours sit in."""
+
+    ROWS_PER_CHUNK = 2048
 
     def __init__(self, zh: np.ndarray, en: np.ndarray, zh_stats: SentenceStats, en_stats: SentenceStats,
-                 table: BandTable, weights: Weights, dictionary: DictionaryEvidence | None = None,
-                 keep_features: bool = False):
+                 table: BandTable, shapes: list[tuple[int, int]], weights: Weights,
+                 dictionary: DictionaryEvidence | None = None, keep_features: bool = False):
         # Of the weights, the features read only the length spreads and the neighbours' k.
-        self.table, self.weights = table, weights
-        self._kept: dict[tuple[int, int], dict[str, np.ndarray]] | None = {} if keep_features else None
+        self.zh, self.en, self.table, self.weights = zh, en, table, weights
         self.zh_stats, self.en_stats = zh_stats, en_stats
-        self.cosines = CosineTables(zh, en, table)
+        self.sizes = cosine_sizes(shapes)
+        self.reach = max(max(a, b) for a, b in shapes)  # the most sentences a bead has on one side
+        self._kept: dict | None = {} if keep_features else None
         zh_knn, en_knn, zh_top1, en_top1 = neighbour_means(zh, en, table.band, weights.neighbours)
         # How much closer each sentence's best match is than the document's typical best match.
         self.zh_best_match, self.en_best_match = zh_top1 - np.median(zh_top1), en_top1 - np.median(en_top1)
@@ -380,65 +413,84 @@ class BeadContext:
         self.log_ratio = np.log(max(en_stats.length.sum(), 1.0) / max(zh_stats.length.sum(), 1.0))
         self._dictionary = None
         if dictionary is not None:
-            self._dictionary = dictionary.coverage(*table.band.columns_near(max(table.width, 1)))
+            self._dictionary = dictionary.coverage(*table.band.columns_near(self.reach))
+
+    def chunks(self) -> list[tuple[int, int]]:
+        """[start, stop) of each chunk of DP rows."""
+        n = self.table.band.n
+        return [(start, min(n + 1, start + self.ROWS_PER_CHUNK)) for start in range(0, n + 1, self.ROWS_PER_CHUNK)]
+
+    def _chunk_cells(self, start: int, stop: int) -> tuple[BandTable, CosineTables]:
+        """The table of rows [start - reach, stop) and its cosines."""
+        table = self.table.rows_of(max(0, start - self.reach), stop)
+        return table, CosineTables(self.zh, self.en, table, self.sizes)
 
     def dictionary_coverage(self, c: Cells) -> np.ndarray:
         out = np.zeros(c.j.shape)
         if self._dictionary is None:
             return out
         i = np.broadcast_to(c.i, c.j.shape)
-        ok = self.table.inside() & (i >= c.a) & (c.j >= c.b) & (c.j <= len(self.en_stats))
+        ok = c.table.inside & (i >= c.a) & (c.j >= c.b) & (c.j <= len(self.en_stats))
         out[ok] = self._dictionary(i[ok], c.a, c.j[ok], c.b)
         return out
 
-    def similarity(self, a: int, b: int, weights: Weights) -> np.ndarray:
-        """Features . weights for every cell (n + 1) x width."""
-        if self._kept is not None and (a, b) not in self._kept:
-            cells = Cells(self, a, b)
-            self._kept[a, b] = {f.name: np.nan_to_num(f.compute(cells), nan=0.0) for f in FEATURES}
-        cells = None if self._kept is not None else Cells(self, a, b)
-        total = np.zeros(self.table.columns().shape)
+    def _features(self, key, cells: Cells) -> dict[str, np.ndarray]:
+        if self._kept is not None and key in self._kept:
+            return self._kept[key]
+        features = {f.name: np.nan_to_num(f.compute(cells), nan=0.0) for f in FEATURES}
+        if self._kept is not None:
+            self._kept[key] = features
+        return features
+
+    def _similarity(self, key, cells: Cells, weights: Weights) -> np.ndarray:
+        """Features . weights for every cell of the chunk."""
+        total = np.zeros(cells.j.shape)
+        if self._kept is not None:
+            for name, values in self._features(key, cells).items():
+                total += weights.features.get(name, 0.0) * values
+            return total
         for f in FEATURES:
             weight = weights.features.get(f.name, 0.0)
             if weight:
-                values = self._kept[a, b][f.name] if cells is None else np.nan_to_num(f.compute(cells), nan=0.0)
-                total += weight * values
+                total += weight * np.nan_to_num(f.compute(cells), nan=0.0)
         return total
 
     def features(self, a: int, b: int, i: int, j: int) -> dict[str, float]:
         """Every feature of one bead zh[i-a:i] + en[j-b:j] (for inspection and tests)."""
-        cells = Cells(self, a, b)
-        c = j - self.table.left[i]
-        return {f.name: float(np.asarray(f.compute(cells))[i, c]) for f in FEATURES}
+        table, cosines = self._chunk_cells(i, i + 1)
+        cells = Cells(self, table, cosines, a, b)
+        row, column = i - table.first, j - table.left[i - table.first]
+        return {f.name: float(np.asarray(f.compute(cells))[row, column]) for f in FEATURES}
 
-    def values(self, shapes: list[tuple[int, int]], weights: Weights,
-               fixed_skip: float | None = None) -> tuple[np.ndarray, dict]:
-        """What a bead of each shape ending at each cell adds to the path
-        (-inf outside the band), and the similarity tables of the paired shapes."""
-        table = self.table
-        inside = table.inside()
-        i = np.arange(table.band.n + 1)[:, None]
-        j = table.columns()
-        out = np.full((len(shapes), *j.shape), -np.inf)
-        similarities = {}
-        for s, (a, b) in enumerate(shapes):
-            ok = inside & (i >= a) & (j >= b)
-            if a == 0 or b == 0:
-                if fixed_skip is not None:
-                    value = np.full(j.shape, -fixed_skip)
+    def values(self, shapes: list[tuple[int, int]], weights: Weights, fixed_skip: float | None = None):
+        """For each chunk of rows, in order: (start, values, similarities):
+        values[s] what a bead of shapes[s] ending at each cell of rows
+        start.. adds to the path (-inf outside the band; float32, the largest
+        arrays here), similarities[a, b] the paired shapes' similarities."""
+        for start, stop in self.chunks():
+            table, cosines = self._chunk_cells(start, stop)
+            own = slice(start - table.first, None)  # the chunk's own rows, below the ones it reads
+            inside, i, j = table.inside[own], table.rows[own, None], table.columns[own]
+            out = np.full((len(shapes), *j.shape), -np.inf, dtype=np.float32)
+            similarities = {}
+            for s, (a, b) in enumerate(shapes):
+                ok = inside & (i >= a) & (j >= b)
+                if a == 0 or b == 0:
+                    if fixed_skip is not None:
+                        value = np.full(j.shape, -fixed_skip)
+                    else:
+                        # Leaving out a sentence that has a close match nearby costs more.
+                        best_match = (self.zh_best_match[(i - 1).clip(0, None)] if b == 0
+                                      else self.en_best_match[(j - 1).clip(0, len(self.en_best_match) - 1)])
+                        value = weights.bias(a, b) + weights.skip_best_match * best_match + np.zeros(j.shape)
                 else:
-                    # Leaving out a sentence that has a close match nearby costs more.
-                    best_match = (self.zh_best_match[(i - 1).clip(0, None)] if b == 0
-                                  else self.en_best_match[(j - 1).clip(0, len(self.en_best_match) - 1)])
-                    value = weights.bias(a, b) + weights.skip_best_match * best_match + np.zeros(j.shape)
-            else:
-                similarity = self.similarity(a, b, weights)
-                similarities[a, b] = similarity
-                distance = (1 - similarity).clip(0, None)
-                value = weights.bias(a, b) - (a * b) ** weights.size_power * distance - 0.01 * (a + b - 2)
-            out[s] = np.where(ok, value, -np.inf)
-        return out, similarities
-
+                    cells = Cells(self, table, cosines, a, b)
+                    similarity = self._similarity((start, a, b), cells, weights)[own]
+                    similarities[a, b] = similarity.astype(np.float32)
+                    distance = (1 - similarity).clip(0, None)
+                    value = weights.bias(a, b) - (a * b) ** weights.size_power * distance - 0.01 * (a + b - 2)
+                out[s] = np.where(ok, value, -np.inf)
+            yield start, out, similarities
 
 
 def bead_score(similarity: np.ndarray | float, weights: Weights) -> np.ndarray:
@@ -451,28 +503,45 @@ def rough_values(zh: np.ndarray, en: np.ndarray, table: BandTable, shapes: list[
                  skip: float) -> np.ndarray:
     """First pass: Vecalign's cost, the bead's cosine distance relative to
     random beads of the same sizes, times the sentences it pairs."""
-    cosines = CosineTables(zh, en, table)
-    inside = table.inside()
-    i = np.arange(len(zh) + 1)
-    j = table.columns()
-    out = np.full((len(shapes), *j.shape), -np.inf)
+    cosines = CosineTables(zh, en, table, cosine_sizes(shapes))
+    inside, i, j = table.inside, table.rows, table.columns
+    sizes_a = {a for a, b in shapes if a and b and len(zh) >= a}
+    sizes_b = {b for a, b in shapes if a and b and len(en) >= b}
+    # Mean cosine with random beads of the other side's size is the dot with
+    # the mean of all such beads: Vecalign's normaliser, exactly.
+    zh_mean = {a: _window_mean(zh, a) for a in sizes_a}
+    en_mean = {b: _window_mean(en, b) for b in sizes_b}
+    out = np.full((len(shapes), *j.shape), -np.inf, dtype=np.float32)
     for s, (a, b) in enumerate(shapes):
         ok = inside & (i[:, None] >= a) & (j >= b)
         if a == 0 or b == 0:
             out[s] = np.where(ok, -skip, -np.inf)
             continue
-        if len(zh) < a or len(en) < b:  # no bead of this shape fits
+        if a not in sizes_a or b not in sizes_b:  # no bead of this shape fits
             continue
-        zh_windows = window_vectors(zh, a, i)
-        en_windows = window_vectors(en, b, np.arange(len(en) + 1))
-        # Mean cosine with random beads of the other side's size is the dot
-        # with the mean of all such beads: Vecalign's normaliser, exactly.
-        zh_mean, en_mean = zh_windows[a:].mean(axis=0), en_windows[b:].mean(axis=0)
-        en_base = (en_windows @ zh_mean)[j.clip(0, len(en))]
-        base = ((zh_windows @ en_mean)[:, None] + en_base) / 2
+        zh_base = _window_dots(zh, a, en_mean[b], i)
+        en_base = _window_dots(en, b, zh_mean[a], np.arange(len(en) + 1))[j.clip(0, len(en))]
+        base = (zh_base[:, None] + en_base) / 2
         distance = (1 - cosines(a, b)) / (1 - base).clip(1e-3)
         out[s] = np.where(ok, -a * b * distance, -np.inf)
     return out
+
+
+_WINDOW_BLOCK = 4096  # rows of windows made at once (a long document's windows need not all exist)
+
+
+def _window_mean(vectors: np.ndarray, size: int) -> np.ndarray:
+    """The mean of the normalised windows of `size` sentences."""
+    ends = np.arange(size, len(vectors) + 1)
+    total = sum(window_vectors(vectors, size, ends[k:k + _WINDOW_BLOCK])[-1].sum(axis=0, dtype=np.float64)
+                for k in range(0, len(ends), _WINDOW_BLOCK))
+    return (total / max(len(ends), 1)).astype(np.float32)
+
+
+def _window_dots(vectors: np.ndarray, size: int, direction: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The normalised window of `size` sentences ending at each of ends, dotted with direction."""
+    return np.concatenate([window_vectors(vectors, size, ends[k:k + _WINDOW_BLOCK])[-1] @ direction
+                           for k in range(0, len(ends), _WINDOW_BLOCK)])
 
 
 def neighbour_means(zh, en, band, k, chunk=512):

@@ -15,6 +15,7 @@ module knows nothing of vectors or features: it takes arrays of values.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numba
 import numpy as np
@@ -70,11 +71,13 @@ class Band:
 @dataclass(frozen=True)
 class BandTable:
     """The layout of every per-cell table: row i, column j sits at
-    [i, j - left[i]], for j in [left[i], left[i] + width)."""
+    [i - first, j - left[i - first]], for j in [left[.], left[.] + width).
+    A table may hold only the rows first .. first + len(left) - 1 (a chunk)."""
 
     band: Band
     left: np.ndarray
     width: int
+    first: int = 0
 
     @classmethod
     def for_band(cls, band: Band, max_a: int, max_b: int) -> "BandTable":
@@ -84,56 +87,84 @@ class BandTable:
         right = band.hi[np.minimum(np.arange(n + 1) + max_a, n)]
         return cls(band, left, int((right - left).max()))
 
+    def rows_of(self, start: int, stop: int) -> "BandTable":
+        """The same layout for DP rows [start, stop) only."""
+        return BandTable(self.band, self.left[start - self.first: stop - self.first], self.width, start)
+
+    @cached_property
+    def rows(self) -> np.ndarray:
+        """i of every row held."""
+        return self.first + np.arange(len(self.left))
+
+    @cached_property
     def columns(self) -> np.ndarray:
         """j of every cell, (n + 1) x width."""
         return self.left[:, None] + np.arange(self.width)[None, :]
 
+    @cached_property
     def inside(self) -> np.ndarray:
         """True for the cells of the band proper."""
-        j = self.columns()
-        return (j >= self.band.lo[:, None]) & (j < self.band.hi[:, None])
+        held = slice(self.first, self.first + len(self.left))
+        return (self.columns >= self.band.lo[held, None]) & (self.columns < self.band.hi[held, None])
 
     def shifted(self, table: np.ndarray, di: int, dj: int) -> np.ndarray:
-        """table's value at (i - di, j - dj) for every cell (i, j); NaN outside."""
-        n = self.band.n
-        rows = np.arange(n + 1) - di
+        """table's value at (i - di, j - dj) for every cell (i, j); NaN outside the rows held."""
+        held = len(self.left)
+        rows = np.arange(held) - di
         ok_rows = rows >= 0
-        rows = rows.clip(0, n)
-        c = self.columns() - dj - self.left[rows][:, None]
+        rows = rows.clip(0, held - 1)
+        c = self.columns - dj - self.left[rows][:, None]
         ok = ok_rows[:, None] & (c >= 0) & (c < self.width)
         values = table[rows[:, None], c.clip(0, self.width - 1)]
         return np.where(ok, values, np.nan)
 
 
-def best_path(values: np.ndarray, shapes: list[tuple[int, int]], table: BandTable) -> list[tuple[int, int]]:
-    """Nodes (i, j) of the best path from (0, 0) to (n, m).
+class PathSearch:
+    """The best path from (0, 0) to (n, m), filled one chunk of rows at a time.
 
-    values[s] holds, in `table`'s layout, what a bead of shapes[s] ending at
-    each cell adds (-inf where it may not end). Ties go to the shape listed
-    first; a 0-1 bead wins only by more than rounding."""
-    band = table.band
-    a = np.array([s[0] for s in shapes], dtype=np.int64)
-    b = np.array([s[1] for s in shapes], dtype=np.int64)
-    came_by = _fill(np.ascontiguousarray(values, dtype=np.float64), a, b, band.lo, band.hi, table.left)
-    path = [(band.n, band.m)]
-    i, j = band.n, band.m
-    while (i, j) != (0, 0):
-        s = came_by[i, j - table.left[i]]
-        if s < 0:
-            raise RuntimeError(f"no path reaches ({i}, {j}): the band is broken")
-        i, j = i - a[s], j - b[s]
-        path.append((int(i), int(j)))
-    return path[::-1]
+    `add(values, start)`: values[s] holds, for DP rows start .. start + k - 1
+    in `table`'s layout, what a bead of shapes[s] ending at each cell adds
+    (-inf where it may not end); float32 (the sums are float64). Chunks come
+    in order. Ties go to the shape listed first; a 0-1 bead wins only by more
+    than rounding. `path()` once every row is in."""
+
+    def __init__(self, shapes: list[tuple[int, int]], table: BandTable):
+        self.table = table
+        self.a = np.array([s[0] for s in shapes], dtype=np.int64)
+        self.b = np.array([s[1] for s in shapes], dtype=np.int64)
+        self.total = np.full((table.band.n + 1, table.width), -np.inf)
+        self.came_by = np.full((table.band.n + 1, table.width), -1, dtype=np.int16)
+        self.total[0, 0] = 0.0  # the origin (row 0 starts at column 0)
+
+    def add(self, values: np.ndarray, start: int) -> None:
+        band = self.table.band
+        _fill(np.ascontiguousarray(values, dtype=np.float32), self.a, self.b, band.lo, band.hi, self.table.left,
+              self.total, self.came_by, start)
+
+    def path(self) -> list[tuple[int, int]]:
+        """Nodes (i, j) of the best path, from (0, 0)."""
+        band, left = self.table.band, self.table.left
+        path = [(band.n, band.m)]
+        i, j = band.n, band.m
+        while (i, j) != (0, 0):
+            s = self.came_by[i, j - left[i]]
+            if s < 0:
+                raise RuntimeError(f"no path reaches ({i}, {j}): the band is broken")
+            i, j = i - self.a[s], j - self.b[s]
+            path.append((int(i), int(j)))
+        return path[::-1]
+
+
+def best_path(values: np.ndarray, shapes: list[tuple[int, int]], table: BandTable) -> list[tuple[int, int]]:
+    """The best path when every row's values are at hand (see PathSearch)."""
+    search = PathSearch(shapes, table)
+    search.add(values, 0)
+    return search.path()
 
 
 @numba.njit(cache=True)
-def _fill(values, a, b, lo, hi, left):  # pragma: no cover - compiled
-    n = len(lo) - 1
-    width = values.shape[2]
-    total = np.full((n + 1, width), -np.inf)
-    came_by = np.full((n + 1, width), -1, dtype=np.int16)
-    total[0, 0 - left[0]] = 0.0
-    for i in range(n + 1):
+def _fill(values, a, b, lo, hi, left, total, came_by, start):  # pragma: no cover - compiled
+    for i in range(start, start + values.shape[1]):
         for j in range(lo[i], hi[i]):
             c = j - left[i]
             best = total[i, c]
@@ -146,13 +177,12 @@ def _fill(values, a, b, lo, hi, left):  # pragma: no cover - compiled
                 if a[s] == 0:  # 0-1 beads: along the row, after the others
                     en_skip = s
                     continue
-                value = total[pi, pj - left[pi]] + values[s, i, c]
+                value = total[pi, pj - left[pi]] + values[s, i - start, c]
                 if value > best:
                     best, how = value, s
             if en_skip >= 0:
-                value = total[i, j - 1 - left[i]] + values[en_skip, i, c]
+                value = total[i, j - 1 - left[i]] + values[en_skip, i - start, c]
                 if value > best + 1e-9:
                     best, how = value, en_skip
             total[i, c] = best
             came_by[i, c] = how
-    return came_by
