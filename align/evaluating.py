@@ -9,32 +9,46 @@ over files before dividing.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from align.errors import InputError, UsageError
 from align.writing import parse_ids, read_tsv
 
 Bead = tuple[tuple[int, ...], tuple[int, ...]]
 
 
+# `[0, 1]:[0]`, or Vecalign's own output with a cost after a second colon: `[0, 1]:[0]:0.1234`.
+_BEAD_LINE = re.compile(r"\s*\[([\d,\s]*)\]\s*:\s*\[([\d,\s]*)\]\s*(?::\s*[-+0-9.eE]+\s*)?")
+
+
 def read_alignment(path: str | Path) -> list[Bead]:
-    """Beads from the index format (`[0, 1]:[0]` a line) or from our TSV."""
+    """Beads from the index format (`[0, 1]:[0]` a line, with or without Vecalign's
+    `:cost` after it) or from our TSV. A line of neither kind is an InputError naming it."""
     path = Path(path)
-    with path.open(encoding="utf-8") as handle:
-        first = handle.readline()
-    if "zh_ids" in first.split("\t"):
-        frame = read_tsv(path)
-        return [(tuple(parse_ids(z)), tuple(parse_ids(e))) for z, e in zip(frame["zh_ids"], frame["en_ids"])]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
+    if "zh_ids" in text.split("\n", 1)[0].split("\t"):
+        try:
+            frame = read_tsv(path)
+        except ValueError as error:  # pandas' ParserError, or ids that are not numbers
+            raise InputError(f"{path}: not a readable aligned TSV ({str(error).splitlines()[0]})") from None
+        return [(tuple(z), tuple(e)) for z, e in zip(frame["zh_ids"], frame["en_ids"])]
     beads = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        if ":" not in line:
-            raise ValueError(f"{path}:{number}: not a bead line ([i, j]:[k]): {line[:60]!r}")
-        zh_part, en_part = line.split(":", 1)
-        beads.append((tuple(parse_ids(zh_part)), tuple(parse_ids(en_part))))
+        match = _BEAD_LINE.fullmatch(line)
+        if not match:
+            raise InputError(f"{path}:{number}: not a bead line ([i, j]:[k] or [i, j]:[k]:cost): {line[:60]!r}")
+        beads.append((tuple(parse_ids(match.group(1))), tuple(parse_ids(match.group(2)))))
     return beads
 
 
@@ -142,14 +156,18 @@ def evaluate(pairs: dict[str, tuple[list[Bead], list[Bead]]]) -> dict:
 def pair_files(gold: str | Path, pred: str | Path) -> dict[str, tuple[Path, Path]]:
     """Gold and predicted files matched by name (a predicted `001.tsv` matches gold `001`)."""
     gold, pred = Path(gold), Path(pred)
+    for path in (gold, pred):
+        if not path.exists():
+            raise InputError(f"{path}: no such file or directory")
     if gold.is_file() and pred.is_file():
         return {gold.name: (gold, pred)}
     if not (gold.is_dir() and pred.is_dir()):
-        raise ValueError("give two files or two directories")
+        kinds = ", ".join(f"{p} is a {'directory' if p.is_dir() else 'file'}" for p in (gold, pred))
+        raise UsageError(f"give two files or two directories ({kinds})")
     predicted = {p.name: p for p in pred.iterdir() if p.is_file()} | {p.stem: p for p in pred.iterdir() if p.is_file()}
     matched = {g.name: (g, predicted[g.name]) for g in sorted(gold.iterdir()) if g.is_file() and g.name in predicted}
     if not matched:
-        raise ValueError(f"no file in {pred} matches a gold file in {gold} by name")
+        raise InputError(f"no file in {pred} matches a gold file in {gold} by name")
     return matched
 
 

@@ -4,11 +4,13 @@
     export(frame, "train", ["tsv", "jsonl", "moses", "tmx"])
 
 Filters run in a fixed order and each counts the pairs it removed (a pair
-removed by one filter is not seen by the later ones): unaligned beads, bead
-shape, score, boilerplate (credits, bylines), language, length, length ratio,
-duplicates. Text is cleaned first: every run of whitespace, line or paragraph
-separator becomes one space and control characters go, so that the one-pair-
-a-line formats (TSV, Moses) stay one pair a line and the TMX stays valid XML.
+removed by one filter is not seen by the later ones): documents judged not
+parallel, unaligned beads, bead shape, score, boilerplate (a bead holding a
+credit, byline or dateline: the sentence roles the aligned TSV carries),
+language, length, length ratio, duplicates. Text is cleaned first: every run
+of whitespace, line or paragraph separator becomes one space and control
+characters go, so that the one-pair-a-line formats (TSV, Moses) stay one pair
+a line and the TMX stays valid XML.
 """
 from __future__ import annotations
 
@@ -16,8 +18,10 @@ import contextlib
 import glob
 import json
 import math
+import os
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,14 +30,17 @@ import numpy as np
 import pandas as pd
 
 from align import __version__
-from align.reading import CREDIT, STAFF_CREDIT, InputError
+from align.errors import InputError, UsageError
+from align.reading import Document, Paragraph
 from align.script import han_share, latin_share
-from align.writing import atomic_path, frame_to_tsv, parse_ids, read_tsv
+from align.segmenting import split_document
+from align.writing import as_ids, as_roles, atomic_path, frame_to_tsv, read_tsv, same_file, verdict
 
 FORMATS = ("tsv", "full-tsv", "jsonl", "moses", "tmx")
 # What each format writes, as suffixes added to the output prefix.
 SUFFIXES = {"tsv": [".tsv"], "full-tsv": [".full.tsv"], "jsonl": [".jsonl"], "moses": [".zh", ".en"], "tmx": [".tmx"]}
-FULL_COLUMNS = ["zh", "en", "score", "type", "source", "zh_ids", "en_ids"]
+FULL_COLUMNS = ["zh", "en", "score", "type", "source", "zh_ids", "en_ids", "zh_roles", "en_roles", "parallel",
+                "signature"]
 NEEDED_COLUMNS = ["zh", "en", "score", "type"]
 
 # Defaults of the filters (the CLI shows the same ones).
@@ -66,33 +73,19 @@ _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b\ufeff\ufffe\uffff\ud800-\udfff]")
 _NOT_WORD = re.compile(r"[\W_]+")
 
-# A credit line ends without sentence punctuation and holds no sentence break: "新华社记者 张玉薇 摄",
-# "Photo by ...", "Poster design: Yin Zhelun". Captions and interview turns ("记者：你怎么看？") end
-# like sentences. (A period after an initial, "John A. Smith", is no sentence break.)
-_SENTENCE_END = re.compile(r"[。！？!?.…][\"'”’)）」』]*$")
-_SENTENCE_BREAK = re.compile(r"[。！？!?]|[^\W\d_]{2}\.\s")
-# Where a credit may start inside a bead: after a sentence (or clause) end and any closing quotes.
-_AFTER_SENTENCE = re.compile(r"(?<=[。！？!?.…;；\"'”’)）」』])\s*(?=\S)")
-# Bylines and datelines in front of the text proper; stripped, the rest is kept.
-_EN_NAME = r"[A-Z][\w'’-]*"
-LEADING_BYLINE = re.compile(
-    # Xinhua News Agency reporter Dong Ruifeng "Make new ..." (a byline before a quote)
-    rf"^(?:Xinhua News Agency|Xinhua) (?:reporters?|correspondents?|photographers?)"
-    rf"(?: {_EN_NAME}){{1,3}}(?:(?:,| and|, and)(?: {_EN_NAME}){{1,3}})*\s*(?=$|[\"“‘'(\[])"
-    # 新华社记者 董瑞丰 "…"
-    rf"|^新华社(?:特约)?(?:记者|通讯员)(?:[\s、]*[{_HAN_CHAR}·]{{2,4}})+\s*(?=$|[\"“‘'「『（(])"
-    # BEIJING, July 8 (Xinhua) --
-    r"|^[A-Z][A-Z .'-]+, [A-Z][a-z]{2,8}\.? \d{1,2} \(Xinhua\)\s*(?:--|—|-)\s*"
-    # Xinhua News Agency, Beijing, July 8th, title:
-    r"|^Xinhua News Agency, [A-Z][\w ]+, [A-Z][a-z]+ \d{1,2}(?:st|nd|rd|th)?,?\s*(?:title:\s*)?"
-    # 新华社北京7月8日电（记者董瑞丰） 题：
-    rf"|^新华社[{_HAN_CHAR}]{{2,8}}\d{{1,2}}月\d{{1,2}}日电\s*(?:[（(][^）)]{{0,30}}[）)])?\s*(?:题[:：]\s*)?"
-)
-
 
 def clean_text(text: str) -> str:
     """One line of text: whitespace runs (tabs, newlines, U+2028 ...) become one space, controls go."""
     return _CONTROL.sub("", _SPACES.sub(" ", str(text))).strip()
+
+
+def text_roles(text: str, lang: str) -> list[str]:
+    """The roles of the sentences of one side of a bead, for a table written
+    before the TSV kept them: the side's text split into sentences again and
+    each given the role reading would give it (align.reading.sentence_role)."""
+    if not str(text).strip():
+        return []
+    return [s.role for s in split_document(Document([Paragraph(str(text))], "text"), lang)]
 
 
 def zh_length(text: str) -> int:
@@ -105,27 +98,6 @@ def en_length(text: str) -> int:
     return sum(1 for token in text.split() if _WORD.search(token))
 
 
-def is_credit(text: str) -> bool:
-    """A photo credit, image source or staff credit line, not a sentence of the article."""
-    text = text.strip()
-    if not text or _SENTENCE_END.search(text) or _SENTENCE_BREAK.search(text):
-        return False
-    # align.reading.CREDIT also marks the date notes of captions, "(photographed on May 3)": content.
-    photo = any(not m.group().startswith("(photographed") for m in CREDIT.finditer(text))
-    return photo or bool(STAFF_CREDIT.search(text))
-
-
-def strip_boilerplate(text: str) -> str:
-    """The text without a leading byline or dateline and without trailing credits, which
-    the aligner may have joined to a real sentence ("... Xi Jinping said. Text reporter: Dong Ruifeng")."""
-    text = LEADING_BYLINE.sub("", text, count=1).strip()
-    # Walk back from the last sentence end while what follows is still all credits.
-    cut = None
-    for start in reversed([m.end() for m in _AFTER_SENTENCE.finditer(text)]):
-        if not is_credit(text[start:]):
-            break
-        cut = start
-    return text[:cut].strip() if cut else text
 
 
 def normalize(text: str) -> str:
@@ -137,7 +109,7 @@ def parse_type(bead_type: str) -> tuple[int, int]:
     """'2-1' -> (2, 1)."""
     match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", str(bead_type))
     if not match:
-        raise ValueError(f"bead type {bead_type!r} is not of the form M-N, e.g. 1-1 or 2-2")
+        raise UsageError(f"bead type {bead_type!r} is not of the form M-N, e.g. 1-1 or 2-2")
     return int(match.group(1)), int(match.group(2))
 
 
@@ -152,28 +124,29 @@ def parse_ratio_option(option: str | tuple[float, float] | None) -> str | tuple[
     else:
         match = re.fullmatch(r"\s*([0-9.]+)\s*[:,-]\s*([0-9.]+)\s*", str(option))
         if not match:
-            raise ValueError(f"length ratio {option!r}: give auto, published, off or LOW:HIGH, e.g. 0.7:3")
+            raise UsageError(f"length ratio {option!r}: give auto, published, off or LOW:HIGH, e.g. 0.7:3")
         low, high = float(match.group(1)), float(match.group(2))
     if not 0 < low < high:
-        raise ValueError(f"length ratio bounds {low}:{high}: need 0 < LOW < HIGH")
+        raise UsageError(f"length ratio bounds {low}:{high}: need 0 < LOW < HIGH")
     return (float(low), float(high))
 
 
 @dataclass
 class FilterReport:
-    """How many pairs came in, what each filter removed, how many are left."""
+    """How many pairs came in, what each filter removed, how many are left, and what made them."""
 
     beads: int = 0
     removed: dict[str, int] = field(default_factory=dict)
     kept: int = 0
-    stripped: int = 0
+    not_parallel_sources: int = 0   # documents judged not parallel among the inputs
+    signatures: dict[str, int] = field(default_factory=dict)  # beads in by signature ("" for none)
     ratio_bounds: tuple[float, float] | None = None
     ratio_source: str = "off"
 
     def to_dict(self) -> dict:
         return {
             "beads": self.beads, "removed": dict(self.removed), "kept": self.kept,
-            "stripped": self.stripped,
+            "not_parallel_sources": self.not_parallel_sources, "signatures": dict(self.signatures),
             "ratio_bounds": list(self.ratio_bounds) if self.ratio_bounds else None, "ratio_source": self.ratio_source,
         }
 
@@ -182,14 +155,14 @@ class FilterReport:
         lines = [f"{self.beads} beads in"]
         for name, count in self.removed.items():
             lines.append(f"  {name:<{width}}  -{count}")
-        if self.stripped:
-            plural = "s" if self.stripped != 1 else ""
-            lines.append(f"  (bylines, datelines or credits cut from {self.stripped} pair{plural}, kept)")
         if self.ratio_bounds:
             low, high = self.ratio_bounds
             lines.append(f"  length ratio bounds {low:.2f}-{high:.2f} Chinese characters per English word, "
                          f"{self.ratio_source}")
         lines.append(f"{self.kept} pairs kept")
+        for made_by, count in self.signatures.items():
+            lines.append(f"made by {made_by or 'an unknown aligner (the table has no signature column)'}"
+                         f" ({count} beads in)")
         return "\n".join(lines)
 
 
@@ -198,7 +171,9 @@ Frames = pd.DataFrame | Sequence[pd.DataFrame] | Mapping[str, pd.DataFrame]
 
 def combine(frames: Frames) -> pd.DataFrame:
     """One table from one or many aligned tables; a mapping's keys become the `source` column
-    (unless the table already names its sources)."""
+    (unless the table already names its sources: an exported full TSV's `source`, a batch
+    corpus's `pair`). Ids become lists; a table without role columns gets the roles of its
+    sentences (text_roles), one without a verdict `unjudged`, one without a signature ''."""
     if isinstance(frames, pd.DataFrame):
         items: list[tuple[str | None, pd.DataFrame]] = [(None, frames)]
     elif isinstance(frames, Mapping):
@@ -217,17 +192,27 @@ def combine(frames: Frames) -> pd.DataFrame:
             bad = part.loc[scores.isna(), "score"].iloc[0]
             raise InputError(f"{where}score {bad!r} is not a number: not an aligned table?")
         part["score"] = scores.astype(float)
-        # A table exported before (full TSV) keeps the documents it names.
+        for bead_type in part["type"]:
+            try:
+                parse_type(bead_type)
+            except UsageError as error:
+                raise InputError(f"{where}{error}: not an aligned table?") from None
         if "source" not in part.columns or (part["source"].fillna("").astype(str) == "").all():
-            part["source"] = name or ""
+            part["source"] = part["pair"] if "pair" in part.columns else name or ""
+        for column in ("zh_ids", "en_ids"):
+            part[column] = [as_ids(v) for v in part[column]] if column in part.columns else [[] for _ in range(len(part))]
+        for side in ("zh", "en"):
+            column = f"{side}_roles"
+            part[column] = ([as_roles(v) for v in part[column]] if column in part.columns
+                            else [text_roles(text, side) for text in part[side]])
+        part["parallel"] = part["parallel"].astype(str) if "parallel" in part.columns else verdict(None)
+        part["signature"] = part["signature"].astype(str) if "signature" in part.columns else ""
         parts.append(part)
     if not parts:
         return pd.DataFrame(columns=FULL_COLUMNS)
     table = pd.concat(parts, ignore_index=True)
-    for column in ("zh", "en", "type", "source"):
+    for column in ("zh", "en", "type", "source", "parallel", "signature"):
         table[column] = table[column].fillna("").astype(str)
-    for column in ("zh_ids", "en_ids"):
-        table[column] = table[column].fillna("").astype(str) if column in table.columns else ""
     return table[FULL_COLUMNS]
 
 
@@ -251,30 +236,36 @@ def filter_pairs(
     max_length: int | None = MAX_LENGTH,
     length_ratio: str | tuple[float, float] | None = LENGTH_RATIO,
     dedup: str = DEDUP,
+    keep_not_parallel: bool = False,
 ) -> tuple[pd.DataFrame, FilterReport]:
     """Training pairs from aligned tables (one DataFrame, a list, or {source: DataFrame}).
 
     min_score: drop pairs scoring below it (None keeps all).
     max_type: 'M-N' keeps beads of at most M Chinese and N English sentences
         ('1-1' for 1-1 only; None or 'all' keeps every shape). Unaligned beads always go.
-    boilerplate: drop photo and staff credits; cut leading bylines/datelines and trailing credits.
+    boilerplate: drop every pair holding a credit (photo or staff credit, byline,
+        dateline: a sentence whose role is `credit`) on either side.
     min_script: least share of Han letters on the Chinese side and of Latin letters
         on the English side (0 turns the language check off).
     min_length, max_length: each side's length in Chinese characters / English words.
     length_ratio: 'auto' (fit from the pairs, or the published ratio for fewer than
         30), 'published', 'off', or (low, high) Chinese characters per English word.
     dedup: 'near' (exact and normalized-text duplicates), 'exact' or 'off'; the first stays.
-    Returns the kept rows (columns zh, en, score, type, source, zh_ids, en_ids) and the report.
+    keep_not_parallel: keep the pairs of documents the aligner judged not parallel
+        (column `parallel` = no); by default none of them is kept.
+    Returns the kept rows (FULL_COLUMNS) and the report.
     """
     if dedup not in ("near", "exact", "off"):
-        raise ValueError(f"dedup {dedup!r}: choose near, exact or off")
+        raise UsageError(f"dedup {dedup!r}: choose near, exact or off")
     limits = None if max_type in (None, "all", "any") else parse_type(max_type)
     ratio_option = parse_ratio_option(length_ratio)
     if min_length < 0 or (max_length is not None and max_length < max(min_length, 1)):
-        raise ValueError(f"length bounds {min_length}..{max_length} keep nothing")
+        raise UsageError(f"length bounds {min_length}..{max_length} keep nothing")
 
     table = combine(frames)
-    report = FilterReport(beads=len(table))
+    not_parallel = (table["parallel"] == verdict(False)).to_numpy()
+    report = FilterReport(beads=len(table), not_parallel_sources=table.loc[not_parallel, "source"].nunique(),
+                          signatures=dict(Counter(table["signature"])))
     table["zh"] = table["zh"].map(clean_text)
     table["en"] = table["en"].map(clean_text)
 
@@ -284,6 +275,9 @@ def filter_pairs(
         report.removed[name] = int(remove.sum())
         table = table[~remove].reset_index(drop=True)
 
+    if not keep_not_parallel:
+        sources = report.not_parallel_sources
+        drop(f"document judged not parallel ({sources} document{'' if sources == 1 else 's'})", not_parallel)
     drop("unaligned (1-0, 0-1)", (table["zh"] == "") | (table["en"] == ""))
     if limits is not None:
         shapes = [parse_type(t) for t in table["type"]]
@@ -291,15 +285,10 @@ def filter_pairs(
     if min_score is not None:
         drop(f"score below {min_score:g}", table["score"] < min_score)
     if boilerplate:
-        changed = np.zeros(len(table), bool)
-        for side in ("zh", "en"):
-            stripped = table[side].map(strip_boilerplate)
-            changed |= (stripped != table[side]).to_numpy()
-            table[side] = stripped
-        boiler = ((table["zh"] == "") | (table["en"] == "") | table["zh"].map(is_credit)
-                  | table["en"].map(is_credit)).to_numpy(dtype=bool)
-        report.stripped = int((changed & ~boiler).sum())
-        drop("boilerplate (credits, bylines)", boiler)
+        def holds_credit(roles: pd.Series) -> np.ndarray:
+            return np.array(["credit" in r for r in roles], dtype=bool)
+
+        drop("boilerplate (credits, bylines)", holds_credit(table["zh_roles"]) | holds_credit(table["en_roles"]))
     if min_script > 0:
         drop(f"language (under {min_script:.0%} Han / Latin letters)",
              (table["zh"].map(han_share) < min_script) | (table["en"].map(latin_share) < min_script))
@@ -351,14 +340,37 @@ def filter_pairs(
 
 # ---- reading aligned TSVs --------------------------------------------------------
 
-def expand_inputs(inputs: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> list[Path]:
-    """Files, folders (their *.tsv, recursively) and glob patterns -> TSV paths, each once."""
-    skip = {Path(p).resolve() for p in exclude}
+BATCH_SUMMARY, BATCH_CORPUS = "summary.tsv", "corpus.tsv"
+
+
+def is_batch_folder(folder: Path) -> bool:
+    """A `zhalign batch` output folder: its corpus.tsv holds every bead of its pairs/."""
+    return (folder / BATCH_SUMMARY).is_file() and (folder / BATCH_CORPUS).is_file()
+
+
+def _folder_tables(folder: Path) -> list[Path]:
+    """The *.tsv files below a folder, sorted, each batch output folder by its corpus.tsv alone
+    (its summary.tsv is no bitext, and pairs/ holds the same beads again)."""
+    found = []
+    for root, folders, files in os.walk(folder):
+        here = Path(root)
+        if is_batch_folder(here):
+            found.append(here / BATCH_CORPUS)
+            folders.clear()
+            continue
+        folders.sort()
+        found += [here / name for name in files if name.endswith(".tsv") and (here / name).is_file()]
+    return sorted(found)
+
+
+def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
+    """Files, folders (their *.tsv, recursively; a batch folder's corpus.tsv) and glob patterns
+    -> TSV paths, each once."""
     paths: list[Path] = []
     for given in inputs:
         path = Path(given)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*.tsv") if p.is_file())
+            found = _folder_tables(path)
             if not found:
                 raise InputError(f"{given}: no .tsv files in this folder")
         elif path.exists():
@@ -369,29 +381,57 @@ def expand_inputs(inputs: Iterable[str | Path], exclude: Iterable[str | Path] = 
                 raise InputError(f"{given}: no files match")
         else:
             raise InputError(f"{given}: no such file")
-        paths.extend(p for p in found if p.resolve() not in skip)
+        paths.extend(found)
     unique = list(dict.fromkeys(paths))
     if not unique:
         raise InputError("no aligned TSV files to read")
     return unique
 
 
-def read_aligned(inputs: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> dict[str, pd.DataFrame]:
-    """{path: table} for every aligned TSV among the inputs (files, folders, globs)."""
+def _header(path: Path) -> list[str]:
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            return handle.readline().rstrip("\r\n").split("\t")
+    except OSError:
+        return []
+
+
+def read_aligned(inputs: Iterable[str | Path], outputs: Iterable[str | Path] = ()) -> dict[str, pd.DataFrame]:
+    """{path: table} for every aligned TSV among the inputs (files, folders, globs).
+
+    outputs: the files the export will write. One of them that is an input (a
+    file named, or an aligned TSV found in a folder) is refused with a
+    UsageError, never overwritten; an earlier export's plain files found in a
+    folder (train.tsv without a header) are simply not read."""
+    inputs = list(inputs)
+    written = [Path(p) for p in outputs if Path(p).exists()]
+
+    def is_output(path: Path) -> bool:
+        return any(same_file(path, output) for output in written)
+
+    named = [Path(given) for given in inputs if Path(given).is_file()]
     tables = {}
-    for path in expand_inputs(inputs, exclude):
+    for path in expand_inputs(inputs):
+        if is_output(path):
+            if path in named or all(column in _header(path) for column in NEEDED_COLUMNS):
+                raise UsageError(f"export would overwrite its input {path}: refusing; choose another -o")
+            continue
         try:
             frame = read_tsv(path)
         except pd.errors.EmptyDataError:
             raise InputError(f"{path}: file is empty") from None
-        except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
             raise InputError(f"{path}: not a readable TSV ({str(error).splitlines()[0]})") from None
         except IsADirectoryError:
             raise InputError(f"{path}: is a directory") from None
+        except OSError as error:
+            raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
         missing = [column for column in NEEDED_COLUMNS if column not in frame.columns]
         if missing:
             raise InputError(f"{path}: not an aligned TSV (missing column(s) {', '.join(missing)})")
         tables[str(path)] = frame
+    if not tables:
+        raise InputError("no aligned TSV files to read (the only ones found are this export's own outputs)")
     return tables
 
 
@@ -412,7 +452,8 @@ def tsv_text(frame: pd.DataFrame) -> str:
 
 
 def full_tsv_text(frame: pd.DataFrame) -> str:
-    """The kept pairs with score, type, source and sentence ids; header and quoting as `zhalign align`."""
+    """The kept pairs with score, type, source, sentence ids and roles, verdict and signature;
+    header and quoting as `zhalign align`."""
     zh, en = _texts(frame)
     table = pd.DataFrame({"zh": zh, "en": en, **{c: _column(frame, c) for c in FULL_COLUMNS[2:]}})
     return frame_to_tsv(table)
@@ -422,12 +463,13 @@ def jsonl_text(frame: pd.DataFrame) -> str:
     """Hugging Face datasets' translation shape, plus the metadata, one JSON object a line."""
     zh, en = _texts(frame)
     lines = []
-    for z, e, score, kind, source, zh_ids, en_ids in zip(
+    for z, e, score, kind, source, zh_ids, en_ids, made_by in zip(
         zh, en, _column(frame, "score", 0.0), _column(frame, "type"), _column(frame, "source"),
-        _column(frame, "zh_ids"), _column(frame, "en_ids"),
+        _column(frame, "zh_ids"), _column(frame, "en_ids"), _column(frame, "signature"),
     ):
         record = {"translation": {"zh": z, "en": e}, "score": float(score), "type": str(kind),
-                  "source": str(source), "zh_ids": parse_ids(zh_ids), "en_ids": parse_ids(en_ids)}
+                  "source": str(source), "zh_ids": as_ids(zh_ids), "en_ids": as_ids(en_ids),
+                  "signature": str(made_by)}
         lines.append(json.dumps(record, ensure_ascii=False) + "\n")
     return "".join(lines)
 
@@ -444,10 +486,12 @@ def tmx_bytes(frame: pd.DataFrame, zh_lang: str = "zh-CN", en_lang: str = "en") 
 
     xml_lang = "{http://www.w3.org/XML/1998/namespace}lang"
     root = etree.Element("tmx", version="1.4")
-    etree.SubElement(root, "header", {
+    header = etree.SubElement(root, "header", {
         "creationtool": "zhalign", "creationtoolversion": __version__, "segtype": "sentence",
         "o-tmf": "zhalign TSV", "adminlang": "en", "srclang": zh_lang, "datatype": "plaintext",
     })
+    for made_by in dict.fromkeys(str(value) for value in _column(frame, "signature") if str(value)):
+        etree.SubElement(header, "prop", type="x-signature").text = made_by
     body = etree.SubElement(root, "body")
     zh, en = _texts(frame)
     metadata = zip(_column(frame, "score", None), _column(frame, "type", None), _column(frame, "source", None))
@@ -497,7 +541,7 @@ def parse_formats(spec: str | Iterable[str]) -> list[str]:
         return list(FORMATS)
     unknown = [n for n in names if n not in FORMATS]
     if unknown or not names:
-        raise ValueError(f"unknown export format {', '.join(unknown) or '(none)'}; choose from "
+        raise UsageError(f"unknown export format {', '.join(unknown) or '(none)'}; choose from "
                          f"{', '.join(FORMATS)} or all")
     return list(dict.fromkeys(names))
 
@@ -535,6 +579,6 @@ def _write_all(contents: Mapping[Path, str | bytes]) -> None:
 
 
 __all__ = [
-    "FORMATS", "FilterReport", "clean_text", "export", "filter_pairs", "fit_ratio_bounds", "is_credit",
-    "read_aligned", "strip_boilerplate", "write_full_tsv", "write_jsonl", "write_moses", "write_tmx", "write_tsv",
+    "FORMATS", "FilterReport", "clean_text", "export", "filter_pairs", "fit_ratio_bounds", "read_aligned",
+    "text_roles", "write_full_tsv", "write_jsonl", "write_moses", "write_tmx", "write_tsv",
 ]

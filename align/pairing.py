@@ -54,8 +54,9 @@ import pandas as pd
 from align.aligning import align_vectors
 from align.checking import null_alignments
 from align.embedding import Encoder
+from align.errors import InputError
 from align.marks import PairEvidence
-from align.reading import Document, InputError, read_document
+from align.reading import Document, per_side, read_document
 from align.scoring import centred
 from align.script import script_profile
 from align.segmenting import split_document
@@ -111,6 +112,8 @@ def list_documents(source: str | Path, pattern: str = "*") -> list[Path]:
         lines = source.read_text("utf-8").splitlines()
     except UnicodeDecodeError:
         raise InputError(f"{source}: a list of documents must be UTF-8 text, one path a line") from None
+    except OSError as error:
+        raise InputError(f"{source}: cannot read ({error.strerror or error})") from None
     for number, line in enumerate(lines, 1):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -391,25 +394,27 @@ def pair_documents(
     threshold: float = DEFAULT_THRESHOLD,
     candidates: int = 3,
     input_format: str | tuple[str, str] = "auto",
-    encoding: str | None = None,
+    encoding: str | None | tuple[str | None, str | None] = None,
     progress: bool = False,
 ) -> Pairing:
-    """Read, embed and pair two collections of documents one to one."""
+    """Read, embed and pair two collections of documents one to one; input_format
+    and encoding are given once or as (Chinese documents, English documents)."""
     from tqdm.auto import tqdm
 
     clock = time.perf_counter()
-    zh_format, en_format = (input_format, input_format) if isinstance(input_format, str) else input_format
+    zh_format, en_format = per_side(input_format)
+    zh_encoding, en_encoding = per_side(encoding)
     # A path on both sides (one mixed folder) is read once, as the language it is in.
     zh_paths = [Path(p) for p in dict.fromkeys(zh_paths)]
     en_paths = [Path(p) for p in dict.fromkeys(en_paths)]
     shared = set(zh_paths) & set(en_paths)
     bar = tqdm(total=len(set(zh_paths) | set(en_paths)), desc="reading", unit="doc", disable=not progress,
                file=sys.stderr, leave=False)
-    zhs, zh_skipped = load_documents(zh_paths, "zh", encoder, zh_format, encoding, lambda path: bar.update(1))
+    zhs, zh_skipped = load_documents(zh_paths, "zh", encoder, zh_format, zh_encoding, lambda path: bar.update(1))
     # A path on both sides (one mixed folder) is read once: as English only if it is not Chinese.
     to_english = {Path(d.path) for d in zh_skipped if Path(d.path) in shared and d.error == NOT_LANGUAGE["zh"]}
     en_paths = [p for p in en_paths if p not in shared or p in to_english]
-    ens, en_skipped = load_documents(en_paths, "en", encoder, en_format, encoding,
+    ens, en_skipped = load_documents(en_paths, "en", encoder, en_format, en_encoding,
                                      lambda path: None if path in shared else bar.update(1))
     bar.close()
     skipped = [d for d in zh_skipped if Path(d.path) not in to_english] + en_skipped

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +17,12 @@ import pandas as pd
 from align.aligning import Alignment, AlignParams, align_vectors
 from align.checking import AlignWarning, ParallelReport, check_languages, parallelism
 from align.embedding import DEFAULT_MODEL, Encoder, load_encoder
+from align.errors import InputError
 from align.marks import PairEvidence
-from align.reading import Document, InputError, read_document
+from align.reading import Document, per_side, read_document
 from align.scoring import Weights, default_weights
 from align.segmenting import Sentence, split_document
+from align.signature import signature
 from align.writing import beads_to_frame
 
 Source = str | Path | Document
@@ -43,6 +45,7 @@ class PairResult:
     parallel: ParallelReport | None = None   # is the pair parallel? (align.checking)
     warnings: list[str] = field(default_factory=list)
     weights_id: str = ""                     # which tuned weights scored it (scoring.Weights.id)
+    signature: str = ""                      # what made it (align.signature)
 
     def similarity(self) -> np.ndarray:
         """Sentence-by-sentence cosine similarity (n x m); for inspection of short documents."""
@@ -72,6 +75,7 @@ class PairResult:
             "parallel": self.parallel.parallel if self.parallel else None,
             "parallel_evidence": self.parallel.as_dict() if self.parallel else None,
             "warnings": list(self.warnings),
+            "signature": self.signature,
         }
 
 
@@ -79,12 +83,29 @@ def read_pair(
     zh: Source,
     en: Source,
     input_format: str | tuple[str, str] = "auto",
-    encoding: str | None = None,
+    encoding: str | None | tuple[str | None, str | None] = None,
 ) -> tuple[Document, Document]:
-    zh_format, en_format = (input_format, input_format) if isinstance(input_format, str) else input_format
-    zh_doc = zh if isinstance(zh, Document) else read_document(zh, zh_format, encoding)
-    en_doc = en if isinstance(en, Document) else read_document(en, en_format, encoding)
+    """Both documents; input_format and encoding are given once or as (zh, en)."""
+    zh_format, en_format = per_side(input_format)
+    zh_encoding, en_encoding = per_side(encoding)
+    zh_doc = zh if isinstance(zh, Document) else read_document(zh, zh_format, zh_encoding)
+    en_doc = en if isinstance(en, Document) else read_document(en, en_format, en_encoding)
     return zh_doc, en_doc
+
+
+def alignment_signature(
+    model_id: str,
+    params: AlignParams | None = None,
+    split_semicolon: bool = False,
+    input_format: str | tuple[str, str] = "auto",
+    encoding: str | None | tuple[str | None, str | None] = None,
+    weights: Weights | None = None,
+) -> str:
+    """The signature (align.signature) of what align_pair does with these settings."""
+    settings = asdict(params or AlignParams()) | {"split_semicolon": split_semicolon,
+                                                  "input_format": per_side(input_format),
+                                                  "encoding": per_side(encoding)}
+    return signature(model_id, (weights or default_weights()).id, settings)
 
 
 def align_pair(
@@ -92,7 +113,7 @@ def align_pair(
     en: Source,
     model: str | Encoder = DEFAULT_MODEL,
     input_format: str | tuple[str, str] = "auto",
-    encoding: str | None = None,
+    encoding: str | None | tuple[str | None, str | None] = None,
     params: AlignParams | None = None,
     weights: Weights | None = None,
     split_semicolon: bool = False,
@@ -105,6 +126,8 @@ def align_pair(
     zh, en: paths, texts (a str holding a newline), or Documents.
     model: a registry name (see `zhalign models`), a sentence-transformers
     folder, or an Encoder already loaded (reuse one across many pairs).
+    input_format, encoding: one for both sides, or (Chinese side, English side);
+    encoding None detects it.
     force: a side in the wrong language is a warning, not an InputError.
     strict: a pair that does not look parallel is an InputError, not a warning.
     weights: the scorer's tuned numbers (default: the shipped align/weights.json).
@@ -121,6 +144,7 @@ def align_pair(
 
     clock = time.perf_counter()
     encoder = load_encoder(model)
+    weights = weights or default_weights()
     seconds["load_model"] = time.perf_counter() - clock
     clock = time.perf_counter()
     zh_vectors = encoder.encode([s.text for s in zh_sents], progress, desc="embedding zh")
@@ -142,14 +166,16 @@ def align_pair(
             raise InputError(message)
         warnings.warn(message, AlignWarning, stacklevel=2)
         problems.append(message)
-    frame = beads_to_frame(alignment.beads, zh_sents, en_sents)
+    made_by = alignment_signature(encoder.model_id, params, split_semicolon, input_format, encoding, weights)
+    frame = beads_to_frame(alignment.beads, zh_sents, en_sents, report.parallel, made_by)
     return PairResult(frame, zh_sents, en_sents, zh_vectors, en_vectors, alignment, zh_doc, en_doc, encoder.name, seconds,
-                      report, problems, (weights or default_weights()).id)
+                      report, problems, weights.id, made_by)
 
 
 def align_texts(zh: Source, en: Source, **options) -> pd.DataFrame:
-    """The bead table for a pair: columns zh, en, score, type, zh_ids, en_ids."""
+    """The bead table for a pair: columns zh, en, score, type, zh_ids, en_ids (lists),
+    zh_roles, en_roles (lists), parallel, signature (align.writing.COLUMNS)."""
     return align_pair(zh, en, **options).frame
 
 
-__all__ = ["align_pair", "align_texts", "PairResult", "read_pair"]
+__all__ = ["align_pair", "align_texts", "alignment_signature", "PairResult", "read_pair"]

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from align.writing import atomic_path, parse_ids
+from align.errors import UsageError
+from align.writing import atomic_path
 
 if TYPE_CHECKING:  # matplotlib is imported lazily: `import align` must stay light.
     from matplotlib.axes import Axes
@@ -124,12 +125,12 @@ def unaligned_sentences(result: PairResult, side: str) -> pd.DataFrame:
     being untranslated.
     """
     if side not in ("zh", "en"):
-        raise ValueError(f"side must be 'zh' or 'en', not {side!r}")
+        raise UsageError(f"side must be 'zh' or 'en', not {side!r}")
     other = "en" if side == "zh" else "zh"
     sentences, others = (result.zh, result.en) if side == "zh" else (result.en, result.zh)
     similarity = result.similarity() if side == "zh" else result.similarity().T
-    alone = result.frame[result.frame[other + "_ids"].map(parse_ids).map(len) == 0]
-    ids = [k for text in alone[side + "_ids"] for k in parse_ids(text)]
+    alone = result.frame[result.frame[other + "_ids"].map(len) == 0]
+    ids = [k for bead in alone[side + "_ids"] for k in bead]
     rows = []
     for k in ids:
         best = int(np.argmax(similarity[k])) if len(others) else -1
@@ -151,15 +152,15 @@ def parse_window(text: str) -> tuple[int, int]:
     """"START:END" (0-based Chinese sentence numbers, END excluded) -> (START, END).
     Either side may be left out: ":50", "100:"; END is then clipped to the document."""
     if ":" not in text:
-        raise ValueError(f"window must look like START:END, e.g. 0:60, not {text!r}")
+        raise UsageError(f"window must look like START:END, e.g. 0:60, not {text!r}")
     start_text, end_text = text.split(":", 1)
     try:
         start = int(start_text) if start_text.strip() else 0
         end = int(end_text) if end_text.strip() else 10**9
     except ValueError:
-        raise ValueError(f"window must look like START:END, e.g. 0:60, not {text!r}") from None
+        raise UsageError(f"window must look like START:END, e.g. 0:60, not {text!r}") from None
     if start < 0 or end <= start:
-        raise ValueError(f"window {text!r} is empty or negative")
+        raise UsageError(f"window {text!r} is empty or negative")
     return start, end
 
 
@@ -179,9 +180,9 @@ def window_around(result: PairResult, bead: int, radius: int = 12) -> tuple[int,
     `radius` sentences either side; for a 0-1 bead, centred where it sits between zh sentences."""
     frame = result.frame
     if not 0 <= bead < len(frame):
-        raise ValueError(f"no bead {bead} (the table has {len(frame)})")
-    before = sum(len(parse_ids(ids)) for ids in frame["zh_ids"].iloc[:bead])
-    centre = before + len(parse_ids(frame["zh_ids"].iloc[bead])) // 2
+        raise UsageError(f"no bead {bead} (the table has {len(frame)})")
+    before = sum(len(ids) for ids in frame["zh_ids"].iloc[:bead])
+    centre = before + len(frame["zh_ids"].iloc[bead]) // 2
     start = max(0, centre - radius)
     return start, min(len(result.zh), max(start + 1, centre + radius + 1))
 
@@ -192,7 +193,7 @@ def _clip_window(result: PairResult, window: tuple[int, int] | None) -> tuple[tu
         return (0, n), (0, len(result.en))
     start, end = int(window[0]), min(int(window[1]), n)
     if not 0 <= start < end:
-        raise ValueError(f"window {window[0]}:{window[1]} holds no Chinese sentence (the document has {n})")
+        raise UsageError(f"window {window[0]}:{window[1]} holds no Chinese sentence (the document has {n})")
     return (start, end), window_columns(result, (start, end))
 
 
@@ -278,7 +279,7 @@ def draw_heatmap(
     `display_similarity`; False shows the raw cosines of `result.similarity()`.
     """
     if labels not in ("auto", "text", "number"):
-        raise ValueError(f"labels must be auto, text or number, not {labels!r}")
+        raise UsageError(f"labels must be auto, text or number, not {labels!r}")
     (r0, r1), (c0, c1) = _clip_window(result, window)
     similarity = display_similarity(result, centred)
     shown = similarity[r0:r1, c0:c1]
@@ -397,7 +398,7 @@ def overview_figure(
     histogram and the bead-type counts (right), size_px pixels at `dpi`."""
     width, height = size_px
     if width < 400 or height < 300:
-        raise ValueError(f"plot size {width}x{height} is too small (at least 400x300 pixels)")
+        raise UsageError(f"plot size {width}x{height} is too small (at least 400x300 pixels)")
     figure = _new_figure((width / dpi, height / dpi), dpi)
     grid = figure.add_gridspec(2, 2, width_ratios=[2.1, 1], height_ratios=[1, 1])
     draw_heatmap(figure.add_subplot(grid[:, 0]), result, window, labels, centred=centred)

@@ -1,28 +1,30 @@
 """Reading documents: ZAKER HTML exports, plain text, or one sentence a line.
 
 A document becomes an ordered list of paragraphs, each with a role (body,
-heading, caption). Nothing here splits sentences; that is segmenting's job.
+heading, caption, credit). Nothing here splits sentences; that is segmenting's
+job, and segmenting asks `sentence_role` for each sentence's role, so that one
+rule decides what is a credit: here.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
+from align.errors import InputError
+
 INPUT_FORMATS = ("auto", "zaker", "text", "lines")
-
-
-class InputError(ValueError):
-    """Input the aligner cannot use; the message is one line for the user."""
+ROLES = ("body", "heading", "caption", "credit")
 
 
 @dataclass
 class Paragraph:
     text: str
-    role: str = "body"  # body | heading | caption | credit (staff credits, bylines)
+    role: str = "body"  # body | heading | caption | credit (photo and staff credits, bylines, datelines)
 
 
 @dataclass
@@ -33,6 +35,14 @@ class Document:
     metadata: dict = field(default_factory=dict)
 
 
+_Option = TypeVar("_Option")
+
+
+def per_side(option: _Option | tuple[_Option, _Option]) -> tuple[_Option, _Option]:
+    """An option given once for both sides, or as (Chinese side, English side)."""
+    return tuple(option) if isinstance(option, (tuple, list)) else (option, option)  # type: ignore[return-value]
+
+
 # "Chinese" for ZAKER's spacing: Han characters and CJK/full-width punctuation.
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 _LATIN_DIGIT_QUOTE = r"0-9A-Za-z\"'\u201c\u201d\u2018\u2019"
@@ -40,7 +50,10 @@ _ZAKER_SPACE = re.compile(
     rf"(?<=[{_CJK}])[ \u00a0]+(?=[{_LATIN_DIGIT_QUOTE}])"
     rf"|(?<=[{_LATIN_DIGIT_QUOTE}])[ \u00a0]+(?=[{_CJK}])"
 )
-# Photo credits and image sources ("新华社记者 张玉薇 摄", "Photo by Xinhua ...").
+
+# --- roles: what is a credit ---------------------------------------------------------
+# Photo credits and image sources ("新华社记者 张玉薇 摄", "Photo by Xinhua ..."). The date
+# notes of captions, "(photographed on May 3)", mark a caption, not a credit.
 CREDIT = re.compile(
     r"新华社(记者)?.{0,12}摄$|新华社发|供图）?$|^Photo by |^Issued by |\(photographed on |\(Photo courtesy",
 )
@@ -58,6 +71,52 @@ STAFF_CREDIT = re.compile(
 )
 # A byline: "Xinhua News Agency reporter Dong Ruifeng".
 BYLINE = re.compile(r"^(?:[A-Z][\w’'-]*\s+){0,4}reporters?\s+(?:[A-Z][\w’'-]*\s*){1,3}$")
+# A credit ends without sentence punctuation and holds no sentence break. Captions and
+# interview turns ("记者：你怎么看？") end like sentences. (A period after an initial,
+# "John A. Smith", is no sentence break.)
+_CREDIT_SENTENCE_END = re.compile(r"[。！？!?.…][\"'”’)）」』]*$")
+_SENTENCE_BREAK = re.compile(r"[。！？!?]|[^\W\d_]{2}\.\s")
+_HAN_CHAR = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_EN_NAME = r"[A-Z][\w'’-]*"
+# Bylines and datelines fused to the front of a paragraph's text; split off as a credit.
+LEADING_BYLINE = re.compile(
+    # Xinhua News Agency reporter Dong Ruifeng "Make new ..." (a byline before a quote)
+    rf"^(?:Xinhua News Agency|Xinhua) (?:reporters?|correspondents?|photographers?)"
+    rf"(?: {_EN_NAME}){{1,3}}(?:(?:,| and|, and)(?: {_EN_NAME}){{1,3}})*\s*(?=[\"“‘'(\[])"
+    # 新华社记者 董瑞丰 "…"
+    rf"|^新华社(?:特约)?(?:记者|通讯员)(?:[\s、]*[{_HAN_CHAR}·]{{2,4}})+\s*(?=[\"“‘'「『（(])"
+    # BEIJING, July 8 (Xinhua) --
+    r"|^[A-Z][A-Z .'-]+, [A-Z][a-z]{2,8}\.? \d{1,2} \(Xinhua\)\s*(?:--|—|-)\s*"
+    # 新华社北京7月8日电（记者董瑞丰）
+    rf"|^新华社[{_HAN_CHAR}]{{2,8}}\d{{1,2}}月\d{{1,2}}日电\s*(?:[（(][^）)]{{0,30}}[）)])?\s*"
+)
+
+
+def is_credit(text: str) -> bool:
+    """A photo credit, image source, staff credit or byline, standing alone: not a sentence of the article."""
+    text = text.strip()
+    if not text or _CREDIT_SENTENCE_END.search(text) or _SENTENCE_BREAK.search(text):
+        return False
+    photo = any(not m.group().startswith("(photographed") for m in CREDIT.finditer(text))
+    return photo or bool(STAFF_CREDIT.search(text) or BYLINE.search(text))
+
+
+def sentence_role(text: str, paragraph_role: str = "body") -> str:
+    """The role of one sentence: 'credit' for a credit (see is_credit) or any
+    sentence of a credit paragraph, else the role of its paragraph."""
+    return "credit" if paragraph_role == "credit" or is_credit(text) else paragraph_role
+
+
+def split_leading_byline(text: str) -> tuple[str, str]:
+    """(byline or dateline, rest) for a text that starts with one and goes on
+    ('Xinhua News Agency reporter Dong Ruifeng "Make ..."'); else ('', text)."""
+    stripped = text.strip()
+    match = LEADING_BYLINE.match(stripped)
+    if not match or not stripped[match.end():].strip():
+        return "", text
+    return stripped[:match.end()].strip(), stripped[match.end():].strip()
+
+
 _SENTENCE_END = re.compile(r"[。！？!?.…\"'”’)）]\s*$")
 
 
@@ -83,8 +142,7 @@ def read_document(
     if input_format == "auto":
         input_format = "zaker" if _looks_like_zaker(text) or _looks_like_html(text) else "text"
     reader = {"zaker": parse_zaker, "text": parse_text, "lines": parse_lines}[input_format]
-    document = reader(text)
-    document.source = name
+    document = reader(text, name)
     for paragraph in document.paragraphs:  # again: HTML entities (&#8203;, &nbsp;) decode late
         paragraph.text = normalise_text(paragraph.text, keep_lines=True)
     if not any(p.text.strip() for p in document.paragraphs):
@@ -97,8 +155,11 @@ _BOMS = (  # UTF-32 first: its little-endian mark starts like UTF-16's
     (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"),
 )
 # Among the encodings the detector finds equally plausible, the Chinese ones
-# first: a short GB18030 text is also valid CP949 or Big5 (or UTF-16).
-_PREFERRED = ("gb18030", "gbk", "gb2312", "hz", "big5", "big5hkscs", "cp950")
+# first: a short GB18030 text is also valid CP949 or Big5 (or UTF-16). For a
+# Latin-script text the Western single-byte ones first: the detector ranks
+# CP1250 with CP1252 and Latin-1 ('Ångström' would read 'Ĺngström').
+_CHINESE = ("gb18030", "gbk", "gb2312", "hz", "big5", "big5hkscs", "cp950")
+_WESTERN = ("cp1252", "latin1", "iso88591", "iso885915")
 # Zero-width characters and soft hyphens are dropped; exotic spaces become a space.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
@@ -172,7 +233,9 @@ def _detect(path: Path, data: bytes) -> tuple[str, str]:
     least_chaos = min(m.chaos for m in matches)
     candidates = [m.encoding for m in matches if m.chaos <= least_chaos + 0.03]
     normalised = [c.replace("_", "").replace("-", "") for c in candidates]
-    for preferred in _PREFERRED:
+    # Latin script: ASCII letters outnumber the bytes above 127 (in Chinese, two bytes a character).
+    latin_script = sum(65 <= b <= 90 or 97 <= b <= 122 for b in data) > sum(b > 127 for b in data)
+    for preferred in (_WESTERN + _CHINESE) if latin_script else (_CHINESE + _WESTERN):
         if preferred in normalised:
             encoding = candidates[normalised.index(preferred)]
             break
@@ -214,9 +277,9 @@ def _looks_like_html(text: str) -> bool:
     return bool(_HTML_START.match(text)) or len(_HTML_BLOCK.findall(text[:20000])) * 300 >= min(len(text), 20000)
 
 
-def parse_zaker(text: str) -> Document:
+def parse_zaker(text: str, source: str = "<text>") -> Document:
     """ZAKER export: YAML front matter, then an HTML body of <p>, <strong> and image boxes."""
-    metadata, body = _split_front_matter(text)
+    metadata, body = _split_front_matter(text, source)
     soup = BeautifulSoup(body, "lxml")
     for junk in soup.find_all(["script", "style", "noscript"]):
         junk.decompose()
@@ -231,7 +294,7 @@ def parse_zaker(text: str) -> Document:
         elif node.name == "p":
             role = "heading" if _is_heading(node) else "body"
             _append(paragraphs, node.get_text(), role)
-    return Document(paragraphs, "zaker", metadata=metadata)
+    return Document(paragraphs, "zaker", source, metadata)
 
 
 def _content_nodes(root: Tag):
@@ -269,21 +332,36 @@ def _append(paragraphs: list[Paragraph], raw: str, role: str) -> None:
         paragraphs.append(Paragraph(text, role))
 
 
-def _split_front_matter(text: str) -> tuple[dict, str]:
+_FRONT_MATTER_OPEN = re.compile(r"---[ \t]*\n")
+_FRONT_MATTER_CLOSE = re.compile(r"---[ \t]*")
+# A line of front matter: `key: value`, a list item, a continuation indented under one, a comment, or blank.
+_FRONT_MATTER_LINE = re.compile(r"[\w-]+[ \t]*:(?:[ \t]|$)|-[ \t]|[ \t]+\S|#|[ \t]*$")
+
+
+def _split_front_matter(text: str, source: str = "<text>") -> tuple[dict, str]:
+    """(metadata, body) of a text that may open with YAML front matter between
+    --- lines. Front matter that is never closed ends before its first line that
+    is not `key: value` (the body's HTML). Tabs are read as spaces (YAML refuses
+    them); invalid YAML is an InputError naming the file."""
     text = text.lstrip("\ufeff \n")
-    match = re.match(r"---[ \t]*\n(.*?)\n---[ \t]*\n", text, re.S)
-    if not match:
+    opening = _FRONT_MATTER_OPEN.match(text)
+    if not opening:
         return {}, text
+    lines = text[opening.end():].split("\n")
+    end = next((k for k, line in enumerate(lines) if _FRONT_MATTER_CLOSE.fullmatch(line)
+                or not _FRONT_MATTER_LINE.match(line)), len(lines))
+    closed = end < len(lines) and bool(_FRONT_MATTER_CLOSE.fullmatch(lines[end]))
+    block, body = "\n".join(lines[:end]), "\n".join(lines[end + closed:])
     try:
-        metadata = yaml.safe_load(match.group(1)) or {}
+        metadata = yaml.safe_load(block.replace("\t", "    ")) or {}
     except yaml.YAMLError as error:
-        raise InputError(f"front matter is not valid YAML ({str(error).splitlines()[0]})") from None
+        raise InputError(f"{source}: front matter is not valid YAML ({str(error).splitlines()[0]})") from None
     if not isinstance(metadata, dict):
         metadata = {}
-    return {k: (v.strip("_ ") if isinstance(v, str) else v) for k, v in metadata.items()}, text[match.end():]
+    return {k: (v.strip("_ ") if isinstance(v, str) else v) for k, v in metadata.items()}, body
 
 
-def parse_text(text: str) -> Document:
+def parse_text(text: str, source: str = "<text>") -> Document:
     """Plain text. Paragraphs are separated by blank lines, or, where the text
     indents its paragraphs (as the Xinhua English sample does), an indented
     line starts a paragraph and an unindented one continues it. There each
@@ -311,7 +389,7 @@ def parse_text(text: str) -> Document:
     for p in paragraphs:
         if not by_indent and "\n" not in p.text:
             p.role = _role_of(p.text)
-    return Document(paragraphs, "text")
+    return Document(paragraphs, "text", source)
 
 
 def _is_indented(line: str) -> bool:
@@ -320,18 +398,18 @@ def _is_indented(line: str) -> bool:
 
 def _role_of(line: str) -> str:
     line = line.strip()
-    if CREDIT.search(line):
-        return "caption"
-    if STAFF_CREDIT.search(line) or BYLINE.search(line):
+    if is_credit(line):
         return "credit"
+    if CREDIT.search(line):  # a caption ending in its photo credit
+        return "caption"
     if len(line.split()) <= 15 and len(line) <= 100 and not _SENTENCE_END.search(line):
         return "heading"
     return "body"
 
 
-def parse_lines(text: str) -> Document:
+def parse_lines(text: str, source: str = "<text>") -> Document:
     """One sentence a line, used as is: line k is sentence k."""
     lines = text.lstrip("\ufeff").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    return Document([Paragraph(line) for line in lines], "lines")
+    return Document([Paragraph(line) for line in lines], "lines", source)

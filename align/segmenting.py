@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 
-from align.reading import Document
+from align.reading import Document, sentence_role, split_leading_byline
 from align.script import HAN
 
 # Longest sentence, in characters, before it is cut into pieces. e5 reads 512
@@ -40,13 +40,20 @@ class Sentence:
 
 
 def split_document(document: Document, lang: str, split_semicolon: bool = False) -> list[Sentence]:
-    """Sentences of a document in order; pre-split ('lines') documents are kept as they are."""
+    """Sentences of a document in order, each with its role (reading.sentence_role:
+    a credit is a credit even inside a caption). Pre-split ('lines') documents are
+    kept as they are; in others a byline or dateline fused to the front of a
+    paragraph ('Xinhua News Agency reporter Dong Ruifeng "Make ..."') is a
+    sentence of its own."""
     if document.format == "lines":
-        return [Sentence(p.text, k, p.role) for k, p in enumerate(document.paragraphs)]
+        return [Sentence(p.text, k, sentence_role(p.text, p.role)) for k, p in enumerate(document.paragraphs)]
     sentences = []
     for k, paragraph in enumerate(document.paragraphs):
-        for text in split_paragraph(paragraph.text, lang, split_semicolon):
-            sentences.append(Sentence(text, k, paragraph.role))
+        byline, rest = split_leading_byline(paragraph.text)
+        parts = [(byline, "credit"), (rest, paragraph.role)] if byline else [(paragraph.text, paragraph.role)]
+        for part, role in parts:
+            for text in split_paragraph(part, lang, split_semicolon):
+                sentences.append(Sentence(text, k, sentence_role(text, role)))
     return sentences
 
 

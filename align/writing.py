@@ -1,28 +1,48 @@
-"""Writing beads: the bitext table, its TSV and the index format.
+"""Writing beads: the bitext table and its formats (TSV, index, Vecalign, JSON Lines).
 
-TSV quoting rule: fields are written with csv.QUOTE_MINIMAL, so a text that
-holds a tab, a double quote or a newline is put in double quotes with inner
-quotes doubled; everything else is written as is. Reading the file back with
+In the table (`beads_to_frame`, the API's DataFrame) the sentence numbers
+`zh_ids`, `en_ids` and the sentence roles `zh_roles`, `en_roles` are lists;
+they become text only when written: ids as `[0, 1]`, roles comma-joined
+(`body,credit`). `read_tsv` turns them back into lists.
+
+TSV quoting rule: a field holding a tab, a double quote, a line feed or a
+carriage return is put in double quotes with inner quotes doubled; every other
+field is written as is. Reading the file back with
 pandas.read_csv(path, sep="\\t", keep_default_na=False) gives exactly the texts.
-Files are written whole or not at all: to a temporary file, then renamed.
+Files are written whole or not at all: to a temporary file, then renamed; a
+file that cannot be written raises OutputError naming it.
 """
 from __future__ import annotations
 
 import contextlib
-import csv
+import json
 import os
+import re
 import sys
-import tempfile
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from align.errors import OutputError, UsageError
 
-from align.aligning import Bead
-from align.segmenting import Sentence
+if TYPE_CHECKING:
+    import pandas as pd
 
-COLUMNS = ["zh", "en", "score", "type", "zh_ids", "en_ids"]
-OUTPUT_FORMATS = ("tsv", "index")
+    from align.aligning import Bead
+    from align.segmenting import Sentence
+
+COLUMNS = ["zh", "en", "score", "type", "zh_ids", "en_ids", "zh_roles", "en_roles", "parallel", "signature"]
+ID_COLUMNS = ("zh_ids", "en_ids")
+ROLE_COLUMNS = ("zh_roles", "en_roles")
+OUTPUT_FORMATS = ("tsv", "index", "vecalign", "jsonl")
+# The document's parallel verdict (align.checking.ParallelReport.parallel) as written.
+VERDICTS = {True: "yes", False: "no", None: "unjudged"}
+
+
+def verdict(parallel: bool | None) -> str:
+    """'yes', 'no' or 'unjudged' (too short to judge)."""
+    return VERDICTS[parallel]
 
 
 def format_ids(ids: Sequence[int]) -> str:
@@ -31,43 +51,143 @@ def format_ids(ids: Sequence[int]) -> str:
 
 
 def parse_ids(text: str) -> list[int]:
+    """'[0, 1]' (or '0 1') -> [0, 1]; raises ValueError on anything else."""
     inner = str(text).strip().strip("[]").strip()
     return [int(part) for part in inner.replace(",", " ").split()] if inner else []
 
 
-def beads_to_frame(beads: Sequence[Bead], zh: Sequence[Sentence], en: Sequence[Sentence]) -> pd.DataFrame:
+def as_ids(value: object) -> list[int]:
+    """Sentence numbers from a list (the table) or from their text (an older table, a TSV)."""
+    if isinstance(value, str):
+        return parse_ids(value)
+    if value is None or (isinstance(value, float) and value != value):  # NaN: a table without ids
+        return []
+    return [int(i) for i in value]
+
+
+def as_roles(value: object) -> list[str]:
+    """Sentence roles from a list (the table) or from their comma-joined text (a TSV)."""
+    if isinstance(value, str):
+        return [role.strip() for role in value.split(",") if role.strip()]
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    return [str(role) for role in value]
+
+
+def beads_to_frame(
+    beads: Sequence[Bead],
+    zh: Sequence[Sentence],
+    en: Sequence[Sentence],
+    parallel: bool | None = None,
+    signature: str = "",
+) -> pd.DataFrame:
     """One row a bead, in document order. Chinese sentences are joined with
-    nothing between them, English ones with a space."""
+    nothing between them, English ones with a space. `parallel` is the
+    document's verdict, `signature` what made the alignment (align.signature);
+    both are the same on every row, so that each row says where it came from."""
+    import pandas as pd
+
     rows = [
         {
             "zh": "".join(zh[i].text for i in bead.zh),
             "en": " ".join(en[j].text for j in bead.en),
             "score": round(bead.score, 4),
             "type": bead.type,
-            "zh_ids": format_ids(bead.zh),
-            "en_ids": format_ids(bead.en),
+            "zh_ids": list(bead.zh),
+            "en_ids": list(bead.en),
+            "zh_roles": [zh[i].role for i in bead.zh],
+            "en_roles": [en[j].role for j in bead.en],
+            "parallel": verdict(parallel),
+            "signature": signature,
         }
         for bead in beads
     ]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def written_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table with its list columns as the text they are written as."""
+    table = frame.copy()
+    for column in ID_COLUMNS:
+        if column in table.columns:
+            table[column] = [format_ids(as_ids(value)) for value in table[column]]
+    for column in ROLE_COLUMNS:
+        if column in table.columns:
+            table[column] = [",".join(as_roles(value)) for value in table[column]]
+    return table
+
+
+_NEEDS_QUOTES = re.compile(r'[\t\n\r"]')
+
+
+def _tsv_field(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    text = str(value)
+    # csv.QUOTE_MINIMAL would leave a bare CR unquoted, and readers take it for a line end.
+    return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES.search(text) else text
+
+
 def frame_to_tsv(frame: pd.DataFrame) -> str:
-    return frame.to_csv(sep="\t", index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+    """The table as TSV with a header row (see the module's quoting rule)."""
+    table = written_frame(frame)
+    lines = ["\t".join(_tsv_field(name) for name in table.columns)]
+    lines += ["\t".join(_tsv_field(value) for value in row) for row in table.itertuples(index=False, name=None)]
+    return "\n".join(lines) + "\n"
 
 
 def frame_to_index(frame: pd.DataFrame) -> str:
     """The index format: `[0, 1]:[0]`, one bead a line, 0-based."""
-    return "".join(f"{zh_ids}:{en_ids}\n" for zh_ids, en_ids in zip(frame["zh_ids"], frame["en_ids"]))
+    return "".join(f"{format_ids(as_ids(z))}:{format_ids(as_ids(e))}\n" for z, e in zip(frame["zh_ids"], frame["en_ids"]))
+
+
+def frame_to_vecalign(frame: pd.DataFrame) -> str:
+    """Vecalign's output format: `[0, 1]:[0]:0.0123`, the third field a cost, 1 - score."""
+    return "".join(f"{format_ids(as_ids(z))}:{format_ids(as_ids(e))}:{1 - float(score):.4f}\n"
+                   for z, e, score in zip(frame["zh_ids"], frame["en_ids"], frame["score"]))
+
+
+def frame_to_jsonl(frame: pd.DataFrame) -> str:
+    """One bead a line as a JSON object: texts, score, type, ids and roles as lists, verdict, signature."""
+    lines = []
+    for record in frame.to_dict("records"):
+        for column in ID_COLUMNS:
+            if column in record:
+                record[column] = as_ids(record[column])
+        for column in ROLE_COLUMNS:
+            if column in record:
+                record[column] = as_roles(record[column])
+        if "score" in record:
+            record["score"] = float(record["score"])
+        lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+    return "".join(lines)
+
+
+_WRITERS = {"tsv": frame_to_tsv, "index": frame_to_index, "vecalign": frame_to_vecalign, "jsonl": frame_to_jsonl}
 
 
 def read_tsv(path: str | Path) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t", keep_default_na=False, dtype={"zh": str, "en": str, "zh_ids": str, "en_ids": str})
+    """A TSV written by `zhalign align` (or `batch`, or `export`'s full TSV) as a table:
+    texts exactly as written, ids and roles as lists again."""
+    import pandas as pd
+
+    text_columns = {"zh": str, "en": str, "type": str, "parallel": str, "signature": str,
+                    **dict.fromkeys(ID_COLUMNS + ROLE_COLUMNS, str)}
+    frame = pd.read_csv(path, sep="\t", keep_default_na=False, dtype=text_columns)
+    for column in ID_COLUMNS:
+        if column in frame.columns:
+            frame[column] = [parse_ids(value) for value in frame[column]]
+    for column in ROLE_COLUMNS:
+        if column in frame.columns:
+            frame[column] = [as_roles(value) for value in frame[column]]
+    return frame
 
 
 def write_output(frame: pd.DataFrame, path: str | Path | None, output_format: str = "tsv") -> None:
-    """Write the table as TSV or index to a path, or to stdout for None or '-'."""
-    text = frame_to_tsv(frame) if output_format == "tsv" else frame_to_index(frame)
+    """Write the table in one of OUTPUT_FORMATS to a path, or to stdout for None or '-'."""
+    if output_format not in _WRITERS:
+        raise UsageError(f"unknown output format {output_format!r}; choose from {', '.join(OUTPUT_FORMATS)}")
+    text = _WRITERS[output_format](frame)
     if path in (None, "-"):
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -75,36 +195,87 @@ def write_output(frame: pd.DataFrame, path: str | Path | None, output_format: st
         write_atomically(path, text)
 
 
-def write_atomically(path: str | Path, text: str) -> None:
-    """Write text to path so that the path holds the old file or the whole
-    new one, never a part, even on Ctrl-C or a full disk."""
-    try:
-        with atomic_path(path) as temporary:
-            temporary.write_text(text, encoding="utf-8")
-    except OSError as error:  # one line naming the file, for the CLI
-        failure = OSError(f"cannot write {path}: {error.strerror or error}")
-        failure.errno = error.errno
-        raise failure from None
+def write_atomically(path: str | Path, text: str | bytes) -> None:
+    """Write text (UTF-8) or bytes to path so that the path holds the old file or
+    the whole new one, never a part, even on Ctrl-C or a full disk."""
+    with atomic_path(path) as temporary:
+        if isinstance(text, bytes):
+            temporary.write_bytes(text)
+        else:
+            temporary.write_text(text, encoding="utf-8", newline="\n")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _temporary_beside(path: Path) -> Path:
+    # The name must stay a legal one when path's own name is near the 255-byte limit.
+    stem = path.name.encode("utf-8")[:120].decode("utf-8", errors="ignore")
+    return path.with_name(f".{stem}.{uuid.uuid4().hex[:8]}.part")
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary path beside `path` to write to; renamed over `path` only if the block succeeds."""
+    """A temporary path beside `path` to write to; renamed over `path` only if
+    the block succeeds, and removed in every other case (an error, Ctrl-C at
+    any point). An OSError on the way becomes OutputError naming `path`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(handle)
-    temporary = Path(name)
-    os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; the output gets the usual mode
+    temporary: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        while temporary is None:
+            temporary = _temporary_beside(path)
+            try:  # created with the usual mode (0666 less the umask), unlike mkstemp's 0600
+                os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            except FileExistsError:
+                temporary = None
         yield temporary
         os.replace(temporary, path)
+    except OutputError:
+        raise
+    except OSError as error:  # one line naming the file asked for, for the CLI
+        failure = OutputError(f"cannot write {path}: {error.strerror or error}")
+        failure.errno = error.errno
+        raise failure from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
+        # The name is chosen before the file exists: an interrupt anywhere leaves nothing behind.
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+
+
+def _identity(path: str | Path | None) -> tuple[int, int] | None:
+    """(device, inode) of an existing file, what os.path.samefile compares; None otherwise."""
+    if path in (None, "-"):
+        return None
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return status.st_dev, status.st_ino
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one existing file (os.path.samefile; False when either is missing)."""
+    identity = _identity(a)
+    return identity is not None and identity == _identity(b)
+
+
+def refuse_overwriting_inputs(outputs: Iterable[str | Path | None], inputs: Iterable[str | Path | None]) -> None:
+    """Raise UsageError when an output path is one of the input files: the same
+    file as os.path.samefile decides (also through a symlink, a hard link or
+    another spelling). An output that does not exist yet cannot be an input."""
+    by_identity: dict[tuple[int, int], str] = {}
+    for given in inputs:
+        identity = _identity(given)
+        if identity is not None:
+            by_identity.setdefault(identity, str(given))
+    for output in outputs:
+        given = by_identity.get(_identity(output))  # type: ignore[arg-type]
+        if given is not None:
+            same = "" if str(output) == given else f" (the same file as {given})"
+            raise UsageError(f"output {output} is an input{same}: refusing to overwrite it; choose another output path")
+
+
+__all__ = [
+    "COLUMNS", "OUTPUT_FORMATS", "as_ids", "as_roles", "atomic_path", "beads_to_frame", "format_ids", "frame_to_index",
+    "frame_to_jsonl", "frame_to_tsv", "frame_to_vecalign", "parse_ids", "read_tsv", "refuse_overwriting_inputs",
+    "same_file", "verdict", "write_atomically", "write_output", "written_frame",
+]

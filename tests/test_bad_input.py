@@ -20,7 +20,7 @@ import pytest
 from align.aligning import Alignment, Bead, align_vectors
 from align.marks import PairEvidence
 from align.checking import AlignWarning, check_languages, parallelism
-from align.pipeline import align_pair
+from align.pipeline import align_pair, read_pair
 from align.reading import InputError, decode_file, read_document
 from align.segmenting import MAX_CHARS, PIECE_CHARS, split_document, split_paragraph
 from align.writing import atomic_path, read_tsv, write_atomically
@@ -160,6 +160,81 @@ def test_truncated_utf16_is_an_error_naming_the_file(tmp_path):
     path.write_bytes("中文".encode("utf-16") + b"\x41")  # odd number of bytes after the BOM
     with pytest.raises(InputError, match="broken.txt: has a utf-16 byte-order mark"):
         decode_file(path)
+
+
+LATIN_EN = "The Ångström is named after Anders Ångström. Café society met in the façade's shade.\n"
+
+
+@pytest.mark.parametrize("codec", ["cp1252", "latin-1"])
+def test_western_single_byte_english_is_decoded_as_western(tmp_path, codec):
+    path = tmp_path / f"en-{codec}.txt"
+    path.write_bytes(LATIN_EN.encode(codec))
+    assert decode_file(path) == LATIN_EN  # not CP1250's 'Ĺngström'
+
+
+def test_each_side_has_its_own_encoding(tmp_path, small_pair):
+    zh, en = small_pair
+    zh.write_bytes(ZH_TEXT.encode("gb18030"))
+    en.write_bytes((EN_TEXT + LATIN_EN).encode("cp1252"))
+    out = tmp_path / "out.tsv"
+    done = run_cli(zh, en, "-o", out, "--zh-encoding", "gb18030", "--en-encoding", "cp1252")
+    assert done.returncode == 0, done.stderr
+    frame = read_tsv(out)
+    assert "".join(frame["zh"]) == "".join(ZH_LINES) and "Ångström" in " ".join(frame["en"])
+    assert "encoding:gb18030+cp1252" in frame["signature"][0]
+    # --encoding for both sides cannot serve here: the English side is no GB18030.
+    line = assert_one_line_error(run_cli(zh, en, "--encoding", "gb18030", "-o", out), str(en))
+    assert "gb18030" in line
+    documents = read_pair(zh, en, encoding=("gb18030", "cp1252"))  # the same in the API
+    assert "Ångström" in documents[1].paragraphs[-1].text
+
+
+# --- outputs over inputs ------------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["align", "plot"])
+@pytest.mark.parametrize("which", ["zh", "en", "en-by-another-path"])
+def test_cli_output_over_an_input_is_refused(small_pair, command, which):
+    zh, en = small_pair
+    output = {"zh": zh, "en": en, "en-by-another-path": en.parent / ".." / en.parent.name / en.name}[which]
+    before = zh.read_bytes(), en.read_bytes()
+    done = subprocess.run([sys.executable, "-m", "align", command, str(zh), str(en), "-o", str(output),
+                           "--no-progress"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    line = assert_one_line_error(done, str(output))
+    assert "is an input" in line and "refusing to overwrite" in line
+    assert (zh.read_bytes(), en.read_bytes()) == before
+    assert sorted(p.name for p in zh.parent.iterdir()) == ["en.txt", "zh.txt"]
+
+
+# --- the command line's own edges -------------------------------------------------------
+
+def test_a_bug_is_a_traceback_not_a_one_line_error(tmp_path, monkeypatch):
+    import align.evaluating
+    from align.cli import main
+
+    def buggy(gold, pred):
+        raise ValueError("an internal inconsistency")
+
+    monkeypatch.setattr(align.evaluating, "evaluate_paths", buggy)
+    with pytest.raises(ValueError, match="an internal inconsistency"):
+        main(["eval", str(tmp_path), str(tmp_path)])
+
+
+def test_main_leaves_the_process_warning_hook_alone(tmp_path):
+    from align.cli import main
+
+    hook = warnings.showwarning
+    assert main(["models"]) == 0
+    assert warnings.showwarning is hook
+
+
+def test_import_align_is_light():
+    done = subprocess.run([sys.executable, "-c", "import sys, align; print(sorted(m for m in "
+                           "('pandas', 'bs4', 'yaml', 'tqdm', 'numpy', 'matplotlib') if m in sys.modules))"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
+    done = subprocess.run([sys.executable, "-c", "import align; print(align.align_pair.__module__)"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.stdout.strip() == "align.pipeline"
 
 
 # --- empty inputs ----------------------------------------------------------------
@@ -457,8 +532,9 @@ def test_cli_false_pair_warns_and_strict_fails(tmp_path):
     lines = done.stderr.splitlines()
     warning = [line for line in lines if line.startswith("zhalign: warning: ")]
     assert len(warning) == 1 and "do not look parallel" in warning[0] and OTHER_EN.name in warning[0]
-    assert "parallel: NO" in lines[-1]  # the summary carries the flag
-    assert out.exists()
+    assert "parallel: NO" in lines[-2]  # the summary carries the flag
+    assert lines[-1].startswith("signature: zhalign ")
+    assert out.exists() and set(read_tsv(out)["parallel"]) == {"no"}  # and so does every row
 
     # --strict: an error, and the old output stays as it was.
     out.write_text("old output\n", encoding="utf-8")

@@ -1,17 +1,23 @@
 """Aligning many pairs on a local Dask cluster of 2 workers: outputs, failures, resuming, the cache."""
 import json
 import os
+import shutil
 import subprocess
 import sys
+import warnings
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from align.batching import BatchSettings, dask_client, read_manifest, run_batch, worker_peak_memory
+from align.batching import (
+    MAX_NAME_BYTES, BatchSettings, dask_client, file_sha256, pair_names, read_manifest, run_batch, worker_peak_memory,
+)
 from align.caching import EmbeddingCache
+from align.checking import AlignWarning
 from align.reading import InputError, read_document
 from align.segmenting import split_document
-from align.writing import read_tsv
+from align.writing import COLUMNS, read_tsv
 from mac_corpus import mac_piece
 
 GOOD = ("zh0--en0", "zh1--en1", "zh2--en2")
@@ -58,7 +64,7 @@ def status(result):
 
 
 def test_every_pair_aligned_or_failed_with_its_error(first_run):
-    result, _ = first_run
+    result, settings = first_run
     assert status(result) == {**{name: "ok" for name in GOOD}, "empty--en0": "failed", "binary--en1": "failed"}
     summary = result.summary.set_index(result.summary["pair"].str.rsplit("-", n=1).str[0])
     assert summary.loc["empty--en0", "error"].endswith("empty.txt: file is empty")
@@ -70,8 +76,11 @@ def test_every_pair_aligned_or_failed_with_its_error(first_run):
         assert row["seconds"] > 0 and row["error"] == ""
     written = pd.read_csv(result.out_dir / "summary.tsv", sep="\t", keep_default_na=False)
     assert list(written["status"]) == list(result.summary["status"])
-    assert {"pair", "zh_sentences", "en_sentences", "beads", "mean_score", "seconds", "status", "error"} <= set(
-        written.columns)
+    assert {"pair", "zh_sentences", "en_sentences", "beads", "mean_score", "parallel", "auc", "signature", "seconds",
+            "status", "error"} <= set(written.columns)
+    ok = written[written["status"] == "ok"]
+    assert set(ok["parallel"]) == {"yes"} and (ok["auc"].astype(float) > 0.75).all()
+    assert set(ok["signature"]) == {settings.signature()}
 
 
 def test_outputs_per_pair_and_combined(first_run):
@@ -84,7 +93,7 @@ def test_outputs_per_pair_and_combined(first_run):
         assert not (result.out_dir / "pairs" / f"{name}.tsv").exists()
     corpus_tsv = read_tsv(result.out_dir / "corpus.tsv")
     corpus_parquet = pd.read_parquet(result.out_dir / "corpus.parquet")
-    assert list(corpus_parquet.columns) == ["pair", "zh", "en", "score", "type", "zh_ids", "en_ids"]
+    assert list(corpus_parquet.columns) == ["pair", *COLUMNS]
     assert len(corpus_tsv) == len(corpus_parquet) == ok["beads"].sum()
     assert set(corpus_parquet["pair"]) == set(ok["pair"])
     first = ok["pair"].iloc[0]
@@ -121,9 +130,10 @@ def test_other_settings_realign_without_embedding(first_run, corpus, client, cac
     result, settings = first_run
     changed = BatchSettings(input_format=("lines", "lines"), cache_dir=str(cache_dir),
                             params=settings.params | {"skip": 0.35})
-    assert changed.fingerprint() != settings.fingerprint()
+    assert changed.signature() != settings.signature() and "|skip:0.35|" in changed.signature()
     rerun = run_batch(corpus, tmp_path / "out", changed, client=client)
-    ok = rerun.summary[rerun.summary["status"] == "ok"]
+    ok = rerun.summary[rerun.summary["status"].isin(["ok", "not-parallel"])]  # aligned (a skip this cheap may
+    # leave enough unaligned for the verdict to fall)
     assert len(ok) == 3
     assert ok["embedded"].tolist() == [0, 0, 0]  # every vector from the persistent cache
     distinct = set()
@@ -141,7 +151,8 @@ def test_manifest_paths_relative_to_its_folder(corpus, tmp_path):
     twice = tmp_path / "twice.tsv"
     row = f"{corpus.parent / 'en0.txt'}\t{corpus.parent / 'zh0.txt'}\n"
     twice.write_text("en_path\tzh_path\n" + row * 2, "utf-8")
-    assert len(read_manifest(twice)) == 1  # a pair listed twice is aligned once
+    with pytest.warns(AlignWarning, match="already listed"):
+        assert len(read_manifest(twice)) == 1  # a pair listed twice is aligned once
     twice.write_text("zh\ten\na\tb\n", "utf-8")
     with pytest.raises(InputError, match="needs columns zh_path and en_path"):
         read_manifest(twice)
@@ -158,7 +169,9 @@ def test_cli_batch_and_cache(first_run, corpus, cache_dir, tmp_path):  # first_r
     assert done.returncode == 1  # two pairs failed; the others are done
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("zhalign: error: 2 of 5 pairs failed")
-    assert "5 pairs: 3 aligned, 0 already done, 2 failed" in done.stderr
+    assert "5 pairs: 3 aligned, 0 already done, 0 not parallel, 2 failed" in done.stderr
+    failures = [line for line in done.stderr.splitlines() if line.startswith("failed     ")]
+    assert len(failures) == 2 and any("empty.txt: file is empty" in line for line in failures)
     summary = pd.read_csv(tmp_path / "out" / "summary.tsv", sep="\t", keep_default_na=False)
     assert (summary.loc[summary["status"] == "ok", "embedded"] == 0).all()
 
@@ -174,3 +187,101 @@ def test_cli_batch_and_cache(first_run, corpus, cache_dir, tmp_path):  # first_r
     bad = cli("batch", tmp_path / "missing.tsv", "-o", tmp_path / "out2")
     assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
         f"zhalign: error: {tmp_path / 'missing.tsv'}: no such manifest"]
+
+
+# --- verdicts, resuming by content, manifest paths, long names, a full disk -----------------
+
+@pytest.fixture
+def small_corpus(corpus, tmp_path):
+    """Copies of one parallel pair and an unrelated English side, in a manifest that lists the
+    parallel pair three times (three spellings of the same paths) and the unrelated pair once."""
+    folder = tmp_path / "corpus2"
+    folder.mkdir()
+    for name in ("zh0.txt", "en0.txt", "en1.txt"):
+        shutil.copy(corpus.parent / name, folder / name)
+    rows = ["zh0.txt\ten0.txt", "../corpus2/zh0.txt\ten0.txt", f"{folder / 'zh0.txt'}\t{folder}/./en0.txt",
+            "zh0.txt\ten1.txt"]
+    manifest = folder / "manifest.tsv"
+    manifest.write_text("zh_path\ten_path\n" + "\n".join(rows) + "\n", "utf-8")
+    return manifest
+
+
+def test_manifest_paths_are_resolved_and_repeats_warned(small_corpus):
+    with pytest.warns(AlignWarning, match=r"2 row\(s\) \(line 3, 4\) list a pair already listed"):
+        pairs = read_manifest(small_corpus)
+    assert len(pairs) == 2
+    assert pairs["zh_path"].tolist() == [str(small_corpus.parent / "zh0.txt")] * 2
+
+
+def test_not_parallel_pairs_and_resuming_by_content(small_corpus, client, cache_dir, tmp_path):
+    settings = BatchSettings(input_format=("lines", "lines"), cache_dir=str(cache_dir))
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AlignWarning)
+        first = run_batch(small_corpus, out, settings, client=client)
+    summary = first.summary.set_index(first.summary["pair"].str.rsplit("-", n=1).str[0])
+    assert summary["status"].to_dict() == {"zh0--en0": "ok", "zh0--en1": "not-parallel"}
+    assert summary["parallel"].to_dict() == {"zh0--en0": "yes", "zh0--en1": "no"}
+    assert float(summary.loc["zh0--en1", "auc"]) < 0.75 < float(summary.loc["zh0--en0", "auc"])
+    unrelated = summary.loc["zh0--en1", "pair"]
+    assert set(read_tsv(out / "pairs" / f"{unrelated}.tsv")["parallel"]) == {"no"}  # its bitext is kept
+    record = json.loads((out / "pairs" / f"{unrelated}.json").read_text("utf-8"))
+    assert record["signature"] == settings.signature() and record["en_sha256"] == file_sha256(
+        small_corpus.parent / "en1.txt")
+    corpus = read_tsv(out / "corpus.tsv")
+    assert set(corpus["pair"]) == {summary.loc["zh0--en0", "pair"]}  # the unrelated pair stays out
+
+    def statuses(result):
+        return result.summary["status"].tolist()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AlignWarning)
+        assert statuses(run_batch(small_corpus, out, settings, client=client)) == ["skipped", "not-parallel"]
+        # A changed input is aligned again, though its name and the settings are the same.
+        english = small_corpus.parent / "en0.txt"
+        english.write_text(english.read_text("utf-8").replace("\n", "\n\n", 1), "utf-8")
+        changed = run_batch(small_corpus, out, settings, client=client)
+        assert statuses(changed) == ["ok", "not-parallel"]
+        # Asked for, the unrelated pair's beads go into the corpus too.
+        kept = run_batch(small_corpus, out, settings, client=client, keep_not_parallel=True)
+    assert statuses(kept) == ["skipped", "not-parallel"]
+    assert len(set(read_tsv(out / "corpus.tsv")["pair"])) == 2
+
+
+def test_long_file_names_are_cut_in_bytes(tmp_path):
+    zh, en = tmp_path / ("长" * 80 + ".txt"), tmp_path / ("英" * 80 + ".txt")  # 244 bytes each: legal names
+    name = pair_names([str(zh)], [str(en)])[0]
+    assert len(name.encode("utf-8")) <= MAX_NAME_BYTES + 9 and name.startswith("长" * 66)
+    for suffix in (".tsv", ".json"):
+        (tmp_path / (name + suffix)).write_text("ok", "utf-8")  # no Errno 36
+
+
+def test_a_full_disk_is_one_line_a_pair_and_one_clear_error(corpus, cache_dir, tmp_path, monkeypatch, capfd):
+    """Every write under OUT_DIR fails with ENOSPC; the pairs run on an in-process worker so that it fails there too."""
+    from distributed import Client
+
+    import align.batching
+    from align.cli import main
+
+    out = tmp_path / "out"
+    real_write_text = Path.write_text
+
+    def disk_full(self, *args, **kwargs):
+        if str(self).startswith(str(out)):
+            raise OSError(28, "No space left on device")
+        return real_write_text(self, *args, **kwargs)
+
+    real_run_batch = align.batching.run_batch
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as local:
+        monkeypatch.setattr(Path, "write_text", disk_full)
+        monkeypatch.setattr(align.batching, "run_batch", lambda *args, **kwargs: real_run_batch(
+            *args, **{**kwargs, "client": local}))
+        code = main(["batch", str(corpus), "-o", str(out), "--input-format", "lines", "--cache-dir", str(cache_dir),
+                     "--no-progress", "-q"])
+    err = capfd.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len([line for line in lines if line.startswith("failed     ")]) == 5
+    assert sum("No space left on device" in line for line in lines[:-1]) == 3  # the three good pairs
+    assert lines[-1] == f"zhalign: error: cannot write {out / 'summary.tsv'}: No space left on device"
+    assert not list(out.rglob("*.part"))

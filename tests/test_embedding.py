@@ -43,8 +43,8 @@ def test_sentence_transformers_model_aligns_english_pair(minilm_folder):
     right = "A cat was sitting on the mat.\nIn London it rained.\nShe purchased a pear and three apples.\n"
     # Both sides are English here, so the language check is overridden.
     frame = align_pair(left, right, model=minilm_folder, input_format="lines", force=True).frame
-    assert frame["zh_ids"].tolist() == ["[0]", "[1]", "[2]"]
-    assert frame["en_ids"].tolist() == ["[0]", "[1]", "[2]"]
+    assert frame["zh_ids"].tolist() == [[0], [1], [2]]
+    assert frame["en_ids"].tolist() == [[0], [1], [2]]
 
 
 def test_unknown_model_is_a_clear_error():

@@ -29,8 +29,8 @@ def test_english_credits_unaligned(sample_result):
 
 def test_every_sentence_in_exactly_one_bead(sample_result):
     frame = sample_result.frame
-    zh_ids = [i for ids in frame["zh_ids"] for i in eval(ids)]
-    en_ids = [j for ids in frame["en_ids"] for j in eval(ids)]
+    zh_ids = [i for ids in frame["zh_ids"] for i in ids]
+    en_ids = [j for ids in frame["en_ids"] for j in ids]
     assert zh_ids == list(range(len(sample_result.zh)))
     assert en_ids == list(range(len(sample_result.en)))
     assert "".join(frame["zh"]) == "".join(s.text for s in sample_result.zh)
@@ -61,6 +61,25 @@ def test_cli_index_format_to_stdout():
     assert all(":" in line and line.startswith("[") for line in lines)
 
 
+def test_cli_jsonl_format_streams_beads_with_lists_roles_and_signature(tmp_path, sample_result):
+    import json
+
+    out = tmp_path / "out.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "align", "align", str(ZH_SAMPLE), str(EN_SAMPLE), "--format", "jsonl", "-o", str(out),
+         "-q", "--no-progress"], capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert len(records) == len(sample_result.frame)
+    mars = next(r for r in records if r["zh"] == MARS_ZH)
+    assert mars["zh_ids"] == [1] and mars["en_ids"] == [4, 5] and mars["type"] == "1-2"
+    assert mars["zh_roles"] == ["body"] and mars["parallel"] == "yes"
+    assert mars["signature"] == sample_result.signature and mars["signature"].startswith("zhalign ")
+    credit = next(r for r in records if r["en"] == "Text reporter: Dong Ruifeng")
+    assert credit["en_roles"] == ["credit"] and credit["zh_ids"] == []
+
+
 def test_cli_bad_input_is_one_line_error(tmp_path):
     done = subprocess.run([sys.executable, "-m", "align", "align", str(tmp_path / "nope.md"), str(EN_SAMPLE)],
                           capture_output=True, text=True, timeout=120)
@@ -71,8 +90,9 @@ def test_cli_bad_input_is_one_line_error(tmp_path):
 def test_cli_help_documents_options():
     done = subprocess.run([sys.executable, "-m", "align", "align", "--help"], capture_output=True, text=True)
     assert done.returncode == 0
-    for option in ("--model", "--input-format", "--format", "--output", "--encoding", "--max-bead", "--skip"):
-        assert option in done.stdout
+    for option in ("--model", "--input-format", "--format", "--output", "--encoding", "--zh-encoding",
+                   "--en-encoding", "--max-bead", "--skip", "vecalign", "jsonl", "a cost, 1 - score"):
+        assert option in " ".join(done.stdout.split())  # as one line: argparse wraps the help
 
 
 def test_models_lists_registry():

@@ -1,8 +1,10 @@
 """The bead metric against hand-checked counts and Bertalign's published MAC-Dev score."""
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from align.errors import InputError
 from align.evaluating import evaluate, evaluate_paths, read_alignment, score_pair
 
 MAC_DEV = Path(__file__).resolve().parents[2] / "shared" / "bench" / "mac-dev"
@@ -42,3 +44,38 @@ def test_reads_our_tsv(tmp_path):
     path = tmp_path / "x.tsv"
     path.write_text("zh\ten\tscore\ttype\tzh_ids\ten_ids\n一\tOne\t0.9\t1-1\t[0]\t[0]\n\tTwo\t0\t0-1\t[]\t[1]\n", "utf-8")
     assert read_alignment(path) == [((0,), (0,)), ((), (1,))]
+
+
+def test_reads_vecalign_output_with_costs(tmp_path):
+    path = tmp_path / "vecalign.out"
+    path.write_text("[0]:[0]:0.1234\n[1, 2]:[1]:0.087654\n[3]:[]:0.000000\n[]:[2]:1\n", "utf-8")
+    assert read_alignment(path) == [((0,), (0,)), ((1, 2), (1,)), ((3,), ()), ((), (2,))]
+    path.write_text("[0]:[0]:cheap\n", "utf-8")
+    with pytest.raises(InputError, match=r"vecalign\.out:1: not a bead line"):
+        read_alignment(path)
+
+
+def test_our_vecalign_format_scores_like_our_index_format(tmp_path):
+    from align.writing import frame_to_index, frame_to_vecalign
+
+    frame = pd.DataFrame({"zh_ids": [[0], [1, 2], []], "en_ids": [[0], [1], [2]], "score": [0.9, 0.5, 0.0]})
+    (tmp_path / "a.index").write_text(frame_to_index(frame), "utf-8")
+    (tmp_path / "a.vecalign").write_text(frame_to_vecalign(frame), "utf-8")
+    assert read_alignment(tmp_path / "a.vecalign") == read_alignment(tmp_path / "a.index")
+
+
+def test_missing_paths_are_named(tmp_path):
+    gold = tmp_path / "gold"
+    gold.write_text("[0]:[0]\n", "utf-8")
+    with pytest.raises(InputError, match=f"{tmp_path / 'nope.tsv'}: no such file or directory"):
+        evaluate_paths(gold, tmp_path / "nope.tsv")
+    with pytest.raises(InputError, match=f"{tmp_path / 'absent'}: no such file or directory"):
+        evaluate_paths(tmp_path / "absent", gold)
+
+
+def test_cli_eval_missing_path_is_one_line(tmp_path, capsys):
+    from align.cli import main
+
+    assert main(["eval", str(tmp_path / "gold"), str(tmp_path / "pred")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"zhalign: error: {tmp_path / 'gold'}: no such file or directory\n"

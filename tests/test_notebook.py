@@ -37,6 +37,7 @@ def test_notebook_runs_and_shows_table_and_figures(sample_result, tmp_path):
     assert not errors
     text = "".join(output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", []))
     assert f"{len(sample_result.zh)} zh and {len(sample_result.en)} en sentences" in text  # the sample pair
+    assert "parallel: yes (parallel: yes (AUC" in text and f"made by: {sample_result.signature}" in text
 
     tables = outputs(notebook, "text/html")
     assert any("<table" in html and "zh_ids" in html and "score" in html for html in tables)  # the bead table

@@ -57,7 +57,7 @@ def test_text_paragraphs_by_indentation():
     # The unindented line after it continues the same paragraph.
     assert "This major achievement" in mars.text
     roles = {p.text: p.role for p in document.paragraphs}
-    assert roles["Photo by Xinhua News Agency reporter Zhang Yuwei"] == "caption"
+    assert roles["Photo by Xinhua News Agency reporter Zhang Yuwei"] == "credit"  # a photo credit line
     assert roles["Technological innovation should serve the development of society and the people"] == "heading"
 
 
@@ -78,3 +78,60 @@ def test_missing_and_empty_files(tmp_path):
     empty.write_text("  \n\n", encoding="utf-8")
     with pytest.raises(InputError, match="empty"):
         read_document(empty)
+
+
+# --- front matter ---------------------------------------------------------------------
+
+def test_front_matter_errors_name_the_file(tmp_path):
+    path = tmp_path / "broken.md"
+    path.write_text("---\ntitle: [unclosed\n---\n<p>正文。</p>\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"broken\.md: front matter is not valid YAML"):
+        read_document(path)
+
+
+def test_tabs_in_front_matter_are_read_as_spaces():
+    document = read_document("---\ntitle:\t标题\ncategories:\n\t- 新闻\n---\n<p>正文第一句。</p>\n")
+    assert document.metadata == {"title": "标题", "categories": ["新闻"]}
+    assert [p.text for p in document.paragraphs] == ["正文第一句。"]
+
+
+def test_unclosed_front_matter_is_metadata_not_a_sentence():
+    document = read_document("---\ntitle: 标题\nauthor: ZAKER\n<p>正文第一句。</p><p>第二段。</p>\n")
+    assert document.metadata == {"title": "标题", "author": "ZAKER"}
+    assert [p.text for p in document.paragraphs] == ["正文第一句。", "第二段。"]
+
+
+# --- roles -----------------------------------------------------------------------------
+
+def test_a_photo_credit_inside_a_caption_is_a_credit_sentence(zaker):
+    from align.segmenting import split_document
+
+    sentences = split_document(zaker, "zh")
+    roles = {s.text: s.role for s in sentences}
+    assert roles["2020年12月23日，科兴中维工作人员在新冠病毒灭活疫苗质检实验室内进行检验工作。"] == "caption"
+    assert roles["新华社记者 张玉薇 摄"] == "credit"
+    assert roles["新华社发（国家航天局供图）"] == "credit"
+    assert {s.role for s in sentences} == {"body", "heading", "caption", "credit"}
+
+
+def test_a_byline_fused_to_a_paragraph_is_a_sentence_of_its_own():
+    from align.segmenting import split_document
+
+    document = read_document('Xinhua News Agency reporter Dong Ruifeng "Make new contributions!" he wrote.\n\n'
+                             "BEIJING, July 8 (Xinhua) -- China launched a satellite. It works.\n")
+    sentences = [(s.text, s.role, s.paragraph) for s in split_document(document, "en")]
+    assert sentences == [("Xinhua News Agency reporter Dong Ruifeng", "credit", 0),
+                         ('"Make new contributions!" he wrote.', "body", 0),
+                         ("BEIJING, July 8 (Xinhua) --", "credit", 1),
+                         ("China launched a satellite.", "body", 1), ("It works.", "body", 1)]
+    # A reporter who is the subject of the sentence is no byline; a question to a reporter no credit.
+    for text in ("Xinhua News Agency reporter Dong Ruifeng visited the laboratory.", "Reporter: What do you think?"):
+        assert [s.role for s in split_document(read_document(text + "\n"), "en")] == ["body"]
+
+
+def test_lines_format_gives_roles_without_splitting():
+    from align.segmenting import split_document
+
+    document = read_document("新华社记者 张玉薇 摄\n这是一句话。\n", "lines")
+    assert [(s.text, s.role) for s in split_document(document, "zh")] == [("新华社记者 张玉薇 摄", "credit"),
+                                                                          ("这是一句话。", "body")]

@@ -43,7 +43,7 @@ def test_sentences_keep_paragraph_and_role():
     sentences = split_document(read_document(ZH_SAMPLE), "zh")
     first_caption = [s for s in sentences if s.paragraph == 2]
     assert [(s.text, s.role) for s in first_caption] == [
-        ('这是6月11日公布的由祝融号火星车拍摄的"着巡合影"图。', "caption"), ("新华社发（国家航天局供图）", "caption")]
+        ('这是6月11日公布的由祝融号火星车拍摄的"着巡合影"图。', "caption"), ("新华社发（国家航天局供图）", "credit")]
     assert any(s.role == "heading" for s in sentences)
     assert [s.paragraph for s in sentences] == sorted(s.paragraph for s in sentences)
 

