@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from align import __version__
 from align.aligning import AlignParams
-from align.embedding import DEFAULT_MODEL, ModelError
+from align.embedding import DEFAULT_MODEL, DEVICES, ModelError
 from align.reading import INPUT_FORMATS, InputError
 from align.writing import OUTPUT_FORMATS
 
@@ -25,6 +25,9 @@ def add_reading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help="embedding model: a name from `zhalign models`, or a sentence-transformers "
                              f"folder (default: {DEFAULT_MODEL}, shipped with the package)")
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="where a sentence-transformers model runs: cuda (a GPU), cpu, or auto (cuda when torch "
+                             f"sees a GPU); {DEFAULT_MODEL} always runs on the CPU (default: auto)")
     parser.add_argument("--input-format", choices=INPUT_FORMATS, default="auto",
                         help="how to read both inputs: zaker (HTML export with YAML front matter), text "
                              "(paragraphs by blank lines or indentation), lines (one sentence a line, kept "
@@ -45,7 +48,8 @@ def add_align_options(parser: argparse.ArgumentParser) -> None:
                         help=f"most sentences in a bead, both sides together (default: {defaults.max_total})")
     parser.add_argument("--force", action="store_true",
                         help="align even when a side does not look like its language (English given as "
-                             "the Chinese side, both sides Chinese): a warning instead of an error")
+                             "the Chinese side, both sides Chinese) or has far more sentences than the other "
+                             "(5 to 1 and beyond, wrong files): a warning instead of an error")
     parser.add_argument("--strict", action="store_true",
                         help="fail (exit 1, no output) when the documents do not look parallel; "
                              "by default that is a warning and a flag in the summary")
@@ -69,8 +73,8 @@ def align_from_args(args: argparse.Namespace):
 
     return align_pair(
         args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=args.encoding,
-        params=params_from(args), split_semicolon=args.split_semicolon, progress=None if args.progress else False,
-        force=args.force, strict=args.strict,
+        params=params_from(args), split_semicolon=args.split_semicolon, progress=progress_from(args),
+        force=args.force, strict=args.strict, device=args.device,
     )
 
 
@@ -168,11 +172,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")  # no display: write the file only
     from align.plotting import cjk_font, overview_figure, save_png
+    from align.progress import show_progress, status
 
     result = align_from_args(args)
-    figure = overview_figure(result, window=args.window, size_px=args.size, dpi=args.dpi, labels=args.labels,
-                             centred=not args.raw)
-    save_png(figure, args.output)
+    with status(f"plotting {args.output}", show_progress(progress_from(args))):
+        figure = overview_figure(result, window=args.window, size_px=args.size, dpi=args.dpi, labels=args.labels,
+                                 centred=not args.raw)
+        save_png(figure, args.output)
     if not args.quiet:
         print(format_summary(result.summary()), file=sys.stderr)
         font = "" if cjk_font() else "; no CJK font found, Chinese sentences labelled by number"
@@ -216,6 +222,20 @@ def add_message_options(parser: argparse.ArgumentParser, report: str = "summary"
     parser.add_argument("-q", "--quiet", action="store_true", help=f"no {report} on stderr")
 
 
+def progress_from(args: argparse.Namespace) -> bool | None:
+    """Progress as the options ask: None (on a terminal only, align.progress) or False (--no-progress)."""
+    return None if args.progress else False
+
+
+def check_local_device(args: argparse.Namespace) -> None:
+    """Refuse a device this machine cannot give before starting a local cluster
+    (the workers of a --scheduler may have what this machine lacks)."""
+    from align.embedding import resolve_device, resolve_model
+
+    if not args.scheduler:
+        resolve_device(args.device, resolve_model(args.model).backend)
+
+
 def add_cache_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", metavar="DIR",
                         help="persistent embedding cache folder (default: $ZHALIGN_CACHE or ~/.cache/zhalign)")
@@ -230,8 +250,7 @@ def cache_from(args: argparse.Namespace):
 
 
 def cmd_pair(args: argparse.Namespace) -> int:
-    from align.caching import attach_cache
-    from align.embedding import load_encoder
+    from align.batching import dask_client
     from align.pairing import list_documents, pair_documents, write_manifest, write_report
 
     if args.candidates < 1:
@@ -240,12 +259,15 @@ def cmd_pair(args: argparse.Namespace) -> int:
     en_paths = list_documents(args.en or args.zh, args.en_glob)
     if not zh_paths or not en_paths:
         raise InputError(f"no documents in {args.zh if not zh_paths else args.en or args.zh}")
-    encoder = load_encoder(args.model)
+    if args.workers is not None and args.workers < 1:
+        raise ValueError("--workers must be at least 1")
+    check_local_device(args)
     cache = cache_from(args)
-    if cache is not None:
-        attach_cache(encoder, cache)
-    pairing = pair_documents(zh_paths, en_paths, encoder, threshold=args.threshold, candidates=args.candidates,
-                             input_format=input_formats(args), encoding=args.encoding, progress=args.progress)
+    with dask_client(args.scheduler, args.workers) as client:
+        pairing = pair_documents(zh_paths, en_paths, args.model, threshold=args.threshold, candidates=args.candidates,
+                                 input_format=input_formats(args), encoding=args.encoding,
+                                 progress=progress_from(args), client=client,
+                                 cache_dir=None if cache is None else cache.folder, device=args.device)
     manifest = pairing.manifest()
     if args.output in (None, "-"):
         sys.stdout.write(manifest.to_csv(sep="\t", index=False, lineterminator="\n"))
@@ -281,14 +303,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
     settings = BatchSettings(
         model=args.model, input_format=input_formats(args), encoding=args.encoding,
         split_semicolon=args.split_semicolon, params=asdict(params_from(args)),
-        cache_dir=None if cache is None else str(cache.folder),
+        cache_dir=None if cache is None else str(cache.folder), device=args.device,
         # options other subcommands' align_pair takes, passed on only when given
         align_options={name: True for name in ("force", "strict") if getattr(args, name, False)},
     )
     if args.workers is not None and args.workers < 1:
         raise ValueError("--workers must be at least 1")
+    check_local_device(args)
     result = run_batch(args.manifest, args.output, settings, workers=args.workers, scheduler=args.scheduler,
-                       threads=args.threads, redo=args.redo, progress=args.progress)
+                       threads=args.threads, redo=args.redo, progress=progress_from(args))
     counts = result.counts()
     failed = counts.get("failed", 0)
     if not args.quiet:
@@ -449,6 +472,12 @@ def build_parser() -> argparse.ArgumentParser:
                            "is scored when there are at most 64 (default: 3)")
     pair.add_argument("--zh-glob", default="*", help="files of the ZH folder to read (default: *)")
     pair.add_argument("--en-glob", default="*", help="files of the EN folder to read (default: *)")
+    pair.add_argument("--workers", type=int,
+                      help="worker processes of the local Dask cluster that read, embed and score the documents "
+                           "(default: one per core)")
+    pair.add_argument("--scheduler", metavar="ADDRESS",
+                      help="use this Dask scheduler (e.g. tcp://host:8786) instead of a local cluster; its "
+                           "workers must see the documents")
     add_reading_options(pair)
     add_cache_options(pair)
     add_message_options(pair, "report")
