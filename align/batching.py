@@ -38,7 +38,6 @@ import json
 import logging
 import os
 import re
-import sys
 import time
 import uuid
 import warnings
@@ -69,6 +68,7 @@ class BatchSettings:
     params: dict = field(default_factory=lambda: asdict(AlignParams()))
     align_options: dict = field(default_factory=dict)  # further keyword arguments of align_pair
     cache_dir: str | None = None  # None: no persistent cache
+    device: str = "auto"          # where a sentence-transformers model runs (align.embedding.resolve_device)
 
     def signature(self) -> str:
         """The signature every pair aligned with these settings carries (align.signature);
@@ -163,13 +163,13 @@ MODEL_LOADS = 0  # models this process has loaded; the worker_encoder cache keep
 
 
 @functools.lru_cache(maxsize=2)
-def worker_encoder(model: str, cache_dir: str | None):
-    """The encoder of this worker process: loaded on its first pair, kept for the rest."""
+def worker_encoder(model: str, cache_dir: str | None, device: str = "auto"):
+    """The encoder of this worker process: loaded on its first task, kept for the rest."""
     global MODEL_LOADS
     from align.caching import attach_cache
     from align.embedding import load_encoder
 
-    encoder = load_encoder(model)
+    encoder = load_encoder(model, device)
     MODEL_LOADS += 1
     if cache_dir is not None:
         attach_cache(encoder, cache_dir)
@@ -191,7 +191,8 @@ def align_one(task: dict) -> dict:
     try:
         # An old record goes first: were this run stopped after the new TSV, the pair must not look done.
         Path(task["record"]).unlink(missing_ok=True)
-        encoder = worker_encoder(settings.model, settings.cache_dir)
+        encoder = worker_encoder(settings.model, settings.cache_dir, settings.device)
+        record["device"] = encoder.device
         embedded_before = encoder.texts_embedded
         with warnings.catch_warnings(record=True) as caught:  # into the summary, not the worker's stderr
             warnings.simplefilter("always")
@@ -301,18 +302,19 @@ def run_batch(
     scheduler: str | None = None,
     threads: int = 1,
     redo: bool = False,
-    progress: bool = False,
+    progress: bool | None = False,
     client=None,
     keep_not_parallel: bool = False,
 ) -> BatchResult:
     """Align every pair of the manifest on Dask; see the module's doc.
 
     client: a distributed.Client to use as is (else one is made from
-    `scheduler` or a LocalCluster of `workers` processes).
+    `scheduler` or a LocalCluster of `workers` processes). progress: a bar on
+    stderr as align.progress.show_progress says (None: on a terminal).
     keep_not_parallel: put the beads of pairs judged not parallel into corpus.* too.
     A pair that fails is in the summary with its error; when summary.tsv or
     the corpus cannot be written (a full disk), write_error says why."""
-    from tqdm.auto import tqdm
+    from align.progress import progress_bar, show_progress
 
     clock = time.perf_counter()
     settings = settings or BatchSettings()
@@ -350,8 +352,7 @@ def run_batch(
             run_id = uuid.uuid4().hex[:8]  # keys unique to this run: never a result of an earlier one
             futures = client.map(align_one, tasks, key=[f"align-{t['pair']}-{run_id}" for t in tasks])
             by_key = {f.key: t for f, t in zip(futures, tasks)}
-            bar = tqdm(total=len(pairs), initial=len(records), desc="aligning pairs", unit="pair",
-                       disable=not progress, file=sys.stderr)
+            bar = progress_bar(len(pairs), "aligning pairs", "pair", show_progress(progress), initial=len(records))
             try:
                 for future in as_completed(futures):
                     task = by_key[future.key]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from align import __version__
 from align.aligning import AlignParams
-from align.embedding import DEFAULT_MODEL
+from align.embedding import DEFAULT_MODEL, DEVICES
 from align.errors import USER_ERRORS, InputError, UsageError
 from align.reading import INPUT_FORMATS
 from align.writing import OUTPUT_FORMATS, refuse_overwriting_inputs
@@ -38,6 +38,9 @@ def reading_options() -> argparse.ArgumentParser:
                        help="how to read both inputs: zaker (HTML export with YAML front matter), text "
                             "(paragraphs by blank lines or indentation), lines (one sentence a line, kept "
                             "as is); auto detects zaker or text (default: auto)")
+    group.add_argument("--device", choices=DEVICES, default="auto",
+                       help="where a sentence-transformers model runs: cuda (a GPU), cpu, or auto (cuda when torch "
+                            f"sees a GPU); {DEFAULT_MODEL} always runs on the CPU (default: auto)")
     group.add_argument("--zh-format", choices=INPUT_FORMATS, help="input format of the Chinese side only")
     group.add_argument("--en-format", choices=INPUT_FORMATS, help="input format of the English side only")
     group.add_argument("--encoding", help="encoding of both inputs (default: detect: UTF-8, UTF-16, GB18030, "
@@ -59,7 +62,8 @@ def aligning_options() -> argparse.ArgumentParser:
                        help=f"most sentences in a bead, both sides together (default: {defaults.max_total})")
     group.add_argument("--force", action="store_true",
                        help="align even when a side does not look like its language (English given as "
-                            "the Chinese side, both sides Chinese): a warning instead of an error")
+                            "the Chinese side, both sides Chinese) or has far more sentences than the other "
+                            "(5 to 1 and beyond, wrong files): a warning instead of an error")
     group.add_argument("--strict", action="store_true",
                        help="fail (exit 1, no output) when the documents do not look parallel; "
                             "by default that is a warning and the verdict in the output")
@@ -113,8 +117,8 @@ def align_from_args(args: argparse.Namespace):
 
     return align_pair(
         args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=encodings(args),
-        params=params_from(args), split_semicolon=args.split_semicolon, progress=None if args.progress else False,
-        force=args.force, strict=args.strict,
+        params=params_from(args), split_semicolon=args.split_semicolon, progress=progress_from(args),
+        force=args.force, strict=args.strict, device=args.device,
     )
 
 
@@ -203,12 +207,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")  # no display: write the file only
     from align.plotting import cjk_font, overview_figure, save_png
+    from align.progress import show_progress, status
 
     refuse_overwriting_inputs([args.output], [args.zh, args.en])
     result = align_from_args(args)
-    figure = overview_figure(result, window=args.window, size_px=args.size, dpi=args.dpi, labels=args.labels,
-                             centred=not args.raw)
-    save_png(figure, args.output)
+    with status(f"plotting {args.output}", show_progress(progress_from(args))):
+        figure = overview_figure(result, window=args.window, size_px=args.size, dpi=args.dpi, labels=args.labels,
+                                 centred=not args.raw)
+        save_png(figure, args.output)
     if not args.quiet:
         print(format_summary(result.summary()), file=sys.stderr)
         font = "" if cjk_font() else "; no CJK font found, Chinese sentences labelled by number"
@@ -246,6 +252,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def progress_from(args: argparse.Namespace) -> bool | None:
+    """Progress as the options ask: None (on a terminal only, align.progress) or False (--no-progress)."""
+    return None if args.progress else False
+
+
+def check_local_device(args: argparse.Namespace) -> None:
+    """Refuse a device this machine cannot give before starting a local cluster
+    (the workers of a --scheduler may have what this machine lacks)."""
+    from align.embedding import resolve_device, resolve_model
+
+    if not args.scheduler:
+        resolve_device(args.device, resolve_model(args.model).backend)
+
+
 def cache_from(args: argparse.Namespace):
     """The EmbeddingCache the options ask for, or None for --no-cache."""
     from align.caching import EmbeddingCache
@@ -254,8 +274,7 @@ def cache_from(args: argparse.Namespace):
 
 
 def cmd_pair(args: argparse.Namespace) -> int:
-    from align.caching import attach_cache
-    from align.embedding import load_encoder
+    from align.batching import dask_client
     from align.pairing import list_documents, pair_documents, write_manifest, write_report
 
     if args.candidates < 1:
@@ -265,12 +284,15 @@ def cmd_pair(args: argparse.Namespace) -> int:
     if not zh_paths or not en_paths:
         raise InputError(f"no documents in {args.zh if not zh_paths else args.en or args.zh}")
     refuse_overwriting_inputs([args.output, args.report], [args.zh, args.en, *zh_paths, *en_paths])
-    encoder = load_encoder(args.model)
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    check_local_device(args)
     cache = cache_from(args)
-    if cache is not None:
-        attach_cache(encoder, cache)
-    pairing = pair_documents(zh_paths, en_paths, encoder, threshold=args.threshold, candidates=args.candidates,
-                             input_format=input_formats(args), encoding=encodings(args), progress=args.progress)
+    with dask_client(args.scheduler, args.workers) as client:
+        pairing = pair_documents(zh_paths, en_paths, args.model, threshold=args.threshold, candidates=args.candidates,
+                                 input_format=input_formats(args), encoding=encodings(args),
+                                 progress=progress_from(args), client=client,
+                                 cache_dir=None if cache is None else cache.folder, device=args.device)
     manifest = pairing.manifest()
     if args.output in (None, "-"):
         sys.stdout.write(manifest.to_csv(sep="\t", index=False, lineterminator="\n"))
@@ -312,12 +334,13 @@ def cmd_batch(args: argparse.Namespace) -> int:
     settings = BatchSettings(
         model=args.model, input_format=input_formats(args), encoding=encodings(args),
         split_semicolon=args.split_semicolon, params=asdict(params_from(args)),
-        cache_dir=None if cache is None else str(cache.folder),
+        cache_dir=None if cache is None else str(cache.folder), device=args.device,
         # options other subcommands' align_pair takes, passed on only when given
         align_options={name: True for name in ("force", "strict") if getattr(args, name, False)},
     )
+    check_local_device(args)
     result = run_batch(args.manifest, args.output, settings, workers=args.workers, scheduler=args.scheduler,
-                       threads=args.threads, redo=args.redo, progress=args.progress,
+                       threads=args.threads, redo=args.redo, progress=progress_from(args),
                        keep_not_parallel=args.keep_not_parallel)
     summary = result.summary
     counts = result.counts()
@@ -460,6 +483,12 @@ def pair_arguments(parser: argparse.ArgumentParser) -> None:
                              "is scored when there are at most 64 (default: 3)")
     parser.add_argument("--zh-glob", default="*", help="files of the ZH folder to read (default: *)")
     parser.add_argument("--en-glob", default="*", help="files of the EN folder to read (default: *)")
+    parser.add_argument("--workers", type=int,
+                        help="worker processes of the local Dask cluster that read, embed and score the documents "
+                             "(default: one per core)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="use this Dask scheduler (e.g. tcp://host:8786) instead of a local cluster; its "
+                             "workers must see the documents")
 
 
 def batch_arguments(parser: argparse.ArgumentParser) -> None:

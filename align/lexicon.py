@@ -11,7 +11,9 @@ anywhere on the other side (each word once, however often it is found).
 from __future__ import annotations
 
 import functools
+import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,33 +77,119 @@ def _dictionary() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
 def chinese_keys(sentence: str) -> tuple[frozenset[str], ...]:
     """For each content word of a Chinese sentence, the English words that would
     translate it. Cached: the parallel check aligns the same sentences again."""
+    keys = (word_key(token) for token in chinese_tokens(sentence))
+    return tuple(key for key in keys if key)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def word_key(token: str) -> frozenset[str]:
+    """The English words that would translate one Chinese token (empty for
+    punctuation and unknown words). Cached, so that a word is one and the same
+    set in every sentence: WordMatches numbers each set once, by identity first."""
     glosses, pinyin = _dictionary()
 
     def spelled(word: str) -> str | None:
         syllables = [pinyin.get(ch) for ch in word]
         return None if None in syllables else "".join(syllables)
 
-    keys = []
-    for token in chinese_tokens(sentence):
-        if not HAN.search(token):
-            if token.isdigit():
-                keys.append(frozenset([token]))
-            continue
-        found = set(glosses.get(token, ()))
-        if not found and len(token) > 1:  # unknown word: what its characters mean
-            for ch in token:
-                if len(glosses.get(ch, ())) < _VAGUE:
-                    found |= glosses.get(ch, frozenset())
-        if 2 <= len(token) <= 4:  # names: 王二 -> wanger, and the surname wang with the given name er
-            found |= {s for s in (spelled(token), spelled(token[1:]) if len(token) >= 3 else None,
-                                  pinyin.get(token[0]) if len(token) >= 3 else None) if s}
-        if found:
-            keys.append(frozenset(found))
-    return tuple(keys)
+    if not HAN.search(token):
+        return frozenset([token]) if token.isdigit() else frozenset()
+    found = set(glosses.get(token, ()))
+    if not found and len(token) > 1:  # unknown word: what its characters mean
+        for ch in token:
+            if len(glosses.get(ch, ())) < _VAGUE:
+                found |= glosses.get(ch, frozenset())
+    if 2 <= len(token) <= 4:  # names: 王二 -> wanger, and the surname wang with the given name er
+        found |= {s for s in (spelled(token), spelled(token[1:]) if len(token) >= 3 else None,
+                              pinyin.get(token[0]) if len(token) >= 3 else None) if s}
+    return frozenset(found)
 
 
 # Words a sentence can have matched: one bit each in a 64-bit mask.
 _MAX_WORDS = 64
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def english_list(sentence: str) -> tuple[str, ...]:
+    """The words of an English sentence that get a bit, in order: at most _MAX_WORDS,
+    alphabetical. Cached: the parallel check aligns the same sentences again."""
+    return tuple(sorted(english_words(sentence))[:_MAX_WORDS])
+
+
+def _match_masks(zh_offsets, zh_keys, key_offsets, key_glosses, en_offsets, en_ids, start, stop, width,
+                 vocabulary_size):
+    """zh_hits, en_hits of WordMatches from flat arrays. Words are numbered:
+    zh sentence r has words zh_keys[zh_offsets[r] .. zh_offsets[r+1]]; word k
+    translates the English words key_glosses[key_offsets[k] .. key_offsets[k+1]];
+    en sentence c has English words en_ids[en_offsets[c] .. en_offsets[c+1]]."""
+    rows = len(start)
+    zh_hits = np.zeros((rows, width + 1), dtype=np.uint64)
+    en_hits = np.zeros((rows, width + 1), dtype=np.uint64)
+    # English word -> the words of row r that it translates, as bits; cleared after each row,
+    # so a row costs its own glosses, not the vocabulary's size.
+    bits_of = np.zeros(vocabulary_size, dtype=np.uint64)
+    one = np.uint64(1)
+    for r in range(rows):
+        for p in range(zh_offsets[r], zh_offsets[r + 1]):
+            key = zh_keys[p]
+            for t in range(key_offsets[key], key_offsets[key + 1]):
+                bits_of[key_glosses[t]] |= one << np.uint64(p - zh_offsets[r])
+        for c in range(start[r], stop[r]):
+            zh_mask = np.uint64(0)
+            en_mask = np.uint64(0)
+            for t in range(en_offsets[c], en_offsets[c + 1]):
+                bits = bits_of[en_ids[t]]
+                if bits:
+                    zh_mask |= bits
+                    en_mask |= one << np.uint64(t - en_offsets[c])
+            zh_hits[r, c - start[r]] = zh_mask
+            en_hits[r, c - start[r]] = en_mask
+        for p in range(zh_offsets[r], zh_offsets[r + 1]):
+            key = zh_keys[p]
+            for t in range(key_offsets[key], key_offsets[key + 1]):
+                bits_of[key_glosses[t]] = 0
+    return zh_hits, en_hits
+
+
+def _bead_coverage(zh_hits, en_hits, start, zh_words, en_words, zh_end, a, en_end, b):
+    """WordMatches.coverage_cells, one bead at a time."""
+    width = zh_hits.shape[1] - 1
+    coverage = np.empty(len(zh_end))
+    en_bits = np.zeros(b, dtype=np.uint64)  # words of each en sentence of the bead found, OR-ed over its zh rows
+    one = np.uint64(1)
+    for k in range(len(zh_end)):
+        first_en = en_end[k] - b
+        en_bits[:] = 0
+        zh_found, zh_total = 0, 0.0
+        for r in range(zh_end[k] - a, zh_end[k]):
+            row_bits = np.uint64(0)
+            for c in range(first_en, en_end[k]):
+                column = c - start[r]
+                if 0 <= column < width:  # else out of the row's reach: nothing found
+                    row_bits |= zh_hits[r, column]
+                    en_bits[c - first_en] |= en_hits[r, column]
+            while row_bits:  # count the bits
+                row_bits &= row_bits - one
+                zh_found += 1
+            zh_total += zh_words[r]
+        en_found, en_total = 0, 0.0
+        for c in range(b):
+            bits = en_bits[c]
+            while bits:
+                bits &= bits - one
+                en_found += 1
+            en_total += en_words[first_en + c]
+        coverage[k] = (zh_found / max(zh_total, 1.0) + en_found / max(en_total, 1.0)) / 2
+    return coverage
+
+
+@functools.cache
+def _compiled(kernel):
+    """A kernel of this module compiled by numba: on first use, so that `import align`
+    stays light, and cached on disk, so that a new process does not compile it again."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(kernel)
 
 
 @dataclass
@@ -122,56 +210,39 @@ class WordMatches:
     def count(cls, zh_texts: list[str], en_texts: list[str], start: np.ndarray, stop: np.ndarray) -> "WordMatches":
         """Matches of zh sentence r with en sentences start[r] .. stop[r]-1."""
         zh_keys = [chinese_keys(t)[:_MAX_WORDS] for t in zh_texts]
-        en_lists = [sorted(english_words(t))[:_MAX_WORDS] for t in en_texts]
-        width = int((stop - start).max(initial=0))
-        zh_hits = np.zeros((len(zh_texts), width + 1), dtype=np.uint64)
-        en_hits = np.zeros((len(zh_texts), width + 1), dtype=np.uint64)
-        for r, keys in enumerate(zh_keys):
-            bits_of: dict[str, int] = {}  # English word -> the words of r that it translates, as bits
-            for n, key in enumerate(keys):
-                for word in key:
-                    bits_of[word] = bits_of.get(word, 0) | 1 << n
-            for k, c in enumerate(range(start[r], stop[r])):
-                zh_mask = en_mask = 0
-                for n, word in enumerate(en_lists[c]):
-                    bits = bits_of.get(word)
-                    if bits:
-                        zh_mask |= bits
-                        en_mask |= 1 << n
-                zh_hits[r, k], en_hits[r, k] = zh_mask, en_mask
-        return cls(np.asarray(start), zh_hits, en_hits,
+        en_lists = [english_list(t) for t in en_texts]
+        # Words as numbers for the compiled loop. English: only the words of the English sentences can match.
+        vocabulary: dict[str, int] = {}
+        en_ids = [vocabulary.setdefault(word, len(vocabulary)) for words in en_lists for word in words]
+        # Chinese: a word (its set of glosses) numbered once however many sentences have it.
+        numbers: dict[frozenset[str], int] = {}
+        zh_numbers = [numbers.setdefault(key, len(numbers)) for keys in zh_keys for key in keys]
+        glosses = [[vocabulary[word] for word in key if word in vocabulary] for key in numbers]
+        start, stop = np.asarray(start, dtype=np.int64), np.asarray(stop, dtype=np.int64)
+        zh_hits, en_hits = _compiled(_match_masks)(
+            _offsets(map(len, zh_keys)), np.array(zh_numbers, dtype=np.int64),
+            _offsets(map(len, glosses)), np.fromiter(itertools.chain.from_iterable(glosses), dtype=np.int64),
+            _offsets(map(len, en_lists)), np.array(en_ids, dtype=np.int64),
+            start, stop, int((stop - start).max(initial=0)), max(len(vocabulary), 1))
+        return cls(start, zh_hits, en_hits,
                    np.array([len(k) for k in zh_keys], dtype=float), np.array([len(w) for w in en_lists], dtype=float))
 
-    def coverage(self, i: int, a: int, js: np.ndarray, b: int) -> np.ndarray:
-        """Share of the bead's words found on the other side, averaged over
-        both sides, for zh[i-a:i] with en[j-b:j], each j in js."""
-        width = self.zh_hits.shape[1] - 1
-        rows = np.arange(i - a, i)
-        # columns[r, k, j]: where en sentence j-1-k sits in zh sentence r's row (width: out of reach)
-        columns = js[None, None, :] - 1 - np.arange(b)[None, :, None] - self.start[rows][:, None, None]
-        columns = np.where((columns >= 0) & (columns < width), columns, width)
-        zh_hits = self.zh_hits[rows[:, None, None], columns]  # (a, b, len(js))
-        en_hits = self.en_hits[rows[:, None, None], columns]
-        zh_found = np.bitwise_count(np.bitwise_or.reduce(zh_hits, axis=1)).sum(axis=0)
-        en_found = np.bitwise_count(np.bitwise_or.reduce(en_hits, axis=0)).sum(axis=0)
-        zh_words = max(self.zh_words[i - a: i].sum(), 1.0)
-        en_words = np.maximum(self.en_words[js[None, :] - 1 - np.arange(b)[:, None]].sum(axis=0), 1.0)
-        return (zh_found / zh_words + en_found / en_words) / 2
-
     def coverage_cells(self, zh_end: np.ndarray, a: int, en_end: np.ndarray, b: int) -> np.ndarray:
-        """`coverage` for one bead per element: zh[zh_end-a:zh_end] with en[en_end-b:en_end]."""
-        width = self.zh_hits.shape[1] - 1
-        rows = zh_end[:, None] - a + np.arange(a)[None, :]                       # (beads, a)
-        en_rows = en_end[:, None] - 1 - np.arange(b)[None, :]                    # (beads, b)
-        columns = en_rows[:, None, :] - self.start[rows][:, :, None]             # (beads, a, b)
-        columns = np.where((columns >= 0) & (columns < width), columns, width)
-        zh_hits = self.zh_hits[rows[:, :, None], columns]
-        en_hits = self.en_hits[rows[:, :, None], columns]
-        zh_found = np.bitwise_count(np.bitwise_or.reduce(zh_hits, axis=2)).sum(axis=1)
-        en_found = np.bitwise_count(np.bitwise_or.reduce(en_hits, axis=1)).sum(axis=1)
-        zh_words = np.maximum(self.zh_words[rows].sum(axis=1), 1.0)
-        en_words = np.maximum(self.en_words[en_rows].sum(axis=1), 1.0)
-        return (zh_found / zh_words + en_found / en_words) / 2
+        """Share of each bead's words found on the other side, averaged over
+        both sides; bead k is zh[zh_end[k]-a : zh_end[k]] with en[en_end[k]-b : en_end[k]]."""
+        return _compiled(_bead_coverage)(self.zh_hits, self.en_hits, self.start, self.zh_words, self.en_words,
+                                         np.asarray(zh_end, dtype=np.int64), int(a),
+                                         np.asarray(en_end, dtype=np.int64), int(b))
+
+    def coverage(self, i: int, a: int, js: np.ndarray, b: int) -> np.ndarray:
+        """coverage_cells of zh[i-a:i] with en[j-b:j], each j in js."""
+        return self.coverage_cells(np.full(len(js), i), a, js, b)
+
+
+def _offsets(sizes: Iterable[int]) -> np.ndarray:
+    """Where each item's entries start in a flat array, and where the last ends."""
+    offsets = np.zeros(1, dtype=np.int64)
+    return np.concatenate([offsets, np.cumsum(np.fromiter(sizes, dtype=np.int64))])
 
 
 class Lexicon:

@@ -1,7 +1,11 @@
 """Pairing documents: which English document translates which Chinese one.
 
 Every document is read, split into sentences and embedded (through the
-persistent cache, so `zhalign batch` later embeds nothing again). Then:
+persistent cache, so `zhalign batch` later embeds nothing again). Reading and
+embedding, and the aligning of step 2, run as tasks on a Dask cluster when
+there is one (`zhalign pair --workers`, --scheduler: the machinery of
+`zhalign batch`); steps 1 and 3 are cheap and run in the calling process.
+Then:
 
 1. Candidates. A cheap score for every zh x en pair: the cosine of the two
    documents' pooled vectors (mean sentence vector, minus the mean over the
@@ -40,26 +44,28 @@ On the seeds and the six MAC-Dev chapters, the 7 true pairs score 0.67-0.97
 from __future__ import annotations
 
 import email.utils
+import functools
 import math
 import re
-import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from align.aligning import align_vectors
 from align.checking import null_alignments
-from align.embedding import Encoder
+from align.embedding import DEFAULT_MODEL, Encoder, load_encoder
 from align.errors import InputError
 from align.marks import PairEvidence
 from align.reading import Document, per_side, read_document
 from align.scoring import centred
 from align.script import script_profile
 from align.segmenting import split_document
+from align.progress import progress_bar, show_progress
 from align.writing import write_atomically
 
 MANIFEST_COLUMNS = ["zh_path", "en_path", "score"]
@@ -168,39 +174,53 @@ def document_language(document: Document) -> str:
     return "zh" if script_profile(p.text for p in document.paragraphs).looks_chinese() else "en"
 
 
-def load_documents(
-    paths: Sequence[str | Path],
-    lang: str,
+def read_info(
+    path: str | Path,
+    langs: Sequence[str],
     encoder: Encoder,
-    input_format: str = "auto",
-    encoding: str | None = None,
-    progress: Callable[[Path], None] | None = None,
-) -> tuple[list[DocumentInfo], list[DocumentInfo]]:
-    """(documents of language `lang`, documents skipped: unreadable or in the other language)."""
-    kept, skipped = [], []
-    for path in paths:
+    formats: dict[str, str],
+    encodings: dict[str, str | None] | None = None,
+) -> DocumentInfo:
+    """One document read, split and embedded as the first of `langs` it is
+    written in (a path on both sides of one mixed folder has both), or, with
+    its `error`, skipped: unreadable, no sentences, or in another language."""
+    for lang in langs:
         info = DocumentInfo(str(path), lang)
         try:
-            document = read_document(Path(path), input_format, encoding)
+            document = read_document(Path(path), formats[lang], (encodings or {}).get(lang))
             if document_language(document) != lang:
                 info.error = NOT_LANGUAGE[lang]
-                skipped.append(info)
                 continue
             info.sentences = [s.text for s in split_document(document, lang)]
             if not info.sentences:
                 raise InputError(f"{path}: no sentences found")
         except InputError as error:
             info.error = str(error).splitlines()[0]
-            skipped.append(info)
-            continue
-        finally:
-            if progress:
-                progress(Path(path))
+            return info
         info.vectors = encoder.encode(info.sentences, progress=False)
         info.lengths = encoder.lengths(info.sentences)
         info.numbers = numbers_of("\n".join(info.sentences), document.metadata)
-        kept.append(info)
-    return kept, skipped
+        return info
+    return info
+
+
+@dataclass(frozen=True)
+class ReadSettings:
+    """What a Dask worker needs to read and embed a document like this process would."""
+
+    model: str
+    formats: dict[str, str]
+    encodings: dict[str, str | None]
+    cache_dir: str | None = None
+    device: str = "auto"
+
+
+def read_with_worker_encoder(path: str | Path, langs: Sequence[str], reading: ReadSettings) -> DocumentInfo:
+    """read_info on a Dask worker, with the encoder that worker keeps (align.batching.worker_encoder)."""
+    from align.batching import worker_encoder
+
+    encoder = worker_encoder(reading.model, reading.cache_dir, reading.device)
+    return read_info(path, langs, encoder, reading.formats, reading.encodings)
 
 
 # --- scores -------------------------------------------------------------------
@@ -294,27 +314,23 @@ def score_pairs(
     zhs: Sequence[DocumentInfo],
     ens: Sequence[DocumentInfo],
     candidates: int = 3,
-    progress: Callable[[int], Iterable] | None = None,
+    aligned: Callable[[list[tuple[int, int]]], list[float]] | None = None,
 ) -> list[PairScore]:
-    """The confidence of every candidate pair (see the module's doc)."""
+    """The confidence of every candidate pair (see the module's doc).
+
+    aligned: aligned_share of each candidate pair (zh index, en index), e.g.
+    computed on a cluster; by default computed here, one pair after another."""
     if not zhs or not ens:
         return []
     pairs = candidate_pairs(prescores(zhs, ens), candidates)
-    looped = progress(len(pairs)) if progress else None
-    details = []
-    for i, j in pairs:
-        aligned = aligned_share(zhs[i], ens[j])
-        details.append((i, j, aligned, number_cue(zhs[i], ens[j])))
-        if looped is not None:
-            looped.update(1)
-    if looped is not None:
-        looped.close()
-    confident = [ens[j].length / max(zhs[i].length, 1) for i, j, aligned, _ in details if aligned >= 0.6]
+    shares = aligned(pairs) if aligned else [aligned_share(zhs[i], ens[j]) for i, j in pairs]
+    details = [(i, j, share, number_cue(zhs[i], ens[j])) for (i, j), share in zip(pairs, shares)]
+    confident = [ens[j].length / max(zhs[i].length, 1) for i, j, share, _ in details if share >= 0.6]
     expected = float(np.median(confident)) if confident else DEFAULT_RATIO
     scores = []
-    for i, j, aligned, numbers in details:
+    for i, j, share, numbers in details:
         length = length_cue(zhs[i], ens[j], expected)
-        scores.append(PairScore(i, j, round(combine(aligned, numbers, length), 4), aligned, numbers, length))
+        scores.append(PairScore(i, j, round(combine(share, numbers, length), 4), share, numbers, length))
     return scores
 
 
@@ -390,41 +406,92 @@ class Pairing:
 def pair_documents(
     zh_paths: Sequence[str | Path],
     en_paths: Sequence[str | Path],
-    encoder: Encoder,
+    encoder: Encoder | str = DEFAULT_MODEL,
     threshold: float = DEFAULT_THRESHOLD,
     candidates: int = 3,
     input_format: str | tuple[str, str] = "auto",
     encoding: str | None | tuple[str | None, str | None] = None,
-    progress: bool = False,
+    progress: bool | None = False,
+    client=None,
+    cache_dir: str | Path | None = None,
+    device: str = "auto",
 ) -> Pairing:
     """Read, embed and pair two collections of documents one to one; input_format
-    and encoding are given once or as (Chinese documents, English documents)."""
-    from tqdm.auto import tqdm
+    and encoding are given once or as (Chinese documents, English documents).
 
+    encoder: an Encoder, or a model name loaded here (on `device`, with the
+    persistent cache in `cache_dir` if given). client: a distributed.Client
+    (align.batching.dask_client) to read, embed and score the candidate pairs
+    on its workers, each with its own encoder of the model named by
+    `encoder`; None does everything in this process. progress: bars on
+    stderr as align.progress.show_progress says."""
     clock = time.perf_counter()
-    zh_format, en_format = per_side(input_format)
-    zh_encoding, en_encoding = per_side(encoding)
+    show = show_progress(progress)
+    formats = dict(zip(("zh", "en"), per_side(input_format)))
+    encodings = dict(zip(("zh", "en"), per_side(encoding)))
+    if client is None:
+        if isinstance(encoder, str):
+            encoder = load_encoder(encoder, device)
+            if cache_dir is not None:
+                from align.caching import attach_cache
+
+                attach_cache(encoder, cache_dir)
+        read = functools.partial(read_info, encoder=encoder, formats=formats, encodings=encodings)
+    else:
+        if not isinstance(encoder, str):
+            raise TypeError("pairing on a cluster takes the model by name: each worker loads its own")
+        reading = ReadSettings(encoder, formats, encodings, None if cache_dir is None else str(cache_dir), device)
+        read = functools.partial(read_with_worker_encoder, reading=reading)
+    tasks = _Tasks(client)
+
     # A path on both sides (one mixed folder) is read once, as the language it is in.
     zh_paths = [Path(p) for p in dict.fromkeys(zh_paths)]
     en_paths = [Path(p) for p in dict.fromkeys(en_paths)]
     shared = set(zh_paths) & set(en_paths)
-    bar = tqdm(total=len(set(zh_paths) | set(en_paths)), desc="reading", unit="doc", disable=not progress,
-               file=sys.stderr, leave=False)
-    zhs, zh_skipped = load_documents(zh_paths, "zh", encoder, zh_format, zh_encoding, lambda path: bar.update(1))
-    # A path on both sides (one mixed folder) is read once: as English only if it is not Chinese.
-    to_english = {Path(d.path) for d in zh_skipped if Path(d.path) in shared and d.error == NOT_LANGUAGE["zh"]}
-    en_paths = [p for p in en_paths if p not in shared or p in to_english]
-    ens, en_skipped = load_documents(en_paths, "en", encoder, en_format, en_encoding,
-                                     lambda path: None if path in shared else bar.update(1))
-    bar.close()
-    skipped = [d for d in zh_skipped if Path(d.path) not in to_english] + en_skipped
+    jobs = [(p, ("zh", "en") if p in shared else ("zh",)) for p in zh_paths]
+    jobs += [(p, ("en",)) for p in en_paths if p not in shared]
+    with progress_bar(len(jobs), "reading and embedding", "doc", show) as bar:
+        infos, handles = tasks.run(read, jobs, "read", bar)
+    by_path = {path: (info, handle) for (path, _), info, handle in zip(jobs, infos, handles)}
+    zh_kept = [by_path[p] for p in zh_paths if by_path[p][0].lang == "zh" and not by_path[p][0].error]
+    en_kept = [by_path[p] for p in en_paths if by_path[p][0].lang == "en" and not by_path[p][0].error]
+    skipped = [info for info, _ in by_path.values() if info.error]
+    zhs, ens = [info for info, _ in zh_kept], [info for info, _ in en_kept]
 
-    def bar_for(total: int):
-        return tqdm(total=total, desc="scoring pairs", unit="pair", disable=not progress, file=sys.stderr, leave=False)
+    def aligned(pairs: list[tuple[int, int]]) -> list[float]:
+        calls = [(zh_kept[i][1], en_kept[j][1]) for i, j in pairs]
+        with progress_bar(len(calls), "scoring pairs", "pair", show) as bar:
+            return tasks.run(aligned_share, calls, "score", bar)[0]
 
-    scores = score_pairs(zhs, ens, candidates, bar_for)
+    scores = score_pairs(zhs, ens, candidates, aligned)
     pairs = assign(scores, len(zhs), len(ens), threshold)
     return Pairing(zhs, ens, skipped, scores, pairs, time.perf_counter() - clock)
+
+
+class _Tasks:
+    """Runs pairing's steps in this process, or as tasks on a Dask cluster."""
+
+    def __init__(self, client=None):
+        self.client = client
+        self.run_id = uuid.uuid4().hex[:8]  # task keys unique to this run: never a result of an earlier one
+
+    def run(self, function: Callable, calls: list[tuple], name: str, bar) -> tuple[list, list]:
+        """function(*call) for each call, in order, and a handle on each result
+        to pass to later steps: the result itself here, or its future on the
+        cluster (Dask then hands the worker the data, not this process)."""
+        if self.client is None:
+            results = []
+            for call in calls:
+                results.append(function(*call))
+                bar.update(1)
+            return results, results
+        from distributed import as_completed
+
+        futures = [self.client.submit(function, *call, key=f"pair-{name}-{k}-{self.run_id}", pure=False)
+                   for k, call in enumerate(calls)]
+        for _ in as_completed(futures):
+            bar.update(1)
+        return self.client.gather(futures), futures
 
 
 def write_manifest(frame: pd.DataFrame, path: str | Path) -> None:

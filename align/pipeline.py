@@ -21,11 +21,22 @@ from align.errors import InputError
 from align.marks import PairEvidence
 from align.reading import Document, per_side, read_document
 from align.scoring import Weights, default_weights
+from align.progress import show_progress, status
 from align.segmenting import Sentence, split_document
 from align.signature import signature
 from align.writing import beads_to_frame
 
 Source = str | Path | Document
+
+# A translation has about as many sentences as its original: English over Chinese
+# is 0.89-1.66 for MAC-Dev's six chapters (read one sentence a line or as text) and
+# 1.17 for the sample pair. Shorter runs vary more (one 1-6 bead is 6 to 1), so ten
+# sentences are added to each side before comparing: over every run of consecutive
+# gold beads in MAC-Dev the ratio so counted is then at most 1.91 (13 zh, 34 en).
+# Five is far outside all of that; 31 Chinese sentences against 200,000 English
+# give 4,900.
+MAX_COUNT_RATIO = 5.0
+COUNT_SLACK = 10
 
 
 @dataclass
@@ -46,6 +57,7 @@ class PairResult:
     warnings: list[str] = field(default_factory=list)
     weights_id: str = ""                     # which tuned weights scored it (scoring.Weights.id)
     signature: str = ""                      # what made it (align.signature)
+    device: str = "cpu"            # where the model ran (cpu or cuda)
 
     def similarity(self) -> np.ndarray:
         """Sentence-by-sentence cosine similarity (n x m); for inspection of short documents."""
@@ -72,6 +84,7 @@ class PairResult:
             "seconds": self.seconds,
             "model": self.model,
             "weights": self.weights_id,
+            "device": self.device,
             "parallel": self.parallel.parallel if self.parallel else None,
             "parallel_evidence": self.parallel.as_dict() if self.parallel else None,
             "warnings": list(self.warnings),
@@ -108,6 +121,20 @@ def alignment_signature(
     return signature(model_id, (weights or default_weights()).id, settings)
 
 
+def check_sentence_counts(zh_count: int, en_count: int, zh_name: str, en_name: str, force: bool = False) -> list[str]:
+    """Raise InputError when one side has far more sentences than a translation
+    has (MAX_COUNT_RATIO); with force, warn and return the problem instead."""
+    ratio = (max(zh_count, en_count) + COUNT_SLACK) / (min(zh_count, en_count) + COUNT_SLACK)
+    if ratio <= MAX_COUNT_RATIO:
+        return []
+    problem = (f"{zh_name} has {zh_count:,} sentences and {en_name} {en_count:,}: far more on one side than "
+               f"a translation has; are they the right files?")
+    if not force:
+        raise InputError(problem + " (use --force to align anyway)")
+    warnings.warn(problem, AlignWarning, stacklevel=3)
+    return [problem]
+
+
 def align_pair(
     zh: Source,
     en: Source,
@@ -120,6 +147,7 @@ def align_pair(
     progress: bool | None = None,
     force: bool = False,
     strict: bool = False,
+    device: str = "auto",
 ) -> PairResult:
     """Align a Chinese document with its English translation.
 
@@ -128,37 +156,48 @@ def align_pair(
     folder, or an Encoder already loaded (reuse one across many pairs).
     input_format, encoding: one for both sides, or (Chinese side, English side);
     encoding None detects it.
-    force: a side in the wrong language is a warning, not an InputError.
-    strict: a pair that does not look parallel is an InputError, not a warning.
     weights: the scorer's tuned numbers (default: the shipped align/weights.json).
+    progress: bars and status lines on stderr: None on a terminal only,
+    True always, False never (align.progress).
+    force: a side in the wrong language, or with far more sentences than the
+    other (check_sentence_counts), is a warning, not an InputError.
+    strict: a pair that does not look parallel is an InputError, not a warning.
+    device: auto, cpu or cuda, for a model that is not loaded yet (align.embedding.resolve_device).
     """
+    show = show_progress(progress)
     clock = time.perf_counter()
-    zh_doc, en_doc = read_pair(zh, en, input_format, encoding)
-    zh_sents = split_document(zh_doc, "zh", split_semicolon)
-    en_sents = split_document(en_doc, "en")
+    with status("reading", show):
+        zh_doc, en_doc = read_pair(zh, en, input_format, encoding)
+        zh_sents = split_document(zh_doc, "zh", split_semicolon)
+        en_sents = split_document(en_doc, "en")
     if not zh_sents or not en_sents:
         side = zh_doc.source if not zh_sents else en_doc.source
         raise InputError(f"{side}: no sentences found")
     problems = check_languages(zh_sents, en_sents, zh_doc.source, en_doc.source, force=force)
+    problems += check_sentence_counts(len(zh_sents), len(en_sents), zh_doc.source, en_doc.source, force=force)
     seconds = {"read": time.perf_counter() - clock}
 
     clock = time.perf_counter()
-    encoder = load_encoder(model)
+    with status(f"loading model {model if isinstance(model, str) else model.name}", show and isinstance(model, str)):
+        encoder = load_encoder(model, device)
     weights = weights or default_weights()
     seconds["load_model"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    zh_vectors = encoder.encode([s.text for s in zh_sents], progress, desc="embedding zh")
-    en_vectors = encoder.encode([s.text for s in en_sents], progress, desc="embedding en")
+    zh_vectors = encoder.encode([s.text for s in zh_sents], show, desc="embedding zh")
+    en_vectors = encoder.encode([s.text for s in en_sents], show, desc="embedding en")
     seconds["embed"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     zh_texts, en_texts = [s.text for s in zh_sents], [s.text for s in en_sents]
     evidence = PairEvidence.of(zh_texts, en_texts, encoder.lengths(zh_texts), encoder.lengths(en_texts),
                                [s.role for s in zh_sents], [s.role for s in en_sents])
-    alignment = align_vectors(zh_vectors, en_vectors, params=params, weights=weights, **evidence.arguments())
+    with status(f"aligning {len(zh_sents):,} x {len(en_sents):,} sentences", show):
+        alignment = align_vectors(zh_vectors, en_vectors, params=params, weights=weights, **evidence.arguments())
     seconds["align"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    report = parallelism(alignment, zh_vectors, en_vectors, params=params, weights=weights, **evidence.arguments())
+    with status("checking that the pair is parallel", show):
+        report = parallelism(alignment, zh_vectors, en_vectors, params=params, weights=weights,
+                             **evidence.arguments())
     seconds["check"] = time.perf_counter() - clock
     if report.parallel is False:
         message = f"{zh_doc.source} and {en_doc.source} do not look parallel: {report.reason}"
@@ -169,7 +208,7 @@ def align_pair(
     made_by = alignment_signature(encoder.model_id, params, split_semicolon, input_format, encoding, weights)
     frame = beads_to_frame(alignment.beads, zh_sents, en_sents, report.parallel, made_by)
     return PairResult(frame, zh_sents, en_sents, zh_vectors, en_vectors, alignment, zh_doc, en_doc, encoder.name, seconds,
-                      report, problems, weights.id, made_by)
+                      report, problems, weights.id, made_by, encoder.device)
 
 
 def align_texts(zh: Source, en: Source, **options) -> pd.DataFrame:
@@ -178,4 +217,4 @@ def align_texts(zh: Source, en: Source, **options) -> pd.DataFrame:
     return align_pair(zh, en, **options).frame
 
 
-__all__ = ["align_pair", "align_texts", "alignment_signature", "PairResult", "read_pair"]
+__all__ = ["align_pair", "align_texts", "alignment_signature", "PairResult", "read_pair", "check_sentence_counts"]

