@@ -64,10 +64,9 @@ def text_key(text: str) -> bytes:
 
 def model_key(encoder: "Encoder") -> str:
     """What identifies an encoder's vectors: readable name, then a digest of
-    everything that changes them (backend, weights path, prefix, dimension)."""
-    spec = encoder.spec
-    identity = f"{spec.backend}\0{spec.path}\0{spec.prefix}\0{encoder.dim}"
-    return f"{spec.name}#{hashlib.sha1(identity.encode('utf-8')).hexdigest()[:12]}"
+    everything that changes them (`Encoder.identity`: backend, weights path,
+    prefix, dimension; for an ensemble its members' keys and weights)."""
+    return f"{encoder.spec.name}#{hashlib.sha1(encoder.identity.encode('utf-8')).hexdigest()[:12]}"
 
 
 class EmbeddingCache:
