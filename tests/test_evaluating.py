@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from align.evaluating import evaluate, evaluate_paths, read_alignment, score_pair
+from align.evaluating import evaluate, evaluate_paths, format_report, read_alignment, score_pair
 
 MAC_DEV = Path(__file__).resolve().parents[2] / "shared" / "bench" / "mac-dev"
 
@@ -42,3 +42,16 @@ def test_reads_our_tsv(tmp_path):
     path = tmp_path / "x.tsv"
     path.write_text("zh\ten\tscore\ttype\tzh_ids\ten_ids\n一\tOne\t0.9\t1-1\t[0]\t[0]\n\tTwo\t0\t0-1\t[]\t[1]\n", "utf-8")
     assert read_alignment(path) == [((0,), (0,)), ((), (1,))]
+
+
+def test_deletion_precision_and_recall_pooled_over_files():
+    gold_a = [((0,), (0,)), ((1,), ()), ((2,), (1,)), ((), (2,))]
+    pred_a = [((0,), (0,)), ((1,), ()), ((2,), (1, 2))]          # finds zh 1, absorbs en 2
+    gold_b = [((0,), (0,)), ((1,), (1,))]
+    pred_b = [((0,), ()), ((), (0,)), ((1,), (1,))]              # a 1-1 split into 1-0 + 0-1
+    result = evaluate({"a": (gold_a, pred_a), "b": (gold_b, pred_b)})
+    assert result["deletions"] == {"precision": pytest.approx(1 / 3), "recall": pytest.approx(1 / 2),
+                                   "gold": 2, "predicted": 3, "correct": 1}
+    assert "unaligned sentences (1-0, 0-1): precision 0.333, recall 0.500 (1 right of 3 predicted; 2 in gold)" \
+        in format_report(result)
+    assert "unaligned" not in format_report(evaluate({"b": (gold_b, gold_b)}))  # none anywhere: no line
