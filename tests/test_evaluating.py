@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from align.errors import InputError
-from align.evaluating import evaluate, evaluate_paths, read_alignment, score_pair
+from align.evaluating import evaluate, evaluate_paths, format_report, read_alignment, score_pair
 
 MAC_DEV = Path(__file__).resolve().parents[2] / "shared" / "bench" / "mac-dev"
 
@@ -79,3 +79,16 @@ def test_cli_eval_missing_path_is_one_line(tmp_path, capsys):
     assert main(["eval", str(tmp_path / "gold"), str(tmp_path / "pred")]) == 1
     err = capsys.readouterr().err
     assert err == f"zhalign: error: {tmp_path / 'gold'}: no such file or directory\n"
+
+
+def test_deletion_precision_and_recall_pooled_over_files():
+    gold_a = [((0,), (0,)), ((1,), ()), ((2,), (1,)), ((), (2,))]
+    pred_a = [((0,), (0,)), ((1,), ()), ((2,), (1, 2))]          # finds zh 1, absorbs en 2
+    gold_b = [((0,), (0,)), ((1,), (1,))]
+    pred_b = [((0,), ()), ((), (0,)), ((1,), (1,))]              # a 1-1 split into 1-0 + 0-1
+    result = evaluate({"a": (gold_a, pred_a), "b": (gold_b, pred_b)})
+    assert result["deletions"] == {"precision": pytest.approx(1 / 3), "recall": pytest.approx(1 / 2),
+                                   "gold": 2, "predicted": 3, "correct": 1}
+    assert "unaligned sentences (1-0, 0-1): precision 0.333, recall 0.500 (1 right of 3 predicted; 2 in gold)" \
+        in format_report(result)
+    assert "unaligned" not in format_report(evaluate({"b": (gold_b, gold_b)}))  # none anywhere: no line
