@@ -146,17 +146,16 @@ def null_alignments(
     and weights the real alignment had, so that they differ from it only in
     being unrelated. The parallel check and `zhalign pair` both judge against them."""
     n, m = len(zh_vectors), len(en_vectors)
-    scores, unaligned, total, made = [], 0.0, 0, []
+    scores, unaligned, total, made = [], 0, 0, []
     for zh_part, en_part in null_pairs(alignment, n, m, max_null):
-        null = align_vectors(zh_vectors[zh_part], en_vectors[en_part],
-                             None if zh_stats is None else zh_stats.take(zh_part),
-                             None if en_stats is None else en_stats.take(en_part), params, weights,
+        zh_part_stats = None if zh_stats is None else zh_stats.take(zh_part)
+        en_part_stats = None if en_stats is None else en_stats.take(en_part)
+        null = align_vectors(zh_vectors[zh_part], en_vectors[en_part], zh_part_stats, en_part_stats, params, weights,
                              None if dictionary is None else dictionary.take(zh_part, en_part))
-        sizes = len(zh_part) + len(en_part)
-        paired, share = _paired_scores(null, sizes)
+        paired, left, counted = _paired_scores(null, zh_part_stats, en_part_stats)
         scores.append(paired)
-        unaligned += share * sizes
-        total += sizes
+        unaligned += left
+        total += counted
         made.append((zh_part, en_part, null))
     return NullAlignments(np.concatenate(scores) if scores else np.zeros(0), unaligned / total if total else None,
                           made)
@@ -177,7 +176,8 @@ def parallelism(
     non-parallel pairs made from the same documents (see the module docstring).
     Give the statistics and dictionary the alignment was made with."""
     n, m = len(zh_vectors), len(en_vectors)
-    real, unaligned = _paired_scores(alignment, n + m)
+    real, left, counted = _paired_scores(alignment, zh_stats, en_stats)
+    unaligned = left / counted if counted else 0.0
     if min(n, m) < MIN_SENTENCES:
         return ParallelReport(None, None, unaligned, None, len(real), 0, _quantiles(real),
                               reason=f"fewer than {MIN_SENTENCES} sentences on a side")
@@ -198,12 +198,22 @@ def parallelism(
                           len(real), len(null), _quantiles(real), _quantiles(null), reason)
 
 
-def _paired_scores(alignment: Alignment, sentences: int) -> tuple[np.ndarray, float]:
-    """Scores of the beads with sentences on both sides, and the share of
-    sentences left in 1-0 and 0-1 beads."""
+def _paired_scores(alignment: Alignment, zh_stats: SentenceStats | None = None,
+                   en_stats: SentenceStats | None = None) -> tuple[np.ndarray, int, int]:
+    """Scores of the beads with sentences on both sides; how many sentences
+    are left in 1-0 and 0-1 beads, and of how many. Credits and bylines are
+    not counted: one side often has them and the other not, in a true
+    translation as much as in unrelated text."""
+    zh_credit = np.zeros(0) if zh_stats is None else zh_stats.credits
+    en_credit = np.zeros(0) if en_stats is None else en_stats.credits
+
+    def counted(ids: list[int], credit: np.ndarray) -> int:
+        return sum(1 for k in ids if not (k < len(credit) and credit[k]))
+
     scores = np.array([b.score for b in alignment.beads if b.zh and b.en], dtype=float)
-    unaligned = sum(len(b.zh) + len(b.en) for b in alignment.beads if not (b.zh and b.en))
-    return scores, unaligned / sentences if sentences else 0.0
+    left = sum(counted(b.zh, zh_credit) + counted(b.en, en_credit) for b in alignment.beads if not (b.zh and b.en))
+    total = sum(counted(b.zh, zh_credit) + counted(b.en, en_credit) for b in alignment.beads)
+    return scores, left, total
 
 
 def _auc(real: np.ndarray, null: np.ndarray) -> float:
