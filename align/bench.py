@@ -6,9 +6,10 @@ BENCH_DIR holds zh/NNN, en/NNN (one sentence a line) and gold/NNN (index
 format), like MAC-Dev; without it, $ZHALIGN_BENCH. Prints strict and lax F1
 pooled over the files, deletion precision and recall, the reliability of the
 scores, and wall seconds split into embedding (every distinct sentence once)
-and aligning. --cv adds leave-one-file-out cross-validation: the scorer is
-refitted on all files but one (align.tuning), the one left out aligned with
-those weights, and the held-out results pooled.
+and aligning. --cv adds leave-one-file-out cross-validation of the fitting
+procedure: the scorer is fitted from neutral weights (Weights.neutral) on
+all files but one (align.tuning), the one left out aligned with that fit,
+and the held-out results pooled.
 """
 from __future__ import annotations
 
@@ -162,7 +163,8 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
         from align.tuning import cross_validate
 
         start = time.perf_counter()
-        held_out, _ = cross_validate(docs, weights or default_weights())
+        # From a neutral start: each fold's weights then owe nothing to the file left out.
+        held_out, _ = cross_validate(docs, (weights or default_weights()).neutral())
         result["cv_scores"] = scores_of(docs, held_out)
         result["seconds"]["cv"] = time.perf_counter() - start
     return result

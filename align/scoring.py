@@ -116,6 +116,14 @@ class Weights:
     def bias(self, a: int, b: int) -> float:
         return self.shapes[f"{a}-{b}"]
 
+    def neutral(self) -> "Weights":
+        """Where a fit starts that owes nothing to earlier tuning: the cosine
+        alone, every shape's bias 0, a flat skip cost of 1 (a random 1-1 pair's
+        distance). The same features, shapes, length spreads and calibration."""
+        return self.replace(features={name: float(name == "cos") for name in self.features},
+                            shapes={kind: (-1.0 if "0" in kind.split("-") else 0.0) for kind in self.shapes},
+                            skip_best_match=0.0, size_power=1.0, provenance={"name": "neutral"})
+
 
 _DEFAULT: Weights | None = None
 

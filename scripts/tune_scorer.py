@@ -32,6 +32,8 @@ def main() -> int:
     parser.add_argument("--hold", nargs="*", default=[],
                         help="knobs left as they are: skip_best_match, size_power, features, shapes, a feature or a shape")
     parser.add_argument("--start", type=Path, default=WEIGHTS_FILE, help="weights to start from (default: the shipped ones)")
+    parser.add_argument("--neutral", action="store_true",
+                        help="start from the neutral weights (the cosine alone) instead: a fit owing nothing to earlier tuning")
     parser.add_argument("-o", "--output", type=Path, default=WEIGHTS_FILE, help="weights file to write")
     parser.add_argument("--name", default=f"mac-dev-{datetime.date.today():%Y-%m-%d}", help="name in the weights id")
     parser.add_argument("--model", default=DEFAULT_MODEL)
@@ -41,11 +43,13 @@ def main() -> int:
     args = parser.parse_args()
     bench = bench_dir(args.bench)
     start = Weights.load(args.start)
+    start = start.neutral() if args.neutral else start
     docs = load_bench(bench, attach_cache(load_encoder(args.model)))
 
     cv_f1 = start.provenance.get("cv_strict_f1") if args.calibrate_only else None
     if not (args.no_cv or args.calibrate_only):
-        held_out, _ = cross_validate(docs, start, args.rounds, args.hold, log=stderr_log)
+        # The fitting procedure is judged from a neutral start, as align.bench --cv does.
+        held_out, _ = cross_validate(docs, start.neutral(), args.rounds, args.hold, log=stderr_log)
         cv_f1 = round(scores_of(docs, held_out)["pooled"]["strict_f1"], 4)
         stderr_log(f"cross-validated strict F1 {cv_f1:.4f}")
     if args.calibrate_only:

