@@ -4,7 +4,7 @@ Every stage that can take more than a couple of seconds (reading, loading the
 model, embedding, aligning, the parallel check, pairing, plotting) shows a
 tqdm bar when it counts something, else a status line with a running clock.
 Whether to show them is decided once, by `show_progress`: the CLI passes
-None (a terminal decides) or False (--no-progress, -q); the Python API may
+None (a terminal decides) or False (--no-progress); the Python API may
 pass True to force them on, e.g. in a notebook, whose stderr is no terminal.
 """
 from __future__ import annotations

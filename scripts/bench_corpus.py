@@ -96,7 +96,7 @@ def run(name: str, manifest: Path, out: Path, cache: Path, workers: int, threads
         client.wait_for_workers(workers)
         startup = time.perf_counter() - clock
         clock = time.perf_counter()
-        result = run_batch(manifest, out, settings, client=client, progress=True)
+        result = run_batch(manifest, out, settings, client=client, progress=None)
         seconds = time.perf_counter() - clock
         memory = client.run(worker_peak_memory)
     summary = result.summary
