@@ -25,8 +25,8 @@ from align.reading import InputError, decode_file, read_document
 from align.segmenting import MAX_CHARS, PIECE_CHARS, split_document, split_paragraph
 from align.writing import atomic_path, read_tsv, write_atomically
 from conftest import EN_SAMPLE, ROOT, ZH_SAMPLE
+from mac_corpus import SEEDS
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 OTHER_EN = SEEDS / "other-en-xi-innovation-2023.txt"
 
 ZH_LINES = ["今天天气很好。", "我们去公园散步。", "公园里有很多花。", "孩子们在草地上玩耍。", "傍晚我们回家吃饭。",
@@ -52,13 +52,6 @@ def assert_one_line_error(done: subprocess.CompletedProcess, *named: str) -> str
     for name in named:
         assert name in lines[0], lines[0]
     return lines[0]
-
-
-@pytest.fixture(scope="module")
-def encoder():
-    from align.embedding import load_encoder
-
-    return load_encoder()
 
 
 @pytest.fixture
@@ -114,6 +107,7 @@ def test_encoding_override(tmp_path):
         decode_file(path, "no-such-codec")
 
 
+@pytest.mark.slow
 def test_cli_wrong_encoding_is_one_line_naming_the_file(tmp_path, small_pair):
     zh, en = small_pair
     zh.write_bytes(ZH_TEXT.encode("gb18030"))
@@ -121,6 +115,7 @@ def test_cli_wrong_encoding_is_one_line_naming_the_file(tmp_path, small_pair):
     assert "cannot decode as utf-8" in line
 
 
+@pytest.mark.slow
 def test_cli_gb18030_and_utf16_sides_align(tmp_path, small_pair):
     """Both sides in other encodings, detected, aligned, and written as UTF-8."""
     zh, en = small_pair
@@ -135,6 +130,7 @@ def test_cli_gb18030_and_utf16_sides_align(tmp_path, small_pair):
     assert (frame["type"] == "1-1").all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content", [
     b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8,       # an image
     bytes(range(256)) * 20,                            # every byte value, NULs included
@@ -239,6 +235,7 @@ def test_import_align_is_light():
 
 # --- empty inputs ----------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content", [
     b"",
     b"  \n\n\t \r\n",
@@ -258,18 +255,21 @@ def test_cli_empty_side_is_one_line_error(tmp_path, small_pair, content, side):
 
 # --- wrong languages ---------------------------------------------------------------
 
+@pytest.mark.slow
 def test_cli_english_given_as_chinese(small_pair):
     zh, en = small_pair
     line = assert_one_line_error(run_cli(en, en), str(en))
     assert "given as the Chinese side" in line and "looks English" in line and "--force" in line
 
 
+@pytest.mark.slow
 def test_cli_both_sides_chinese(small_pair):
     zh, en = small_pair
     line = assert_one_line_error(run_cli(zh, zh), str(zh))
     assert "given as the English side" in line and "looks Chinese" in line
 
 
+@pytest.mark.slow
 def test_cli_sides_swapped(small_pair):
     zh, en = small_pair
     line = assert_one_line_error(run_cli(en, zh), str(en), str(zh))
@@ -285,6 +285,7 @@ def test_language_check_counts_english_terms_as_words():
         check_languages(ZH_LINES, ["Это русский текст, а не английский."])
 
 
+@pytest.mark.slow
 def test_cli_force_aligns_with_a_warning(tmp_path, small_pair):
     zh, en = small_pair
     out = tmp_path / "out.tsv"
@@ -494,6 +495,7 @@ def _check_long_paragraph(result, side: str, paragraph: str, encoder, zh_phase, 
     assert result.parallel.parallel is True, result.parallel
 
 
+@pytest.mark.slow
 def test_chinese_50k_paragraph_without_punctuation(encoder):
     body = _unpunctuated_zh()
     paragraph = (body * (50_000 // len(body) + 1))[:50_000]
@@ -513,6 +515,7 @@ def test_chinese_50k_paragraph_without_punctuation(encoder):
     _check_long_paragraph(result, "zh", paragraph, encoder, zh_phase, en_phase)
 
 
+@pytest.mark.slow
 def test_english_50k_paragraph_without_punctuation(encoder):
     body = _unpunctuated_en()
     paragraph = (body + " ") * (50_000 // len(body) + 1)
@@ -540,6 +543,7 @@ def test_true_pair_is_parallel(sample_result):
     assert summary["warnings"] == []
 
 
+@pytest.mark.shared("seeds")
 def test_false_pair_is_not_parallel_from_the_same_vectors(sample_result, encoder):
     """The sample's Chinese vectors against an unrelated English article."""
     other = split_document(read_document(OTHER_EN), "en")
@@ -582,6 +586,8 @@ def test_short_documents_are_not_judged():
     assert report.parallel is None and "fewer than" in report.reason
 
 
+@pytest.mark.slow
+@pytest.mark.shared("seeds")
 def test_cli_false_pair_warns_and_strict_fails(tmp_path):
     out = tmp_path / "out.tsv"
     done = run_cli(ZH_SAMPLE, OTHER_EN, "-o", out)
@@ -640,6 +646,7 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how, code, message", [("interrupt", 130, "zhalign: interrupted"),
                                                 ("disk-full", 1, "zhalign: error: cannot write ")])
 def test_cli_output_cut_mid_write_leaves_old_file(tmp_path, small_pair, how, code, message):
@@ -655,6 +662,7 @@ def test_cli_output_cut_mid_write_leaves_old_file(tmp_path, small_pair, how, cod
     assert sorted(p.name for p in tmp_path.iterdir()) == ["en.txt", "out.tsv", "zh.txt"]
 
 
+@pytest.mark.slow
 def test_cli_sigint_during_run_leaves_old_file(tmp_path):
     """Ctrl-C while the sample pair is being embedded: exit 130, old output intact, no temporary file."""
     out = tmp_path / "out.tsv"

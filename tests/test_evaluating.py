@@ -1,13 +1,10 @@
 """The bead metric against hand-checked counts and Bertalign's published MAC-Dev score."""
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
 from align.errors import InputError
 from align.evaluating import evaluate, evaluate_paths, format_report, read_alignment, score_pair
-
-MAC_DEV = Path(__file__).resolve().parents[2] / "shared" / "bench" / "mac-dev"
+from mac_corpus import MAC as MAC_DEV
 
 
 def test_strict_and_lax_by_hand():
@@ -31,7 +28,7 @@ def test_breakdowns():
     assert result["by_file"]["a"]["gold_beads"] == 2
 
 
-@pytest.mark.skipif(not MAC_DEV.exists(), reason="MAC-Dev benchmark not beside the project")
+@pytest.mark.shared("bench", "mac-dev")
 def test_reproduces_bertalign_score_on_mac_dev():
     result = evaluate_paths(MAC_DEV / "gold", MAC_DEV / "bertalign-labse")["pooled"]
     assert result["strict_precision"] == pytest.approx(0.909, abs=5e-4)

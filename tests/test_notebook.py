@@ -3,6 +3,7 @@ import base64
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from conftest import ROOT
@@ -26,6 +27,7 @@ def test_notebook_is_committed_without_outputs():
             assert before.cell_type == "markdown", cell.source[:80]
 
 
+@pytest.mark.slow
 def test_notebook_runs_and_shows_table_and_figures(sample_result, tmp_path):
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     # A fresh kernel of this interpreter, run from notebooks/ as Jupyter would; raises on any cell error.

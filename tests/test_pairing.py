@@ -8,9 +8,6 @@ import pandas as pd
 import pytest
 
 from align import pairing
-from align.scoring import centred
-from align.caching import attach_cache
-from align.embedding import load_encoder
 from align.pairing import DEFAULT_THRESHOLD, PairScore, assign, list_documents, numbers_of, pair_documents
 from align.reading import InputError
 from mac_corpus import SEEDS, mac_piece
@@ -22,13 +19,8 @@ OTHERS = sorted(SEEDS.glob("other-en-*.txt"))
 
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
-    """One embedding cache for this module: the seeds are embedded once."""
+    """One embedding cache for this module's command-line runs."""
     return tmp_path_factory.mktemp("cache")
-
-
-@pytest.fixture(scope="module")
-def encoder(cache_dir):
-    return attach_cache(load_encoder(), cache_dir)
 
 
 def run_cli(*args, cache_dir):
@@ -37,6 +29,8 @@ def run_cli(*args, cache_dir):
                           timeout=600, env=env)
 
 
+@pytest.mark.slow
+@pytest.mark.shared("seeds")
 def test_seeds_chinese_article_pairs_with_its_translation_and_others_stay_unmatched(tmp_path, cache_dir):
     assert len(OTHERS) == 3
     manifest, report = tmp_path / "manifest.tsv", tmp_path / "report.tsv"
@@ -62,6 +56,8 @@ def test_seeds_chinese_article_pairs_with_its_translation_and_others_stay_unmatc
     assert "1 pair (score >= 0.45); unmatched: 0 zh, 3 en" in done.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.shared("seeds")
 def test_chinese_article_without_its_translation_stays_unmatched(encoder):
     result = pair_documents([ZH_SEED], OTHERS, encoder)
     assert result.pairs == []
@@ -72,6 +68,8 @@ def test_chinese_article_without_its_translation_stays_unmatched(encoder):
     assert best is not None and best.score < DEFAULT_THRESHOLD and best.aligned < 0.3
 
 
+@pytest.mark.slow
+@pytest.mark.shared("seeds")
 def test_translation_scores_high_on_every_part(encoder):
     result = pair_documents([ZH_SEED], [EN_SEED, *OTHERS], encoder)
     assert [(result.zh[p.zh].path, result.en[p.en].path) for p in result.pairs] == [(str(ZH_SEED), str(EN_SEED))]
@@ -94,6 +92,8 @@ def write_pieces(folder):
     return truth
 
 
+@pytest.mark.slow
+@pytest.mark.shared("bench", "mac-dev")
 def test_pieces_paired_one_to_one_and_distractor_unmatched(tmp_path, encoder, monkeypatch):
     truth = write_pieces(tmp_path / "docs")
     zh = list_documents(tmp_path / "docs", "zh-*")
@@ -137,6 +137,8 @@ def test_documents_from_a_list_file(tmp_path):
         list_documents(listing)
 
 
+@pytest.mark.slow
+@pytest.mark.shared("seeds")
 def test_cli_bad_input_is_one_line(tmp_path, cache_dir):
     done = run_cli("pair", tmp_path / "nowhere", tmp_path, cache_dir=cache_dir)
     assert done.returncode == 1
@@ -150,24 +152,43 @@ def test_cli_bad_input_is_one_line(tmp_path, cache_dir):
     assert done.stderr.strip().splitlines() == ["zhalign: error: --candidates must be at least 1"]
 
 
-def test_cheap_candidate_score_adds_pooled_similarity_numbers_and_length():
-    rng = np.random.default_rng(0)
-
-    def doc(lang, numbers, chars):
-        vectors = rng.normal(size=(3, 8)).astype(np.float32)
-        return pairing.DocumentInfo("x", lang, ["s"] * 3, vectors / np.linalg.norm(vectors, axis=1, keepdims=True),
-                                    np.array([chars], dtype=float), frozenset(numbers))
-
-    zhs = [doc("zh", {"1", "2", "3", "2021"}, 100), doc("zh", {"5"}, 300), doc("zh", set(), 50)]
-    ens = [doc("en", {"1", "2", "3", "7"}, 320), doc("en", {"2021", "1", "5", "9", "10"}, 900), doc("en", {"1"}, 10)]
-    pooled = (centred(np.stack([d.pooled for d in zhs]), min_rows=3)
-              @ centred(np.stack([d.pooled for d in ens]), min_rows=3).T)
-    numbers = np.array([[pairing.number_cue(z, e) or 0.0 for e in ens] for z in zhs])
-    length = np.array([[pairing.length_cue(z, e, pairing.DEFAULT_RATIO) for e in ens] for z in zhs])
-    assert numbers[0, 0] == pytest.approx(0.75) and numbers[0, 1] == pytest.approx(4 / 9) and numbers[1].sum() == 0
-    assert np.allclose(pairing.prescores(zhs, ens), pooled + 0.5 * numbers + 0.5 * length)
+def _document(lang: str, vector, numbers=(), length: float = 100.0) -> pairing.DocumentInfo:
+    """Three sentences with the same vector, the given numbers and length in tokens."""
+    vectors = np.tile(np.asarray(vector, dtype=np.float32) / np.linalg.norm(vector), (3, 1))
+    return pairing.DocumentInfo("x", lang, ["s"] * 3, vectors, np.array([length]), frozenset(numbers))
 
 
+def test_cheap_candidate_score_ranks_the_translation_first_by_its_vectors():
+    e = np.eye(8)
+    zh = _document("zh", e[0])
+    ens = [_document("en", e[1]), _document("en", e[0] + 0.5 * e[1]), _document("en", e[2])]
+    assert pairing.prescores([zh], ens)[0].argmax() == 1
+
+
+def test_cheap_candidate_score_counts_shared_numbers_when_each_side_has_three():
+    same = np.eye(8)[0]  # every document alike but for its numbers
+    zh = _document("zh", same, {"2021", "5/15", "2.4", "1000"})
+    ens = [_document("en", same, {"2021", "5/15", "2.4", "7"}),  # 3 of 4 shared: Dice 0.75
+           _document("en", same, {"8", "9", "10"}),              # none shared
+           _document("en", same, {"2021", "2.4"})]               # too few numbers to count
+    pre = pairing.prescores([zh], ens)[0]
+    assert pre[0] - pre[1] == pytest.approx(0.5 * 0.75)
+    assert pre[2] == pytest.approx(pre[1])
+
+
+def test_cheap_candidate_score_prefers_a_translation_s_length_ratio():
+    same = np.eye(8)[0]
+    zh = _document("zh", same, length=100)
+    ens = [_document("en", same, length=100 * pairing.DEFAULT_RATIO),  # the expected ratio
+           _document("en", same, length=200 * pairing.DEFAULT_RATIO),  # twice as long
+           _document("en", same, length=50 * pairing.DEFAULT_RATIO)]   # half as long
+    pre = pairing.prescores([zh], ens)[0]
+    # Length cue 1 against exp(-z^2 / 2) = 0.3825 for z = log(2) / 0.5, at weight 0.5.
+    assert pre[0] - pre[1] == pytest.approx(0.3087, abs=1e-4)
+    assert pre[2] == pytest.approx(pre[1])
+
+
+@pytest.mark.slow
 def test_pairing_on_a_dask_cluster_matches_pairing_here(tmp_path, encoder, cache_dir):
     """Reading, embedding and the aligned share of every candidate run on the workers, each with its own
     model; the pairs and scores are those of pairing in one process."""

@@ -1,4 +1,5 @@
 """align.plotting and `zhalign plot`: tables for review, figures, CJK font fallback, the PNG."""
+import dataclasses
 import os
 import re
 import stat
@@ -12,7 +13,11 @@ import pytest
 from PIL import Image
 
 from align import plotting
-from conftest import EN_SAMPLE, ZH_SAMPLE
+from align.aligning import Bead
+from align.cli import main
+from align.evaluating import read_alignment
+from align.writing import beads_to_frame
+from conftest import DATA, EN_SAMPLE, ZH_SAMPLE
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -61,17 +66,28 @@ def test_bead_type_counts_add_up(sample_result):
 
 
 def test_unaligned_sentences_are_those_of_one_sided_beads(sample_result):
-    frame = sample_result.frame
-    en_alone = [j for ids, zh in zip(frame["en_ids"], frame["zh_ids"]) if not zh for j in ids]
-    table = plotting.unaligned_sentences(sample_result, "en")
-    assert list(table["id"]) == en_alone and en_alone  # the sample's English-only title and credits
-    for _, row in table.iterrows():
-        assert row["text"] == sample_result.en[row["id"]].text
-        assert row["best_text"] == sample_result.zh[row["best_id"]].text
-        assert row["similarity"] == pytest.approx(sample_result.similarity()[row["best_id"], row["id"]], abs=1e-4)
-    zh_table = plotting.unaligned_sentences(sample_result, "zh")
-    zh_alone = [i for ids, en in zip(frame["zh_ids"], frame["en_ids"]) if not en for i in ids]
-    assert list(zh_table["id"]) == zh_alone
+    # The sample's hand alignment with one of its 1-1 beads undone: 必须靠创新。 (zh 7)
+    # and "Must rely on innovation." (en 11) left unaligned.
+    gold = read_alignment(DATA / "gold" / "core-technology.gold")
+    assert ((7,), (11,)) in gold
+    beads = []
+    for zh_ids, en_ids in gold:
+        undone = [([7], []), ([], [11])] if (zh_ids, en_ids) == ((7,), (11,)) else [(list(zh_ids), list(en_ids))]
+        beads += [Bead(zh, en, 1.0) for zh, en in undone]
+    result = dataclasses.replace(sample_result, frame=beads_to_frame(beads, sample_result.zh, sample_result.en))
+
+    zh_table = plotting.unaligned_sentences(result, "zh")
+    assert list(zh_table["id"]) == [7]
+    assert zh_table.iloc[0]["text"] == "必须靠创新。"
+    assert zh_table.iloc[0]["best_id"] == 11 and zh_table.iloc[0]["best_text"] == "Must rely on innovation."
+    en_table = plotting.unaligned_sentences(result, "en")
+    # The title, the dateline and the byline, the undone sentence, then the six closing credits.
+    assert list(en_table["id"]) == [0, 1, 2, 11, 124, 125, 126, 127, 128, 129]
+    missed = en_table.set_index("id").loc[11]
+    assert missed["best_id"] == 7 and missed["text"] == sample_result.en[11].text
+    assert missed["similarity"] == pytest.approx(float(sample_result.similarity()[7, 11]), abs=1e-4)
+    # A missed pair stands out from sentences that have no translation.
+    assert missed["similarity"] > en_table.set_index("id").drop(index=11)["similarity"].max()
     with pytest.raises(ValueError):
         plotting.unaligned_sentences(sample_result, "fr")
 
@@ -179,6 +195,7 @@ def test_overview_png_has_the_size_asked_for(sample_result, tmp_path):
 
 # --- command line ----------------------------------------------------------
 
+@pytest.mark.slow
 def test_cli_plot_writes_png_of_the_requested_size(sample_result, tmp_path):
     out = tmp_path / "plot.png"
     done = subprocess.run(
@@ -195,16 +212,14 @@ def test_cli_plot_writes_png_of_the_requested_size(sample_result, tmp_path):
     assert png_size(data) == (1500, 900)
 
 
-def test_cli_plot_rejects_bad_options(tmp_path):
+def test_cli_plot_rejects_bad_options(tmp_path, capsys):
     out = tmp_path / "plot.png"
-    for options in (["--window", "9:3"], ["--size", "big"], ["--size", "100x100"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "align", "plot", str(ZH_SAMPLE), str(EN_SAMPLE), "-o", str(out), *options],
-            capture_output=True, text=True, timeout=120,
-        )
-        assert done.returncode == 2, (options, done.stderr)
-        assert "usage:" in done.stderr
-    missing = subprocess.run([sys.executable, "-m", "align", "plot", str(ZH_SAMPLE), str(EN_SAMPLE)],
-                             capture_output=True, text=True, timeout=120)
-    assert missing.returncode == 2 and "-o/--output" in missing.stderr
+    for options in (["--window", "9:3"], ["--size", "big"], ["--size", "100x100"], []):
+        output = ["-o", str(out)] if options else []
+        with pytest.raises(SystemExit) as stop:
+            main(["plot", str(ZH_SAMPLE), str(EN_SAMPLE), *output, *options])
+        assert stop.value.code == 2, options
+        error = capsys.readouterr().err
+        assert "usage:" in error
+    assert "-o/--output" in error  # the last run gave no output file
     assert not out.exists()

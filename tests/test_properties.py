@@ -100,13 +100,16 @@ def test_one_side_of_one_sentence(seed, other, one_is_zh, kind, params):
     assert_valid_beads(alignment, n, m, params)
 
 
-@pytest.mark.parametrize("n, m", [(0, 5), (5, 0), (0, 0)])
-def test_an_empty_side_leaves_the_other_unaligned(n, m):
-    params = AlignParams()
-    zh, en = np.zeros((n, 8)), np.zeros((m, 8))
-    alignment = align_vectors(zh, en, params=params)
-    assert_valid_beads(alignment, n, m, params)
-    assert all(not (bead.zh and bead.en) for bead in alignment.beads)
+@pytest.mark.parametrize("n, m, expected", [
+    (0, 3, [([], [0]), ([], [1]), ([], [2])]),
+    (3, 0, [([0], []), ([1], []), ([2], [])]),
+    (0, 0, []),
+])
+def test_an_empty_side_leaves_the_other_unaligned(n, m, expected):
+    zh, en = _unit(np.ones((n, 8))), _unit(np.ones((m, 8)))
+    alignment = align_vectors(zh, en)
+    assert [(bead.zh, bead.en) for bead in alignment.beads] == expected
+    assert alignment.band.n == n and alignment.band.m == m
 
 
 @LONG

