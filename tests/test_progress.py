@@ -106,7 +106,8 @@ def test_every_stage_shows_on_a_terminal(tmp_path):
                            cache_dir=tmp_path / "cache")
     quiet = stderr_on_terminal(command, env)
     assert not redrawn(quiet)
-    assert len(quiet.splitlines()) == 1 and quiet.startswith("12 zh and 16 en sentences -> ")  # the summary alone
+    lines = quiet.splitlines()  # the summary and the signature alone
+    assert len(lines) == 2 and lines[0].startswith("12 zh and 16 en sentences -> ") and lines[1].startswith("signature: ")
 
 
 @pytest.mark.parametrize("command", ["pair", "batch"])
