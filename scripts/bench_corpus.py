@@ -1,7 +1,7 @@
 """Benchmark `zhalign batch`: a corpus of 200+ document pairs on 1 and 2 Dask workers.
 
 The corpus is built in a temporary folder from the MAC-Dev chapters (read from
-../shared/bench/mac-dev, never copied into the project) and the sample pair:
+the folder $ZHALIGN_BENCH names, never copied into the project) and the sample pair:
 each chapter is cut into runs of gold beads (so both halves of a piece
 translate each other), once from the first bead and again from half a piece
 on ("cut and repeated"), written as plain text (a blank line between
@@ -35,7 +35,8 @@ from pathlib import Path
 from align.evaluating import read_alignment
 
 ROOT = Path(__file__).resolve().parent.parent
-MAC = ROOT.parent / "shared" / "bench" / "mac-dev"
+# The MAC-Dev folder, from the environment (e.g. ZHALIGN_BENCH=../shared/bench/mac-dev).
+MAC = Path(os.environ.get("ZHALIGN_BENCH") or "$ZHALIGN_BENCH (not set)")
 SAMPLE = (ROOT / "data" / "zaker-zh-core-technology.md", ROOT / "data" / "xinhua-en-core-technology.txt")
 
 
@@ -133,7 +134,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     if not MAC.is_dir():
-        print(f"bench_corpus: MAC-Dev not found at {MAC}", file=sys.stderr)
+        print(f"bench_corpus: MAC-Dev not found at {MAC}: set ZHALIGN_BENCH to its folder", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="zhalign-bench-") as temporary:
         folder = Path(temporary)
