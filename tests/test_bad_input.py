@@ -303,6 +303,7 @@ def test_cli_force_aligns_with_a_warning(tmp_path, small_pair):
 MAC_DEV = SEEDS.parent / "bench" / "mac-dev"
 
 
+@pytest.mark.shared("bench", "mac-dev")
 def test_translations_have_sentence_counts_well_inside_the_bound():
     """The data the bound was set from: MAC-Dev's chapters read both ways, the sample,
     every run of gold beads (short documents) and the long benchmark's pair pass."""

@@ -94,6 +94,7 @@ def mac_pair():
     return zh, en, start, stop
 
 
+@pytest.mark.shared("bench", "mac-dev")
 def test_counted_masks_are_the_reference_masks_bit_for_bit(mac_pair):
     zh, en, start, stop = mac_pair
     words = WordMatches.count(zh, en, start, stop)
@@ -109,6 +110,7 @@ def test_counted_masks_are_the_reference_masks_bit_for_bit(mac_pair):
     assert list(words.zh_words) == zh_sizes and list(words.en_words) == en_sizes
 
 
+@pytest.mark.shared("bench", "mac-dev")
 def test_coverage_cells_gives_each_bead_the_reference_coverage(mac_pair):
     zh, en, start, stop = mac_pair
     words = WordMatches.count(zh, en, start, stop)

@@ -188,6 +188,7 @@ def test_cheap_candidate_score_prefers_a_translation_s_length_ratio():
     assert pre[2] == pytest.approx(pre[1])
 
 
+@pytest.mark.shared("bench", "mac-dev")
 @pytest.mark.slow
 def test_pairing_on_a_dask_cluster_matches_pairing_here(tmp_path, encoder, cache_dir):
     """Reading, embedding and the aligned share of every candidate run on the workers, each with its own

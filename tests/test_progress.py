@@ -92,6 +92,7 @@ def test_status_line_ticks_and_is_erased(monkeypatch):
     assert "hidden" not in terminal.getvalue()
 
 
+@pytest.mark.shared("bench", "mac-dev")
 def test_every_stage_shows_on_a_terminal(tmp_path):
     zh, en = piece_files(tmp_path)  # 12 beads: far fewer sentences than the old bar's threshold of 200
     command, env = zhalign("plot", zh, en, "--input-format", "lines", "-o", tmp_path / "plot.png",
@@ -110,6 +111,7 @@ def test_every_stage_shows_on_a_terminal(tmp_path):
     assert len(lines) == 2 and lines[0].startswith("12 zh and 16 en sentences -> ") and lines[1].startswith("signature: ")
 
 
+@pytest.mark.shared("bench", "mac-dev")
 @pytest.mark.parametrize("command", ["pair", "batch"])
 def test_redirected_stderr_gets_summary_lines_only(tmp_path, command):
     docs = tmp_path / "docs"
