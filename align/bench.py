@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from align.aligning import AlignParams, align_vectors
+from align.aligning import Alignment, AlignParams, align_vectors
 from align.caching import attach_cache
 from align.embedding import DEFAULT_MODEL, Encoder, load_encoder
 from align.evaluating import evaluate, format_report, read_alignment
@@ -71,15 +71,24 @@ def load_bench(bench: Path, encoder: Encoder, progress: bool | None = None) -> d
             for name, (zh, en) in texts.items()}
 
 
+def align_documents(docs: dict[str, BenchDocument], weights: Weights | None = None,
+                    params: AlignParams | None = None) -> dict[str, Alignment]:
+    """name -> the alignment of that file."""
+    return {name: align_vectors(doc.zh_vectors, doc.en_vectors, params=params, weights=weights,
+                                **doc.evidence.arguments())
+            for name, doc in docs.items()}
+
+
+def predicted_beads(alignments: dict[str, Alignment]) -> dict[str, list]:
+    """name -> predicted beads, as (zh ids, en ids, score)."""
+    return {name: [(tuple(b.zh), tuple(b.en), b.score) for b in alignment.beads]
+            for name, alignment in alignments.items()}
+
+
 def align_bench(docs: dict[str, BenchDocument], weights: Weights | None = None,
                 params: AlignParams | None = None) -> dict[str, list]:
     """name -> predicted beads, as (zh ids, en ids, score)."""
-    out = {}
-    for name, doc in docs.items():
-        alignment = align_vectors(doc.zh_vectors, doc.en_vectors, params=params, weights=weights,
-                                  **doc.evidence.arguments())
-        out[name] = [(tuple(b.zh), tuple(b.en), b.score) for b in alignment.beads]
-    return out
+    return predicted_beads(align_documents(docs, weights, params))
 
 
 def scores_of(docs: dict[str, BenchDocument], predicted: dict[str, list]) -> dict:
@@ -108,16 +117,16 @@ def reliability(docs: dict[str, BenchDocument], predicted: dict[str, list], bins
     return {"bins": rows, "ece": error, "beads": len(scores)}
 
 
-def null_share_above(docs: dict[str, BenchDocument], weights: Weights | None, threshold: float) -> tuple[float, int]:
+def null_share_above(docs: dict[str, BenchDocument], alignments: dict[str, Alignment], weights: Weights | None,
+                     threshold: float) -> tuple[float, int]:
     """(share, count) of the paired beads of the documents' null alignments
-    (checking.null_alignments: unrelated halves) that score above threshold."""
+    (checking.null_alignments: unrelated halves of each alignment) that score above threshold."""
     from align.checking import null_alignments
 
     scores = []
-    for doc in docs.values():
-        arguments = doc.evidence.arguments()
-        alignment = align_vectors(doc.zh_vectors, doc.en_vectors, weights=weights, **arguments)
-        scores.append(null_alignments(alignment, doc.zh_vectors, doc.en_vectors, weights=weights, **arguments).scores)
+    for name, doc in docs.items():
+        scores.append(null_alignments(alignments[name], doc.zh_vectors, doc.en_vectors, weights=weights,
+                                      **doc.evidence.arguments()).scores)
     scores = np.concatenate(scores)
     return float((scores > threshold).mean()) if len(scores) else 0.0, len(scores)
 
@@ -143,7 +152,8 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
     embed_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
-    predicted = align_bench(docs, weights)
+    alignments = align_documents(docs, weights)
+    predicted = predicted_beads(alignments)
     align_seconds = time.perf_counter() - start
     if out is not None:
         for name, beads in predicted.items():
@@ -151,7 +161,7 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
     result = {
         "scores": scores_of(docs, predicted),
         "reliability": reliability(docs, predicted),
-        "null_above_half": null_share_above(docs, weights, 0.5),
+        "null_above_half": null_share_above(docs, alignments, weights, 0.5),
         "files": len(docs),
         "zh_sentences": sum(len(d.zh_vectors) for d in docs.values()),
         "en_sentences": sum(len(d.en_vectors) for d in docs.values()),
