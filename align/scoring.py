@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Protocol
@@ -46,6 +46,11 @@ class SentenceStats:
     credits: np.ndarray     # 1 for a staff credit or byline
     quotations: np.ndarray  # quotations the sentence opens minus those it closes (-1, 0, 1)
     questions: np.ndarray   # 1 where the sentence asks
+    repeats: np.ndarray | None = None  # 1 where the sentence repeats the one before it word for word
+
+    def __post_init__(self):
+        if self.repeats is None:
+            self.repeats = np.zeros(len(self.length))
 
     @classmethod
     def from_lengths(cls, lengths: np.ndarray) -> "SentenceStats":
@@ -85,6 +90,7 @@ class Weights:
     neighbours: int                     # k of the margin's k nearest neighbours
     rough_skip: float                   # skip cost of the first pass (a random 1-1 pair costs about 1 there)
     calibration: tuple[float, float]    # slope, offset of the score's sigmoid
+    skip_repeat: float = 0.0            # added to the value of leaving out a word-for-word repeat of the sentence before
     provenance: dict = field(default_factory=dict)
 
     @classmethod
@@ -116,24 +122,27 @@ class Weights:
     def bias(self, a: int, b: int) -> float:
         return self.shapes[f"{a}-{b}"]
 
-    def neutral(self) -> "Weights":
+    def neutral(self, keep: Iterable[str] = ()) -> "Weights":
         """Where a fit starts that owes nothing to earlier tuning: the cosine
         alone, every shape's bias 0, a flat skip cost of 1 (a random 1-1 pair's
-        distance). The same features, shapes, length spreads and calibration."""
-        return self.replace(features={name: float(name == "cos") for name in self.features},
+        distance). The same features, shapes, length spreads and calibration;
+        the features named in `keep` keep their weights."""
+        keep = set(keep)
+        return self.replace(features={name: (value if name in keep else float(name == "cos"))
+                                      for name, value in self.features.items()},
                             shapes={kind: (-1.0 if "0" in kind.split("-") else 0.0) for kind in self.shapes},
-                            skip_best_match=0.0, size_power=1.0, provenance={"name": "neutral"})
+                            skip_best_match=0.0, skip_repeat=0.0, size_power=1.0, provenance={"name": "neutral"})
 
 
-_DEFAULT: Weights | None = None
+_SHIPPED: dict[str, Weights] = {}
 
 
-def default_weights() -> Weights:
-    """The weights shipped in the package (loaded once)."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = Weights.load()
-    return _DEFAULT
+def default_weights(name: str = WEIGHTS_FILE.name) -> Weights:
+    """Weights shipped in the package, by file name (loaded once): weights.json
+    is the default model's; a model's registry entry names its own (`scorer`)."""
+    if name not in _SHIPPED:
+        _SHIPPED[name] = Weights.load(WEIGHTS_FILE.with_name(name))
+    return _SHIPPED[name]
 
 
 # --- the band's tables -------------------------------------------------------------
@@ -488,9 +497,11 @@ class BeadContext:
                         value = np.full(j.shape, -fixed_skip)
                     else:
                         # Leaving out a sentence that has a close match nearby costs more.
-                        best_match = (self.zh_best_match[(i - 1).clip(0, None)] if b == 0
-                                      else self.en_best_match[(j - 1).clip(0, len(self.en_best_match) - 1)])
-                        value = weights.bias(a, b) + weights.skip_best_match * best_match + np.zeros(j.shape)
+                        sentence = (i - 1).clip(0, None) if b == 0 else (j - 1).clip(0, len(self.en_best_match) - 1)
+                        best_match = (self.zh_best_match if b == 0 else self.en_best_match)[sentence]
+                        repeats = (self.zh_stats if b == 0 else self.en_stats).repeats[sentence]
+                        value = (weights.bias(a, b) + weights.skip_best_match * best_match
+                                 + weights.skip_repeat * repeats + np.zeros(j.shape))
                 else:
                     cells = Cells(self, table, cosines, a, b)
                     similarity = self._similarity((start, a, b), cells, weights)[own]

