@@ -118,6 +118,15 @@ def test_assignment_is_one_to_one_and_keeps_pairs_above_threshold():
     assert [(s.zh, s.en) for s in kept] == [(0, 1), (1, 0)]
 
 
+def test_pairs_under_the_threshold_do_not_win_a_document_from_a_pair_above_it():
+    # As on the bench: zh 0 and en 0 translate each other (0.48); zh 1's partner is not among its candidates, and
+    # its weak scores with en 0 and zh 0 with en 1 add up to more (0.31 + 0.28 = 0.59). Neither can be kept.
+    scores = [PairScore(0, 0, 0.48, 0.39, None, 0.99), PairScore(1, 0, 0.31, 0.19, None, 0.99),
+              PairScore(0, 1, 0.28, 0.15, None, 0.99)]
+    assert [(s.zh, s.en) for s in assign(scores, 2, 2, threshold=0.45)] == [(0, 0)]
+    assert assign(scores, 2, 2, threshold=0.5) == []
+
+
 def test_numbers_and_dates_match_across_languages():
     zh = numbers_of("2021年5月15日，我国首次火星探测任务着陆火星。研发支出达2.4万亿元，1,000多家企业。")
     en = numbers_of("On May 15th, 2021, the Mars mission landed. R&D spending reached 2.4 trillion yuan; 1000 firms.")
