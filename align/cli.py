@@ -479,8 +479,8 @@ def pair_arguments(parser: argparse.ArgumentParser) -> None:
                         help="least score of a pair; documents whose best one-to-one partner scores less stay "
                              "unmatched (default: 0.45)")
     parser.add_argument("--candidates", type=int, default=3,
-                        help="partners per document scored in full, chosen by pooled-vector similarity; every pair "
-                             "is scored when there are at most 64 (default: 3)")
+                        help="partners per document scored in full, chosen by the mean best-match sentence cosine; "
+                             "every pair is scored when there are at most 64 (default: 3)")
     parser.add_argument("--zh-glob", default="*", help="files of the ZH folder to read (default: *)")
     parser.add_argument("--en-glob", default="*", help="files of the EN folder to read (default: *)")
     parser.add_argument("--workers", type=int,

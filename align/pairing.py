@@ -7,12 +7,21 @@ there is one (`zhalign pair --workers`, --scheduler: the machinery of
 `zhalign batch`); steps 1 and 3 are cheap and run in the calling process.
 Then:
 
-1. Candidates. A cheap score for every zh x en pair: the cosine of the two
-   documents' pooled vectors (mean sentence vector, minus the mean over the
-   collection's documents of that language when there are three or more, so
-   that what all articles share does not count), plus the number and length
-   cues below. Each document keeps its `candidates` best partners (every
-   pair is kept when there are at most 64).
+1. Candidates. A cheap score for every zh x en pair: the mean best-match
+   sentence cosine (each sentence's best cosine among the other document's
+   sentences, averaged over the sentences of both), plus 0.2 times the number
+   cue (Dice of the numbers when each side has at least 3, else 0) and the
+   length cue at the default ratio (both below). Sentence vectors are centred
+   on the collection's mean sentence vector of their language when it has
+   three or more documents, so that what all its sentences share does not
+   count. Unlike the cosine of the documents' mean vectors, this tells a
+   document from one that shares half its sentences (their mean vectors
+   nearly coincide). The cosines are matrix products of blocks of whole
+   documents of at most 4096 sentences a side (one longer document is a
+   block of its own): besides the n x m scores, memory holds one block of
+   cosines, 64 MB in float32, whatever the number of documents. Each
+   document keeps its `candidates` best partners (every pair is kept when
+   there are at most 64).
 2. Confidence of a candidate pair, in [0, 1]:
 
        score = 0.7 * aligned + 0.15 * numbers + 0.15 * length
@@ -34,12 +43,17 @@ Then:
      exp(-z^2 / 2) with z = log(ratio / expected) / 0.5, where
      `expected` is the median ratio of the confident candidate pairs (aligned
      0.6 or more; 1.3 when there are none).
-3. Assignment: one-to-one, maximising the total score (Hungarian method,
-   scipy's linear_sum_assignment); a pair is kept when its score reaches
-   `threshold` (default 0.45). Everything else is unmatched.
+3. Assignment: one-to-one among the pairs whose score reaches `threshold`
+   (default 0.45), maximising their total score (Hungarian method, scipy's
+   linear_sum_assignment). A pair under the threshold takes no part: it could
+   never be kept, yet two of them could outweigh a pair that would be.
+   Everything else is unmatched.
 
 On the seeds and the six MAC-Dev chapters, the 7 true pairs score 0.67-0.97
-(freely translated fiction lowest) and the 63 others 0.27 at most.
+(freely translated fiction lowest) and the 63 others 0.27 at most. Among the
+12-bead MAC-Dev pieces of scripts/bench_pairing.py, pieces of one chapter that
+share no sentence reach 0.64 (repeated scenes), above the weakest true pairs
+(0.43): there the one-to-one assignment, not the threshold, keeps them apart.
 """
 from __future__ import annotations
 
@@ -77,6 +91,11 @@ DEFAULT_RATIO = 1.3       # English tokens per Chinese token, when the collectio
 LENGTH_SIGMA = 0.5        # spread of log(ratio) around the expected one
 MIN_NUMBERS = 3           # numbers a side needs for the number cue to count
 ALL_PAIRS_LIMIT = 64      # up to this many zh x en pairs, every pair is scored in full
+BLOCK_SENTENCES = 4096    # sentences a side in one block of the candidate stage's cosines (64 MB in float32)
+CUE_WEIGHT = 0.2          # of the number and the length cue in the candidate score. They had 0.5 beside the pooled
+                          # cosine, which spreads true pairs from the rest (0.48 between their means on the MAC-Dev
+                          # bench collection) over twice as far as the best-match score does (0.21); on that bench
+                          # 0.05-0.2 put 199 of 200 true partners among 3 candidates, 0.5 only 192
 NOT_LANGUAGE = {"zh": "not Chinese", "en": "not English"}
 
 
@@ -97,11 +116,6 @@ class DocumentInfo:
     @property
     def length(self) -> float:
         return float(self.lengths.sum()) if self.lengths is not None else 0.0
-
-    @property
-    def pooled(self) -> np.ndarray:
-        mean = self.vectors.mean(axis=0)
-        return mean / max(float(np.linalg.norm(mean)), 1e-9)
 
 
 def list_documents(source: str | Path, pattern: str = "*") -> list[Path]:
@@ -269,12 +283,62 @@ def combine(aligned: float, numbers: float | None, length: float) -> float:
     return WEIGHTS["aligned"] * aligned + WEIGHTS["numbers"] * numbers + WEIGHTS["length"] * length
 
 
+def _sentence_rows(docs: Sequence[DocumentInfo]) -> tuple[np.ndarray, np.ndarray]:
+    """All the documents' sentence vectors in one array, and where each document's rows start and
+    the last ends (len(docs) + 1 bounds). Centred on the collection's mean sentence vector of that
+    language when it has three or more documents: what all its sentences share (e5's large common
+    direction) does not count; with fewer, that mean is mostly those documents' own content."""
+    vectors = np.concatenate([d.vectors for d in docs]).astype(np.float32, copy=False)
+    if len(docs) >= 3:
+        vectors = centred(vectors, min_rows=1)
+    return vectors, np.cumsum([0] + [len(d.vectors) for d in docs])
+
+
+def _blocks(bounds: np.ndarray, budget: int) -> list[tuple[int, int]]:
+    """Runs of whole documents [first, last) with at most `budget` sentences between them (a
+    longer document is a run of its own)."""
+    runs, first = [], 0
+    for last in range(1, len(bounds)):
+        if last + 1 == len(bounds) or bounds[last + 1] - bounds[first] > budget:
+            runs.append((first, last))
+            first = last
+    return runs
+
+
+def best_match_similarity(
+    zhs: Sequence[DocumentInfo], ens: Sequence[DocumentInfo], block_sentences: int = BLOCK_SENTENCES
+) -> np.ndarray:
+    """Mean best-match sentence cosine of every zh x en pair (n x m): each sentence's best cosine
+    among the other document's sentences, averaged over the sentences of both documents.
+
+    A translation has a close partner for nearly every sentence; a piece that shares half its
+    sentences with this one has one for half of them, however alike the two documents' mean vectors
+    are (those of a piece and of its half-overlapping neighbour nearly coincide). Computed as matrix
+    products of blocks of whole documents, at most `block_sentences` sentences a side (or one
+    longer document), so memory holds one block of cosines (float32: 64 MB at 4096 x 4096) and its
+    per-document maxima, whatever the number of documents."""
+    zh_rows, zh_bounds = _sentence_rows(zhs)
+    en_rows, en_bounds = _sentence_rows(ens)
+    total = np.zeros((len(zhs), len(ens)))
+    for zh_first, zh_last in _blocks(zh_bounds, block_sentences):
+        zh_lo, zh_hi = zh_bounds[zh_first], zh_bounds[zh_last]
+        zh_cuts = zh_bounds[zh_first:zh_last] - zh_lo
+        for en_first, en_last in _blocks(en_bounds, block_sentences):
+            en_lo, en_hi = en_bounds[en_first], en_bounds[en_last]
+            en_cuts = en_bounds[en_first:en_last] - en_lo
+            cosines = zh_rows[zh_lo:zh_hi] @ en_rows[en_lo:en_hi].T
+            # Each zh sentence's best cosine in each en document, summed by zh document; then the other way round.
+            zh_best = np.add.reduceat(np.maximum.reduceat(cosines, en_cuts, axis=1), zh_cuts, axis=0)
+            en_best = np.add.reduceat(np.maximum.reduceat(cosines, zh_cuts, axis=0), en_cuts, axis=1)
+            total[zh_first:zh_last, en_first:en_last] = zh_best + en_best
+    sentences = np.diff(zh_bounds)[:, None] + np.diff(en_bounds)[None, :]
+    return total / sentences
+
+
 def prescores(zhs: Sequence[DocumentInfo], ens: Sequence[DocumentInfo]) -> np.ndarray:
-    """The cheap candidate score of every zh x en pair (n x m)."""
-    zh_pooled = np.stack([d.pooled for d in zhs])
-    en_pooled = np.stack([d.pooled for d in ens])
-    # What all articles of a language share does not count (when there are enough to tell).
-    similarity = centred(zh_pooled, min_rows=3) @ centred(en_pooled, min_rows=3).T
+    """The cheap candidate score of every zh x en pair (n x m): the mean best-match sentence
+    cosine, plus the number and length cues."""
+    similarity = best_match_similarity(zhs, ens)
     # Number cue of every pair at once: shared numbers from a sparse documents x numbers product.
     from scipy.sparse import csr_matrix
 
@@ -294,7 +358,7 @@ def prescores(zhs: Sequence[DocumentInfo], ens: Sequence[DocumentInfo]) -> np.nd
     en_length = np.array([max(d.length, 1) for d in ens], dtype=float)[None, :]
     z = np.log(en_length / zh_length / DEFAULT_RATIO) / LENGTH_SIGMA
     length = np.exp(-z * z / 2)
-    return similarity + 0.5 * numbers + 0.5 * length
+    return similarity + CUE_WEIGHT * (numbers + length)
 
 
 def candidate_pairs(pre: np.ndarray, per_document: int) -> list[tuple[int, int]]:
@@ -335,18 +399,21 @@ def score_pairs(
 
 
 def assign(scores: Sequence[PairScore], n: int, m: int, threshold: float = DEFAULT_THRESHOLD) -> list[PairScore]:
-    """One-to-one pairs maximising the total score, each at least `threshold`."""
+    """One-to-one pairs, each at least `threshold`, maximising their total score."""
     from scipy.optimize import linear_sum_assignment
 
-    if not scores:
+    # Only pairs that can be kept take part: a pair under the threshold is never kept, so it must not win a
+    # document away from one that would be (two pairs at 0.31 and 0.28 outweigh one at 0.48 and nothing).
+    eligible = [s for s in scores if s.score >= threshold]
+    if not eligible:
         return []
     matrix = np.zeros((n, m))
     by_cell = {}
-    for s in scores:
+    for s in eligible:
         matrix[s.zh, s.en] = s.score
         by_cell[s.zh, s.en] = s
     rows, cols = linear_sum_assignment(matrix, maximize=True)
-    kept = [by_cell[r, c] for r, c in zip(rows, cols) if (r, c) in by_cell and by_cell[r, c].score >= threshold]
+    kept = [by_cell[r, c] for r, c in zip(rows, cols) if (r, c) in by_cell]
     return sorted(kept, key=lambda s: (s.zh, s.en))
 
 

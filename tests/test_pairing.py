@@ -102,7 +102,7 @@ def test_pieces_paired_one_to_one_and_distractor_unmatched(tmp_path, encoder, mo
     found = dict(zip(result.manifest()["zh_path"], result.manifest()["en_path"]))
     assert found == truth
     assert [d.path for d in result.unmatched()[1]] == [str(tmp_path / "docs" / "en-x.txt")]
-    # The same through the candidate stage: only each document's best partner by pooled vectors is scored.
+    # The same through the candidate stage: only each document's best partner by the cheap score is scored.
     monkeypatch.setattr(pairing, "ALL_PAIRS_LIMIT", 0)
     narrow = pair_documents(zh, en, encoder, input_format="lines", candidates=1)
     assert dict(zip(narrow.manifest()["zh_path"], narrow.manifest()["en_path"])) == truth
@@ -116,6 +116,15 @@ def test_assignment_is_one_to_one_and_keeps_pairs_above_threshold():
     kept = assign(scores, 3, 3, threshold=0.45)
     # 0-1 and 1-0 (total 1.65) beat 0-0 and 1-1 (1.2); 2-2 is under the threshold
     assert [(s.zh, s.en) for s in kept] == [(0, 1), (1, 0)]
+
+
+def test_pairs_under_the_threshold_do_not_win_a_document_from_a_pair_above_it():
+    # As on the bench: zh 0 and en 0 translate each other (0.48); zh 1's partner is not among its candidates, and
+    # its weak scores with en 0 and zh 0 with en 1 add up to more (0.31 + 0.28 = 0.59). Neither can be kept.
+    scores = [PairScore(0, 0, 0.48, 0.39, None, 0.99), PairScore(1, 0, 0.31, 0.19, None, 0.99),
+              PairScore(0, 1, 0.28, 0.15, None, 0.99)]
+    assert [(s.zh, s.en) for s in assign(scores, 2, 2, threshold=0.45)] == [(0, 0)]
+    assert assign(scores, 2, 2, threshold=0.5) == []
 
 
 def test_numbers_and_dates_match_across_languages():
@@ -172,7 +181,7 @@ def test_cheap_candidate_score_counts_shared_numbers_when_each_side_has_three():
            _document("en", same, {"8", "9", "10"}),              # none shared
            _document("en", same, {"2021", "2.4"})]               # too few numbers to count
     pre = pairing.prescores([zh], ens)[0]
-    assert pre[0] - pre[1] == pytest.approx(0.5 * 0.75)
+    assert pre[0] - pre[1] == pytest.approx(pairing.CUE_WEIGHT * 0.75)
     assert pre[2] == pytest.approx(pre[1])
 
 
@@ -183,9 +192,56 @@ def test_cheap_candidate_score_prefers_a_translation_s_length_ratio():
            _document("en", same, length=200 * pairing.DEFAULT_RATIO),  # twice as long
            _document("en", same, length=50 * pairing.DEFAULT_RATIO)]   # half as long
     pre = pairing.prescores([zh], ens)[0]
-    # Length cue 1 against exp(-z^2 / 2) = 0.3825 for z = log(2) / 0.5, at weight 0.5.
-    assert pre[0] - pre[1] == pytest.approx(0.3087, abs=1e-4)
+    # Length cue 1 against exp(-z^2 / 2) = 0.3825 for z = log(2) / 0.5, at the cues' weight.
+    assert pre[0] - pre[1] == pytest.approx(pairing.CUE_WEIGHT * (1 - 0.3825), abs=1e-4)
     assert pre[2] == pytest.approx(pre[1])
+
+
+def _sentences(lang: str, rows, length: float) -> pairing.DocumentInfo:
+    """A document whose sentences have the given vectors (normalised) and `length` tokens in all."""
+    vectors = np.asarray(rows, dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    lengths = np.full(len(vectors), length / len(vectors))
+    return pairing.DocumentInfo("x", lang, ["s"] * len(vectors), vectors, lengths)
+
+
+def test_candidate_score_prefers_the_translation_to_a_half_overlapping_piece_whose_mean_vector_is_closer():
+    e = np.eye(12)
+    zh = _sentences("zh", e[:4], 100)
+    # Each sentence translated, none word for word: cosine 0.85 with its original.
+    translation = _sentences("en", 0.85 * e[:4] + 0.527 * e[4:8], 100 * pairing.DEFAULT_RATIO)
+    # Shares the last two sentences exactly; its third sentence sums up all four of the Chinese.
+    neighbour = _sentences("en", [e[2], e[3], e[0] + e[1] + e[2] + e[3]], 100 * pairing.DEFAULT_RATIO)
+
+    def mean_cosine(a, b):
+        a, b = a.vectors.mean(axis=0), b.vectors.mean(axis=0)
+        return a @ b / np.linalg.norm(a) / np.linalg.norm(b)
+
+    # The documents' mean vectors (the candidate score before) put the neighbour first: 0.89 against 0.85 ...
+    assert mean_cosine(zh, neighbour) > mean_cosine(zh, translation) + 0.04
+    # ... each sentence's best match puts the translation first: 0.85 against (4 x 1 + 3 x 0.5) / 7 = 0.79.
+    similarity = pairing.best_match_similarity([zh], [neighbour, translation])[0]
+    assert similarity == pytest.approx([5.5 / 7, 0.85], abs=1e-3)
+    assert pairing.prescores([zh], [neighbour, translation])[0].argmax() == 1
+
+
+def test_best_match_similarity_in_blocks_is_the_pairwise_mean_of_best_cosines():
+    rng = np.random.default_rng(7)
+    zhs = [_sentences("zh", rng.normal(size=(k, 16)), 10.0 * k) for k in (1, 5, 2, 9)]
+    ens = [_sentences("en", rng.normal(size=(k, 16)), 13.0 * k) for k in (3, 1, 7, 4, 2)]
+
+    def centred_rows(docs):  # every language here has three documents or more: centred on its mean sentence
+        rows = np.concatenate([d.vectors for d in docs])
+        rows = rows - rows.mean(axis=0)
+        rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+        return np.split(rows, np.cumsum([len(d.vectors) for d in docs])[:-1])
+
+    expected = np.array([[(np.sum((z @ e.T).max(axis=1)) + np.sum((z @ e.T).max(axis=0))) / (len(z) + len(e))
+                          for e in centred_rows(ens)] for z in centred_rows(zhs)])
+    # One block for everything, blocks of a few documents, and one document a block (9 sentences > 4).
+    for block in (4096, 6, 4, 1):
+        assert pairing.best_match_similarity(zhs, ens, block_sentences=block) == pytest.approx(expected, abs=1e-5)
+    assert pairing._blocks(np.array([0, 1, 6, 8, 17]), 6) == [(0, 2), (2, 3), (3, 4)]
 
 
 @pytest.mark.shared("bench", "mac-dev")
