@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Protocol
 
@@ -100,8 +100,11 @@ class Weights:
         return cls(**data)
 
     def numbers(self) -> dict:
-        """Everything that changes an alignment or its scores (not the provenance)."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "provenance"}
+        """Everything that changes an alignment or its scores (not the provenance).
+        A knob added later (one with a default) is left out while it has its
+        default value: weights that do not use it keep their id."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "provenance"
+                and (f.default is MISSING or getattr(self, f.name) != f.default)}
         data["calibration"] = list(self.calibration)
         return data
 

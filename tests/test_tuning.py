@@ -41,3 +41,16 @@ def test_neutral_start_keeps_the_hand_set_knobs_and_nothing_else():
 def test_moved_weights_are_rounded(value, step):
     weights = default_weights().replace(features=default_weights().features | {"margin": value})
     assert tuning.moved(weights, "features", "margin", step).features["margin"] == round(value + step, 6)
+
+
+def test_weights_id_ignores_a_later_knob_at_its_default_and_shows_any_other_change():
+    import json
+
+    from align.scoring import WEIGHTS_FILE, Weights
+
+    shipped = default_weights()
+    data = json.loads(WEIGHTS_FILE.read_text("utf-8"))
+    assert "skip_repeat" not in data  # written before the knob existed
+    assert Weights.load(WEIGHTS_FILE).id == shipped.id == shipped.replace(skip_repeat=0.0).id
+    assert len({shipped.id, shipped.replace(skip_repeat=0.5).id,
+                shipped.replace(features=shipped.features | {"margin": 0.31}).id}) == 3
