@@ -11,7 +11,8 @@ the band's tables). Its similarity is the weighted sum of its features
 so a merged bead must be much closer than the beads it replaces, as in
 Vecalign, and among perfect beads the smaller wins. Leaving a sentence
 unaligned is worth the bias of 1-0 / 0-1 plus skip_best_match times how much
-better its best match is than the document's median. A bead's score is
+better its best match is than the document's median, plus skip_repeat for a
+word-for-word repeat of the sentence before it (its copy translates nothing). A bead's score is
 sigmoid(slope * similarity + offset): the chance that it is exactly right.
 
 Every tuned number is in a `Weights` file (align/weights.json), written by
