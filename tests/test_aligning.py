@@ -414,14 +414,17 @@ def test_feature_values_on_orthogonal_vectors():
 @pytest.mark.slow
 @pytest.mark.shared("bench", "mac-dev")
 def test_mac_dev_accuracy_floor(encoder):
-    """All six MAC-Dev chapters with the default model and the shipped weights."""
+    """All six MAC-Dev chapters with the default model and the weights fitted for it.
+    In-sample 0.910 (lax 0.991); the weights were fitted from neutral ones with the
+    deletion set, and score 0.889 on chapters they were not fitted on (docs/experiments.md)."""
     from mac_corpus import MAC
 
     from align.bench import align_bench, load_bench, scores_of
+    from align.scoring import default_weights
 
     docs = load_bench(MAC, encoder, progress=False)
-    pooled = scores_of(docs, align_bench(docs))["pooled"]
-    assert pooled["strict_f1"] >= 0.91, pooled
+    pooled = scores_of(docs, align_bench(docs, default_weights(encoder.spec.scorer)))["pooled"]
+    assert pooled["strict_f1"] >= 0.90 and pooled["lax_f1"] >= 0.985, pooled
 
 
 @pytest.mark.parametrize("text, opens, closes, opened", [

