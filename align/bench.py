@@ -183,8 +183,10 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
         from align.tuning import cross_validate, neutral_start
 
         start = time.perf_counter()
-        # From a neutral start: each fold's weights then owe nothing to the chapter left out.
-        held_out, _ = cross_validate(docs | deletion_docs, neutral_start(weights))
+        # From a neutral start: each fold's weights then owe nothing to the chapter left out. The
+        # knobs the weights' own fit held (features dropped, by its provenance) are held here too.
+        held_out, _ = cross_validate(docs | deletion_docs, neutral_start(weights),
+                                     hold=weights.provenance.get("held", ()))
         result["cv_scores"] = scores_of(docs, {name: held_out[name] for name in docs})
         if deletion_docs:
             result["cv_deletion_scores"] = scores_of(deletion_docs, {name: held_out[name] for name in deletion_docs})

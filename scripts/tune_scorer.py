@@ -98,6 +98,7 @@ def main() -> int:
         "cv_strict_f1": cv_f1,
         "cv_deletions": cv_deletions,
         "deletion_set": deletion_record(args.deletions),
+        "held": sorted(hold),  # knobs the fit left as they were; align.bench --cv holds them too
         "fitted_from": start.id,
         "calibration": "logistic fit of 'exactly a gold bead' on similarity, over the predicted beads of the gold "
                        "files and the paired beads of their null alignments (never right)",

@@ -315,13 +315,50 @@ def repeated_line(side: str) -> ConstructedPair:
 
 @pytest.mark.parametrize("side", ["zh", "en"])
 def test_skip_repeat_leaves_a_repeated_line_unaligned(side):
-    # The weights fitted with the deletion set (the e5+use preset's) set skip_repeat;
-    # with it at 0, the copy is merged into its original's bead.
-    fitted = default_weights("weights-e5+use.json")
-    assert fitted.skip_repeat > 0
+    # Merging an exact copy costs only its length, so without skip_repeat the copy joins its
+    # original's bead; with it, the copy is left out. (The fitted value is held to real
+    # repeats below: on this constructed case it is short of the choice by 0.03-0.15.)
+    weights = default_weights("weights-e5+use.json")
     pair = repeated_line(side)
-    assert pair.align(fitted) == pair.truth
-    assert pair.align(fitted.replace(skip_repeat=0.0)) != pair.truth
+    assert pair.align(weights.replace(skip_repeat=2.0)) == pair.truth
+    assert pair.align(weights.replace(skip_repeat=0.0)) != pair.truth
+
+
+@pytest.mark.slow
+@pytest.mark.shared("bench", "mac-dev")
+def test_default_weights_leave_the_deletion_sets_repeated_lines_unaligned(encoder, tmp_path):
+    """The default model's weights were fitted with MAC-Dev's deletion set (53 lines written
+    twice): they leave nearly every copy out (51 of 53); with skip_repeat at 0, 14."""
+    import importlib.util
+    from pathlib import Path
+
+    from mac_corpus import MAC
+
+    from align.bench import align_bench, load_bench
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "make_deletions.py"
+    spec = importlib.util.spec_from_file_location("make_deletions", script)
+    make_deletions = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_deletions)
+    make_deletions.make_deletion_set(MAC, tmp_path / "mac-del", seed=0)
+    docs = load_bench(tmp_path / "mac-del", encoder, progress=False)
+    copies = {(name, side, k) for name in docs
+              for side in ("zh", "en")
+              for lines in [(tmp_path / "mac-del" / side / name).read_text("utf-8").splitlines()]
+              for k in range(1, len(lines)) if lines[k] == lines[k - 1]}
+    assert len(copies) >= 40
+
+    def left_out(weights) -> int:
+        found = set()
+        for name, beads in align_bench(docs, weights).items():
+            found |= {(name, "zh", z[0]) for z, e, _ in beads if z and not e}
+            found |= {(name, "en", e[0]) for z, e, _ in beads if e and not z}
+        return len(copies & found)
+
+    fitted = default_weights(encoder.spec.scorer)
+    assert fitted.skip_repeat > 0
+    assert left_out(fitted) >= 0.9 * len(copies)
+    assert left_out(fitted.replace(skip_repeat=0.0)) < 0.5 * len(copies)
 
 
 @pytest.mark.parametrize("side", ["zh", "en"])
@@ -415,8 +452,8 @@ def test_feature_values_on_orthogonal_vectors():
 @pytest.mark.shared("bench", "mac-dev")
 def test_mac_dev_accuracy_floor(encoder):
     """All six MAC-Dev chapters with the default model and the weights fitted for it.
-    In-sample 0.910 (lax 0.991); the weights were fitted from neutral ones with the
-    deletion set, and score 0.889 on chapters they were not fitted on (docs/experiments.md)."""
+    In-sample 0.916 (lax 0.990); the weights were fitted from neutral ones with the
+    deletion set, and score 0.896 on chapters they were not fitted on (docs/experiments.md)."""
     from mac_corpus import MAC
 
     from align.bench import align_bench, load_bench, scores_of
@@ -424,7 +461,7 @@ def test_mac_dev_accuracy_floor(encoder):
 
     docs = load_bench(MAC, encoder, progress=False)
     pooled = scores_of(docs, align_bench(docs, default_weights(encoder.spec.scorer)))["pooled"]
-    assert pooled["strict_f1"] >= 0.90 and pooled["lax_f1"] >= 0.985, pooled
+    assert pooled["strict_f1"] >= 0.91 and pooled["lax_f1"] >= 0.985, pooled
 
 
 @pytest.mark.parametrize("text, opens, closes, opened", [
