@@ -74,6 +74,12 @@ def load_bench(bench: Path, encoder: Encoder, progress: bool | None = None) -> d
             for name, (zh, en) in texts.items()}
 
 
+def load_deletion_set(folder: Path, encoder: Encoder) -> dict[str, BenchDocument]:
+    """The deletion set's files (scripts/make_deletions.py), named DELETIONS/NNN so that
+    they sit beside the bench's own NNN and tuning.chapter holds them out with them."""
+    return {f"{DELETIONS}/{name}": doc for name, doc in load_bench(bench_dir(folder), encoder).items()}
+
+
 def align_documents(docs: dict[str, BenchDocument], weights: Weights | None = None,
                     params: AlignParams | None = None) -> dict[str, Alignment]:
     """name -> the alignment of that file."""
@@ -177,7 +183,7 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
     }
     deletion_docs = {}
     if deletions is not None:
-        deletion_docs = {f"{DELETIONS}/{name}": doc for name, doc in load_bench(bench_dir(deletions), encoder).items()}
+        deletion_docs = load_deletion_set(deletions, encoder)
         result["deletion_scores"] = scores_of(deletion_docs, align_bench(deletion_docs, weights))
     if cv:
         from align.tuning import cross_validate, neutral_start

@@ -342,8 +342,8 @@ class EnsembleEncoder(Encoder):
         from align.scoring import centred
 
         joined = self.encode(texts, progress, desc)
-        parts = [centred(joined[:, block] / np.float32(np.sqrt(share))) * np.float32(np.sqrt(share))
-                 for block, share in zip(self.blocks(), self.shares)]
+        # centred renormalises each part to length 1, whatever its share was.
+        parts = [centred(joined[:, block]) * np.float32(np.sqrt(share)) for block, share in zip(self.blocks(), self.shares)]
         return np.hstack(parts).astype(np.float32, copy=False)
 
     def _embed(self, texts: list[str]) -> np.ndarray:

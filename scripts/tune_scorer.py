@@ -26,7 +26,7 @@ import json
 import sys
 from pathlib import Path
 
-from align.bench import DELETIONS, bench_dir, load_bench, scores_of
+from align.bench import DELETIONS, bench_dir, load_bench, load_deletion_set, scores_of
 from align.caching import attach_cache
 from align.embedding import DEFAULT_MODEL, load_encoder
 from align.scoring import WEIGHTS_FILE, Weights
@@ -68,7 +68,7 @@ def main() -> int:
     output = args.output or WEIGHTS_FILE.with_name(encoder.spec.scorer)
     docs = load_bench(bench, encoder)
     if args.deletions:
-        docs |= {f"{DELETIONS}/{name}": doc for name, doc in load_bench(bench_dir(args.deletions), encoder).items()}
+        docs |= load_deletion_set(args.deletions, encoder)
     hold = tuple(args.hold) + HAND_SET
     bench_only = [name for name in docs if not name.startswith(DELETIONS)]
 

@@ -329,17 +329,11 @@ def test_skip_repeat_leaves_a_repeated_line_unaligned(side):
 def test_default_weights_leave_the_deletion_sets_repeated_lines_unaligned(encoder, tmp_path):
     """The default model's weights were fitted with MAC-Dev's deletion set (53 lines written
     twice): they leave nearly every copy out (51 of 53); with skip_repeat at 0, 14."""
-    import importlib.util
-    from pathlib import Path
-
     from mac_corpus import MAC
+    from test_deletions import make_deletions  # scripts/make_deletions.py, loaded there
 
     from align.bench import align_bench, load_bench
 
-    script = Path(__file__).resolve().parent.parent / "scripts" / "make_deletions.py"
-    spec = importlib.util.spec_from_file_location("make_deletions", script)
-    make_deletions = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_deletions)
     make_deletions.make_deletion_set(MAC, tmp_path / "mac-del", seed=0)
     docs = load_bench(tmp_path / "mac-del", encoder, progress=False)
     copies = {(name, side, k) for name in docs
