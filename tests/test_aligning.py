@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from align.aligning import AlignParams, align_vectors, bead_context, bead_shapes
+from align.embedding import weights_for
 from align.lexicon import Lexicon
 from align.scoring import FEATURES, WEIGHTS_FILE, SentenceStats, default_weights
 
@@ -318,7 +319,7 @@ def test_skip_repeat_leaves_a_repeated_line_unaligned(side):
     # Merging an exact copy costs only its length, so without skip_repeat the copy joins its
     # original's bead; with it, the copy is left out. (The fitted value is held to real
     # repeats below: on this constructed case it is short of the choice by 0.03-0.15.)
-    weights = default_weights("weights-e5+use.json")
+    weights = weights_for("e5+use")
     pair = repeated_line(side)
     assert pair.align(weights.replace(skip_repeat=2.0)) == pair.truth
     assert pair.align(weights.replace(skip_repeat=0.0)) != pair.truth
@@ -349,7 +350,7 @@ def test_default_weights_leave_the_deletion_sets_repeated_lines_unaligned(encode
             found |= {(name, "en", e[0]) for z, e, _ in beads if e and not z}
         return len(copies & found)
 
-    fitted = default_weights(encoder.spec.scorer)
+    fitted = weights_for(encoder)
     assert fitted.skip_repeat > 0
     assert left_out(fitted) >= 0.9 * len(copies)
     assert left_out(fitted.replace(skip_repeat=0.0)) < 0.5 * len(copies)
@@ -451,10 +452,9 @@ def test_mac_dev_accuracy_floor(encoder):
     from mac_corpus import MAC
 
     from align.bench import align_bench, load_bench, scores_of
-    from align.scoring import default_weights
 
     docs = load_bench(MAC, encoder, progress=False)
-    pooled = scores_of(docs, align_bench(docs, default_weights(encoder.spec.scorer)))["pooled"]
+    pooled = scores_of(docs, align_bench(docs, weights_for(encoder)))["pooled"]
     assert pooled["strict_f1"] >= 0.91 and pooled["lax_f1"] >= 0.985, pooled
 
 

@@ -572,10 +572,10 @@ def test_parallelism_is_scale_free(sample_result, encoder, monkeypatch):
     zh_texts, en_texts = [s.text for s in sample_result.zh], [s.text for s in sample_result.en]
     evidence = PairEvidence.of(zh_texts, en_texts, encoder.lengths(zh_texts), encoder.lengths(en_texts),
                                [s.role for s in sample_result.zh], [s.role for s in sample_result.en])
-    from align.scoring import default_weights
+    from align.embedding import weights_for
 
     again = parallelism(_rescaled(sample_result.alignment), sample_result.zh_vectors, sample_result.en_vectors,
-                        weights=default_weights(encoder.spec.scorer), **evidence.arguments())  # as aligned
+                        weights=weights_for(encoder), **evidence.arguments())  # as aligned
     report = sample_result.parallel
     assert again.parallel is report.parallel is True
     assert again.auc == pytest.approx(report.auc) and again.unaligned == report.unaligned
