@@ -74,13 +74,11 @@ class BatchSettings:
     def signature(self) -> str:
         """The signature every pair aligned with these settings carries (align.signature);
         known before any model is loaded."""
-        from align.embedding import model_id, resolve_model, weights_for
         from align.pipeline import alignment_signature
 
         encoding = tuple(self.encoding) if isinstance(self.encoding, list) else self.encoding
-        spec = resolve_model(self.model)
-        return alignment_signature(model_id(spec), AlignParams(**self.params), self.split_semicolon,
-                                   tuple(self.input_format), encoding, weights_for(spec))
+        return alignment_signature(self.model, AlignParams(**self.params), self.split_semicolon,
+                                   tuple(self.input_format), encoding)
 
 
 def file_sha256(path: str | Path) -> str | None:

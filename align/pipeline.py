@@ -5,6 +5,7 @@ table and keeps every intermediate product for inspection.
 """
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from collections import Counter
@@ -16,11 +17,11 @@ import pandas as pd
 
 from align.aligning import Alignment, AlignParams, align_vectors
 from align.checking import AlignWarning, ParallelReport, check_languages, parallelism
-from align.embedding import DEFAULT_MODEL, Encoder, load_encoder, weights_for
+from align.embedding import DEFAULT_MODEL, Encoder, ModelSpec, load_encoder, model_id, resolve_model, weights_for
 from align.errors import InputError
 from align.marks import PairEvidence
 from align.reading import Document, per_side, read_document
-from align.scoring import Weights, default_weights
+from align.scoring import Weights
 from align.progress import show_progress, status
 from align.segmenting import Sentence, split_document
 from align.signature import signature
@@ -107,18 +108,27 @@ def read_pair(
 
 
 def alignment_signature(
-    model_id: str,
+    model: ModelSpec | str = DEFAULT_MODEL,
     params: AlignParams | None = None,
     split_semicolon: bool = False,
     input_format: str | tuple[str, str] = "auto",
     encoding: str | None | tuple[str | None, str | None] = None,
     weights: Weights | None = None,
 ) -> str:
-    """The signature (align.signature) of what align_pair does with these settings."""
+    """The signature (align.signature) of what align_pair does with this model and these settings.
+
+    model: a ModelSpec (an Encoder's is `encoder.spec`) or a name resolve_model
+    takes (a registry name, a folder), as align_pair's `model`; the signature
+    names its model_id. weights: as given to align_pair; without them, those
+    fitted for the model (align.embedding.weights_for), which align_pair uses then."""
+    if isinstance(model, str):
+        if re.fullmatch(r".+#[0-9a-f]{12}", model) and not Path(model).expanduser().exists():
+            raise ValueError(f"alignment_signature takes the model (a ModelSpec or a name), not a model id: {model!r}")
+        model = resolve_model(model)
     settings = asdict(params or AlignParams()) | {"split_semicolon": split_semicolon,
                                                   "input_format": per_side(input_format),
                                                   "encoding": per_side(encoding)}
-    return signature(model_id, (weights or default_weights()).id, settings)
+    return signature(model_id(model), (weights or weights_for(model)).id, settings)
 
 
 def check_sentence_counts(zh_count: int, en_count: int, zh_name: str, en_name: str, force: bool = False) -> list[str]:
@@ -156,7 +166,8 @@ def align_pair(
     folder, or an Encoder already loaded (reuse one across many pairs).
     input_format, encoding: one for both sides, or (Chinese side, English side);
     encoding None detects it.
-    weights: the scorer's tuned numbers (default: the shipped align/weights.json).
+    weights: the scorer's tuned numbers (default: those fitted for the model,
+    align.embedding.weights_for: align/weights-e5+use.json for e5+use).
     progress: bars and status lines on stderr: None on a terminal only,
     True always, False never (align.progress).
     force: a side in the wrong language, or with far more sentences than the
@@ -205,7 +216,7 @@ def align_pair(
             raise InputError(message)
         warnings.warn(message, AlignWarning, stacklevel=2)
         problems.append(message)
-    made_by = alignment_signature(encoder.model_id, params, split_semicolon, input_format, encoding, weights)
+    made_by = alignment_signature(encoder.spec, params, split_semicolon, input_format, encoding, weights)
     frame = beads_to_frame(alignment.beads, zh_sents, en_sents, report.parallel, made_by)
     return PairResult(frame, zh_sents, en_sents, zh_vectors, en_vectors, alignment, zh_doc, en_doc, encoder.name, seconds,
                       report, problems, weights.id, made_by, encoder.device)

