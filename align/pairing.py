@@ -9,7 +9,9 @@ Then:
 
 1. Candidates. A cheap score for every zh x en pair: the mean best-match
    sentence cosine (each sentence's best cosine among the other document's
-   sentences, averaged over the sentences of both), plus 0.2 times the number
+   sentences, averaged over the sentences of both; of Encoder.encode's
+   vectors, not centred per document: a document's own mean direction is part
+   of what tells it from others), plus 0.2 times the number
    cue (Dice of the numbers when each side has at least 3, else 0) and the
    length cue at the default ratio (both below). Sentence vectors are centred
    on the collection's mean sentence vector of their language when it has
@@ -27,7 +29,10 @@ Then:
        score = 0.7 * aligned + 0.15 * numbers + 0.15 * length
 
    - aligned: the two documents are aligned sentence by sentence (the same
-     aligner as `zhalign align`), and so are the null pairs the parallel check
+     aligner as `zhalign align`, with the vectors and the weights it takes for
+     the model: Encoder.encode_document's, per-member centred over each
+     document for an ensemble, and align.embedding.weights_for's), and so are
+     the null pairs the parallel check
      cuts from them (align.checking.null_alignments: unrelated halves, the
      English reversed); this is the share of all their sentences that fall in
      beads pairing both sides and scoring above 95% of the null pairs' beads. A translation scores about 0.6-1
@@ -72,11 +77,11 @@ import pandas as pd
 
 from align.aligning import align_vectors
 from align.checking import null_alignments
-from align.embedding import DEFAULT_MODEL, Encoder, load_encoder
+from align.embedding import DEFAULT_MODEL, Encoder, load_encoder, weights_for
 from align.errors import InputError
 from align.marks import PairEvidence
 from align.reading import Document, per_side, read_document
-from align.scoring import centred
+from align.scoring import Weights, centred
 from align.script import script_profile
 from align.segmenting import split_document
 from align.progress import progress_bar, show_progress
@@ -112,6 +117,15 @@ class DocumentInfo:
     lengths: np.ndarray | None = None  # of each sentence, in the model's tokens (Encoder.lengths)
     numbers: frozenset[str] = frozenset()
     error: str = ""
+    # The vectors the aligner compares (Encoder.encode_document's: for an ensemble each member's part centred
+    # over this document); None where they are `vectors` (a single model). `vectors` (Encoder.encode's) are
+    # those the candidate stage compares across documents.
+    aligner_vectors: np.ndarray | None = None
+
+    @property
+    def vectors_to_align(self) -> np.ndarray | None:
+        """What aligned_share gives the aligner: aligner_vectors, else vectors."""
+        return self.vectors if self.aligner_vectors is None else self.aligner_vectors
 
     @property
     def length(self) -> float:
@@ -212,6 +226,9 @@ def read_info(
             info.error = str(error).splitlines()[0]
             return info
         info.vectors = encoder.encode(info.sentences, progress=False)
+        # Embedded once: encode_document reads the vectors encode has just kept.
+        to_align = encoder.encode_document(info.sentences, progress=False)
+        info.aligner_vectors = None if np.array_equal(to_align, info.vectors) else to_align
         info.lengths = encoder.lengths(info.sentences)
         info.numbers = numbers_of("\n".join(info.sentences), document.metadata)
         return info
@@ -252,17 +269,23 @@ def length_cue(zh: DocumentInfo, en: DocumentInfo, expected_ratio: float) -> flo
     return math.exp(-z * z / 2)
 
 
-def aligned_share(zh: DocumentInfo, en: DocumentInfo) -> float:
+def aligned_share(zh: DocumentInfo, en: DocumentInfo, weights: Weights | None = None) -> float:
     """Share of both documents' sentences in beads that pair both sides and score above
     what the aligner finds between unrelated parts of the same documents.
 
-    The null pairs (checking.null_alignments, the parallel check's null model)
-    have the same kind of sentences, lengths and vectors but cannot be
-    parallel, so their bead scores are the null: a bead counts when it beats
-    the NULL_QUANTILE of them. This holds whatever scale the scores have."""
+    The documents are aligned as align_pair aligns them: their vectors_to_align
+    (Encoder.encode_document's), scored with `weights`, those fitted for the
+    model that embedded them (align.embedding.weights_for; None: the default
+    model's, as pair_documents' default encoder). The null pairs
+    (checking.null_alignments, the parallel check's null model) have the same
+    kind of sentences, lengths and vectors but cannot be parallel, so their
+    bead scores, with the same weights, are the null: a bead counts when it
+    beats the NULL_QUANTILE of them. This holds whatever scale the scores have."""
+    weights = weights or weights_for(DEFAULT_MODEL)
+    zh_vectors, en_vectors = zh.vectors_to_align, en.vectors_to_align
     evidence = PairEvidence.of(zh.sentences, en.sentences, zh.lengths, en.lengths).arguments()
-    alignment = align_vectors(zh.vectors, en.vectors, **evidence)
-    null = null_alignments(alignment, zh.vectors, en.vectors, **evidence).scores
+    alignment = align_vectors(zh_vectors, en_vectors, weights=weights, **evidence)
+    null = null_alignments(alignment, zh_vectors, en_vectors, weights=weights, **evidence).scores
     cut = float(np.quantile(null, NULL_QUANTILE)) if len(null) else -np.inf
     covered = sum(len(b.zh) + len(b.en) for b in alignment.beads if b.zh and b.en and b.score > cut)
     return covered / (len(zh.sentences) + len(en.sentences))
@@ -379,15 +402,18 @@ def score_pairs(
     ens: Sequence[DocumentInfo],
     candidates: int = 3,
     aligned: Callable[[list[tuple[int, int]]], list[float]] | None = None,
+    weights: Weights | None = None,
 ) -> list[PairScore]:
     """The confidence of every candidate pair (see the module's doc).
 
     aligned: aligned_share of each candidate pair (zh index, en index), e.g.
-    computed on a cluster; by default computed here, one pair after another."""
+    computed on a cluster; by default computed here, one pair after another,
+    with `weights` (those fitted for the model that embedded the documents,
+    align.embedding.weights_for; None: the default model's)."""
     if not zhs or not ens:
         return []
     pairs = candidate_pairs(prescores(zhs, ens), candidates)
-    shares = aligned(pairs) if aligned else [aligned_share(zhs[i], ens[j]) for i, j in pairs]
+    shares = aligned(pairs) if aligned else [aligned_share(zhs[i], ens[j], weights) for i, j in pairs]
     details = [(i, j, share, number_cue(zhs[i], ens[j])) for (i, j), share in zip(pairs, shares)]
     confident = [ens[j].length / max(zhs[i].length, 1) for i, j, share, _ in details if share >= 0.6]
     expected = float(np.median(confident)) if confident else DEFAULT_RATIO
@@ -490,7 +516,9 @@ def pair_documents(
     persistent cache in `cache_dir` if given). client: a distributed.Client
     (align.batching.dask_client) to read, embed and score the candidate pairs
     on its workers, each with its own encoder of the model named by
-    `encoder`; None does everything in this process. progress: bars on
+    `encoder`; None does everything in this process. The candidate pairs are
+    aligned with the weights fitted for that model (align.embedding.weights_for),
+    resolved here once and handed to the workers. progress: bars on
     stderr as align.progress.show_progress says."""
     clock = time.perf_counter()
     show = show_progress(progress)
@@ -509,6 +537,7 @@ def pair_documents(
             raise TypeError("pairing on a cluster takes the model by name: each worker loads its own")
         reading = ReadSettings(encoder, formats, encodings, None if cache_dir is None else str(cache_dir), device)
         read = functools.partial(read_with_worker_encoder, reading=reading)
+    weights = weights_for(encoder)
     tasks = _Tasks(client)
 
     # A path on both sides (one mixed folder) is read once, as the language it is in.
@@ -526,11 +555,11 @@ def pair_documents(
     zhs, ens = [info for info, _ in zh_kept], [info for info, _ in en_kept]
 
     def aligned(pairs: list[tuple[int, int]]) -> list[float]:
-        calls = [(zh_kept[i][1], en_kept[j][1]) for i, j in pairs]
+        calls = [(zh_kept[i][1], en_kept[j][1], weights) for i, j in pairs]
         with progress_bar(len(calls), "scoring pairs", "pair", show) as bar:
             return tasks.run(aligned_share, calls, "score", bar)[0]
 
-    scores = score_pairs(zhs, ens, candidates, aligned)
+    scores = score_pairs(zhs, ens, candidates, aligned, weights)
     pairs = assign(scores, len(zhs), len(ens), threshold)
     return Pairing(zhs, ens, skipped, scores, pairs, time.perf_counter() - clock)
 

