@@ -117,13 +117,9 @@ def best_alignment(context: BeadContext, params: AlignParams, weights: Weights) 
     and the best path found."""
     shapes = bead_shapes(params, weights)
     search = PathSearch(shapes, context.table)
-    similarities: dict[tuple[int, int], list[np.ndarray]] = {}
-    for start, values, chunk_similarities in context.values(shapes, weights, params.skip):
-        search.add(values, start)
-        for shape, table in chunk_similarities.items():
-            similarities.setdefault(shape, []).append(table)
-    return _beads(search.path(), {shape: np.vstack(parts) for shape, parts in similarities.items()}, context,
-                  weights)
+    for start, values, similarities in context.values(shapes, weights, params.skip):
+        search.add(values, start, similarities)  # the search keeps the winning beads' similarities
+    return _beads(search, weights)
 
 
 def _rough_path(zh: np.ndarray, en: np.ndarray, params: AlignParams, weights: Weights) -> list[tuple[int, int]]:
@@ -147,16 +143,16 @@ def _halve(vectors: np.ndarray) -> np.ndarray:
     return even / np.linalg.norm(even, axis=1, keepdims=True).clip(1e-9)
 
 
-def _beads(path: list[tuple[int, int]], similarities: dict, context: BeadContext, weights: Weights) -> Alignment:
+def _beads(search: PathSearch, weights: Weights) -> Alignment:
     beads, similarity = [], []
-    left = context.table.left
+    path = search.path()
     for (i0, j0), (i1, j1) in zip(path, path[1:]):
         a, b = i1 - i0, j1 - j0
         if a and b:
-            value = float(similarities[a, b][i1, j1 - left[i1]])
+            value = search.label(i1, j1)
             score = float(bead_score(value, weights))
         else:
             value, score = float("nan"), 0.0
         beads.append(Bead(list(range(i0, i1)), list(range(j0, j1)), score))
         similarity.append(value)
-    return Alignment(beads, context.table.band, similarity)
+    return Alignment(beads, search.table.band, similarity)

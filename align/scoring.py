@@ -487,13 +487,13 @@ class BeadContext:
         """For each chunk of rows, in order: (start, values, similarities):
         values[s] what a bead of shapes[s] ending at each cell of rows
         start.. adds to the path (-inf outside the band; float32, the largest
-        arrays here), similarities[a, b] the paired shapes' similarities."""
+        arrays here), similarities[s] its similarity (NaN for 1-0 and 0-1)."""
         for start, stop in self.chunks():
             table, cosines = self._chunk_cells(start, stop)
             own = slice(start - table.first, None)  # the chunk's own rows, below the ones it reads
             inside, i, j = table.inside[own], table.rows[own, None], table.columns[own]
             out = np.full((len(shapes), *j.shape), -np.inf, dtype=np.float32)
-            similarities = {}
+            similarities = np.full(out.shape, np.nan, dtype=np.float32)
             for s, (a, b) in enumerate(shapes):
                 ok = inside & (i >= a) & (j >= b)
                 if a == 0 or b == 0:
@@ -509,7 +509,7 @@ class BeadContext:
                 else:
                     cells = Cells(self, table, cosines, a, b)
                     similarity = self._similarity((start, a, b), cells, weights)[own]
-                    similarities[a, b] = similarity.astype(np.float32)
+                    similarities[s] = similarity
                     distance = (1 - similarity).clip(0, None)
                     value = weights.bias(a, b) - (a * b) ** weights.size_power * distance - 0.01 * (a + b - 2)
                 out[s] = np.where(ok, value, -np.inf)

@@ -122,11 +122,14 @@ class BandTable:
 class PathSearch:
     """The best path from (0, 0) to (n, m), filled one chunk of rows at a time.
 
-    `add(values, start)`: values[s] holds, for DP rows start .. start + k - 1
+    `add(values, start, labels)`: values[s] holds, for DP rows start .. start + k - 1
     in `table`'s layout, what a bead of shapes[s] ending at each cell adds
-    (-inf where it may not end); float32 (the sums are float64). Chunks come
-    in order. Ties go to the shape listed first; a 0-1 bead wins only by more
-    than rounding. `path()` once every row is in."""
+    (-inf where it may not end); float32 (the sums are float64). labels, of
+    the same layout, is a number to keep for the bead that wins each cell
+    (the aligner's bead similarity): only the winners' are kept, not the
+    tables of every shape. Chunks come in order. Ties go to the shape listed
+    first; a 0-1 bead wins only by more than rounding. `path()` once every
+    row is in; `label(i, j)` is the kept number of the bead ending at (i, j)."""
 
     def __init__(self, shapes: list[tuple[int, int]], table: BandTable):
         self.table = table
@@ -134,12 +137,18 @@ class PathSearch:
         self.b = np.array([s[1] for s in shapes], dtype=np.int64)
         self.total = np.full((table.band.n + 1, table.width), -np.inf)
         self.came_by = np.full((table.band.n + 1, table.width), -1, dtype=np.int16)
+        self.labels = np.full((table.band.n + 1, table.width), np.nan, dtype=np.float32)
         self.total[0, 0] = 0.0  # the origin (row 0 starts at column 0)
 
-    def add(self, values: np.ndarray, start: int) -> None:
+    def add(self, values: np.ndarray, start: int, labels: np.ndarray | None = None) -> None:
         band = self.table.band
-        _fill(np.ascontiguousarray(values, dtype=np.float32), self.a, self.b, band.lo, band.hi, self.table.left,
-              self.total, self.came_by, start)
+        values = np.ascontiguousarray(values, dtype=np.float32)
+        labels = np.full_like(values, np.nan) if labels is None else np.ascontiguousarray(labels, dtype=np.float32)
+        _fill(values, labels, self.a, self.b, band.lo, band.hi, self.table.left, self.total, self.came_by,
+              self.labels, start)
+
+    def label(self, i: int, j: int) -> float:
+        return float(self.labels[i, j - self.table.left[i]])
 
     def path(self) -> list[tuple[int, int]]:
         """Nodes (i, j) of the best path, from (0, 0)."""
@@ -163,7 +172,7 @@ def best_path(values: np.ndarray, shapes: list[tuple[int, int]], table: BandTabl
 
 
 @numba.njit(cache=True)
-def _fill(values, a, b, lo, hi, left, total, came_by, start):  # pragma: no cover - compiled
+def _fill(values, labels, a, b, lo, hi, left, total, came_by, kept_labels, start):  # pragma: no cover - compiled
     for i in range(start, start + values.shape[1]):
         for j in range(lo[i], hi[i]):
             c = j - left[i]
@@ -186,3 +195,5 @@ def _fill(values, a, b, lo, hi, left, total, came_by, start):  # pragma: no cove
                     best, how = value, en_skip
             total[i, c] = best
             came_by[i, c] = how
+            if how >= 0:
+                kept_labels[i, c] = labels[how, i - start, c]
