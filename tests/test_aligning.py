@@ -485,3 +485,48 @@ def test_repeated_lines_marks_only_the_copy_of_the_line_before():
     # The copy (and a copy of the copy, spacing aside) is marked, not the first line; a line
     # seen earlier but not just before is not a repeat; empty lines are not.
     assert repeated_lines(texts).tolist() == [0, 1, 1, 0, 0, 0, 0]
+
+
+def test_the_search_keeps_the_label_of_the_bead_that_wins_each_cell():
+    # A 2 x 2 grid, full band. 1-1 beads are worth 1 each, a 2-2 bead 3: the 2-2 wins
+    # the corner (3 > 2), so the corner's kept label is the 2-2 bead's, not the 1-1's.
+    from align.search import Band, BandTable, PathSearch
+
+    shapes = [(1, 1), (2, 2), (1, 0), (0, 1)]
+    table = BandTable.for_band(Band.full(2, 2), 2, 2)
+    values = np.full((len(shapes), 3, table.width), -np.inf, dtype=np.float32)
+    labels = np.full(values.shape, np.nan, dtype=np.float32)
+    for i in range(3):
+        for j in range(3):
+            c = j - table.left[i]
+            values[0, i, c], labels[0, i, c] = (1.0, 0.11) if i >= 1 and j >= 1 else (-np.inf, np.nan)
+            values[1, i, c], labels[1, i, c] = (3.0, 0.22) if i == j == 2 else (-np.inf, np.nan)
+            values[2, i, c] = values[3, i, c] = -5.0
+    search = PathSearch(shapes, table)
+    search.add(values, 0, labels)
+    assert search.path() == [(0, 0), (2, 2)]
+    assert search.label(2, 2) == pytest.approx(0.22)
+    assert search.label(1, 1) == pytest.approx(0.11)
+
+
+def test_bead_similarities_are_those_the_features_give():
+    # The similarity kept by the search for each path bead is its features . weights.
+    rng = np.random.default_rng(3)
+    zh = rng.normal(size=(30, 16)).astype(np.float32)
+    en = np.vstack([zh[:10], zh[10:12].sum(axis=0, keepdims=True), zh[12:]]) + 0.3 * rng.normal(size=(29, 16))
+    zh /= np.linalg.norm(zh, axis=1, keepdims=True)
+    en = (en / np.linalg.norm(en, axis=1, keepdims=True)).astype(np.float32)
+    weights = default_weights()
+    alignment = align_vectors(zh, en, weights=weights)
+    from align.scoring import centred
+
+    stats = SentenceStats.from_lengths(np.ones(30)), SentenceStats.from_lengths(np.ones(29))
+    context = bead_context(centred(zh), centred(en), *stats, AlignParams(), weights)
+    checked = 0
+    for bead, value in zip(alignment.beads, alignment.similarity):
+        if bead.zh and bead.en:
+            features = context.features(len(bead.zh), len(bead.en), bead.zh[-1] + 1, bead.en[-1] + 1)
+            expected = sum(weights.features.get(name, 0.0) * x for name, x in features.items())
+            assert value == pytest.approx(expected, abs=1e-4)
+            checked += 1
+    assert checked >= 25 and any(len(b.zh) == 2 for b in alignment.beads)
