@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from align.scoring import (BeadContext, DictionaryEvidence, SentenceStats, Weights, bead_score, centred,
+from align.scoring import (BeadContext, CentredRows, DictionaryEvidence, SentenceStats, Weights, bead_score,
                            default_weights, rough_values)
 from align.search import Band, BandTable, PathSearch, best_path
 
@@ -85,7 +85,7 @@ def align_vectors(
     if n == 0 or m == 0:
         beads = [Bead([i], [], 0.0) for i in range(n)] + [Bead([], [j], 0.0) for j in range(m)]
         return Alignment(beads, Band.full(n, m), [float("nan")] * len(beads))
-    zh, en = centred(zh), centred(en)
+    zh, en = CentredRows(zh), CentredRows(en)  # centred as they are read: long documents held once
     zh_stats = zh_stats if zh_stats is not None else SentenceStats.from_lengths(np.ones(n))
     en_stats = en_stats if en_stats is not None else SentenceStats.from_lengths(np.ones(m))
 
@@ -103,7 +103,7 @@ def bead_context(
     keep_features: bool = False,
 ) -> BeadContext:
     """The first pass, the second pass's band and what its features read.
-    zh, en centred already. keep_features keeps every feature table, so that
+    zh, en centred already (arrays, or CentredRows: read only by slices). keep_features keeps every feature table, so that
     best_alignment with other feature weights costs only the search (tuning)."""
     rough_path = _rough_path(zh, en, params, weights)
     band = Band.around(rough_path, len(zh), len(en), params.band)
@@ -135,12 +135,19 @@ def _rough_path(zh: np.ndarray, en: np.ndarray, params: AlignParams, weights: We
     return best_path(rough_values(zh, en, table, ROUGH_SHAPES, weights.rough_skip), ROUGH_SHAPES, table)
 
 
-def _halve(vectors: np.ndarray) -> np.ndarray:
-    """Average each pair of adjacent sentences (a last odd one stands alone)."""
-    even = vectors[: len(vectors) // 2 * 2].reshape(-1, 2, vectors.shape[1]).sum(axis=1)
-    if len(vectors) % 2:
-        even = np.vstack([even, vectors[-1:]])
-    return even / np.linalg.norm(even, axis=1, keepdims=True).clip(1e-9)
+def _halve(vectors: np.ndarray | CentredRows, block: int = 8192) -> np.ndarray:
+    """Average each pair of adjacent sentences (a last odd one stands alone),
+    a block of rows at a time (CentredRows are made as they are read)."""
+    n, dim = vectors.shape
+    out = np.empty(((n + 1) // 2, dim), dtype=vectors.dtype)
+    for start in range(0, n, block):  # block is even: pairs never straddle two blocks
+        rows = vectors[start:min(n, start + block)]
+        pairs = len(rows) // 2
+        out[start // 2: start // 2 + pairs] = rows[: 2 * pairs].reshape(pairs, 2, dim).sum(axis=1)
+        if len(rows) % 2:
+            out[-1] = rows[-1]
+    out /= np.linalg.norm(out, axis=1, keepdims=True).clip(1e-9)
+    return out
 
 
 def _beads(search: PathSearch, weights: Weights) -> Alignment:

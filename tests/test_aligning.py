@@ -530,3 +530,52 @@ def test_bead_similarities_are_those_the_features_give():
             assert value == pytest.approx(expected, abs=1e-4)
             checked += 1
     assert checked >= 25 and any(len(b.zh) == 2 for b in alignment.beads)
+
+
+def test_centred_rows_are_centreds_numbers_read_a_block_at_a_time():
+    from align.scoring import CentredRows, centred
+
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(301, 24)).astype(np.float32) + 2.0  # a common direction to remove
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    whole, rows = centred(vectors), CentredRows(vectors)
+    assert len(rows) == 301 and rows.shape == vectors.shape
+    for block in (slice(0, 301), slice(0, 7), slice(150, 151), slice(290, 400), slice(-1, None)):
+        assert np.array_equal(rows[block], whole[block])
+    assert abs(whole.mean(axis=0)).max() < 0.05  # centred indeed, not the input
+    assert np.array_equal(CentredRows(vectors[:1])[:], vectors[:1])  # one row: nothing to centre on
+    with pytest.raises(AssertionError):
+        rows[3]
+
+
+def test_halving_a_block_at_a_time_averages_adjacent_pairs():
+    from align.aligning import _halve
+    from align.scoring import CentredRows, centred
+
+    rng = np.random.default_rng(6)
+    vectors = rng.normal(size=(41, 8)).astype(np.float32)
+    half = _halve(CentredRows(vectors), block=6)
+    assert np.array_equal(half, _halve(centred(vectors), block=1000))
+    pairs = centred(vectors)
+    expected = np.vstack([pairs[:40].reshape(20, 2, 8).sum(axis=1), pairs[40:]])
+    assert np.allclose(half, expected / np.linalg.norm(expected, axis=1, keepdims=True), atol=1e-6)
+
+
+def test_aligning_long_documents_with_centred_rows_gives_the_beads_of_centred_arrays():
+    # 1,100 sentences a side: the first pass recurses on halved documents.
+    from align.aligning import best_alignment
+    from align.scoring import centred
+
+    rng = np.random.default_rng(7)
+    zh = rng.normal(size=(1100, 16)).astype(np.float32)
+    en = np.vstack([zh[:500], zh[500:502].sum(axis=0, keepdims=True), zh[502:]])
+    en = en + 0.4 * rng.normal(size=en.shape).astype(np.float32)
+    zh /= np.linalg.norm(zh, axis=1, keepdims=True)
+    en /= np.linalg.norm(en, axis=1, keepdims=True)
+    weights, params = default_weights(), AlignParams()
+    stats = SentenceStats.from_lengths(np.ones(len(zh))), SentenceStats.from_lengths(np.ones(len(en)))
+    lazily = align_vectors(zh, en, *stats, params, weights)
+    eagerly = best_alignment(bead_context(centred(zh), centred(en), *stats, params, weights), params, weights)
+    assert [(b.zh, b.en, b.score) for b in lazily.beads] == [(b.zh, b.en, b.score) for b in eagerly.beads]
+    assert np.array_equal(lazily.similarity, eagerly.similarity, equal_nan=True)
+    assert any(b.zh == [500, 501] for b in lazily.beads)
