@@ -32,8 +32,10 @@ _NOTES = re.compile(r"\([^)]*\)|\[[^]]*\]|CL:.*|variant of.*|see also.*|old vari
 _VAGUE = 30
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def _stem(word: str) -> str:
-    """Lower case without a plural or verb ending, so 'landed' finds 'land'."""
+    """Lower case without a plural or verb ending, so 'landed' finds 'land'.
+    Cached: reading the dictionary stems 440,000 gloss words, of few kinds."""
     word = word.lower()
     for suffix in ("ing", "ed", "es", "s"):
         if len(word) > len(suffix) + 2 and word.endswith(suffix):
