@@ -151,15 +151,10 @@ def _halve(vectors: np.ndarray | CentredRows, block: int = 8192) -> np.ndarray:
 
 
 def _beads(search: PathSearch, weights: Weights) -> Alignment:
-    beads, similarity = [], []
     path = search.path()
-    for (i0, j0), (i1, j1) in zip(path, path[1:]):
-        a, b = i1 - i0, j1 - j0
-        if a and b:
-            value = search.label(i1, j1)
-            score = float(bead_score(value, weights))
-        else:
-            value, score = float("nan"), 0.0
-        beads.append(Bead(list(range(i0, i1)), list(range(j0, j1)), score))
-        similarity.append(value)
+    spans = list(zip(path, path[1:]))
+    similarity = [search.label(i1, j1) if i1 > i0 and j1 > j0 else float("nan") for (i0, j0), (i1, j1) in spans]
+    scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights), nan=0.0)  # unaligned: 0
+    beads = [Bead(list(range(i0, i1)), list(range(j0, j1)), float(score))
+             for ((i0, j0), (i1, j1)), score in zip(spans, scores)]
     return Alignment(beads, search.table.band, similarity)

@@ -178,7 +178,7 @@ class CentredRows:
         if self._mean is None:
             return self._vectors[rows]
         out = self._vectors[rows] - self._mean
-        out /= np.sqrt(np.einsum("ij,ij->i", out, out)).clip(1e-9)[:, None]  # in place: long documents
+        out /= np.maximum(np.sqrt(np.einsum("ij,ij->i", out, out)), 1e-9)[:, None]  # in place: long documents
         return out
 
 
@@ -195,7 +195,7 @@ def window_vectors(vectors: np.ndarray, max_size: int, ends: np.ndarray) -> list
         skip = max(0, size - first)  # windows that would start before the first sentence
         if skip < count:
             total[skip:] += rows[first + skip - size - lo: first + count - size - lo]
-        window = total / np.sqrt(np.einsum("ij,ij->i", total, total)).clip(1e-9)[:, None]
+        window = total / np.maximum(np.sqrt(np.einsum("ij,ij->i", total, total)), 1e-9)[:, None]
         window[:min(skip, count)] = 0.0
         out.append(window)
     return out
