@@ -151,6 +151,8 @@ class Encoder(ABC):
 
     batch_size = 16
     device = "cpu"
+    # Whether encode_document gives other vectors than encode (an ensemble centres each member over the document).
+    own_document_vectors = False
 
     def __init__(self, spec: ModelSpec):
         self.spec = spec
@@ -301,6 +303,8 @@ class EnsembleEncoder(Encoder):
     ensemble vectors is the weighted mean of the members' cosines. The members
     embed and cache their own vectors (each under its own cache key), so an
     ensemble after a run of one member embeds only with the others."""
+
+    own_document_vectors = True
 
     def __init__(self, spec: ModelSpec, device: str = "auto"):
         if len(spec.members) < 2:

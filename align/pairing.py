@@ -77,7 +77,7 @@ import pandas as pd
 
 from align.aligning import align_vectors
 from align.checking import null_alignments
-from align.embedding import DEFAULT_MODEL, Encoder, load_encoder, weights_for
+from align.embedding import DEFAULT_MODEL, Encoder, ModelSpec, load_encoder, weights_for
 from align.errors import InputError
 from align.marks import PairEvidence
 from align.reading import Document, per_side, read_document
@@ -121,6 +121,7 @@ class DocumentInfo:
     # over this document); None where they are `vectors` (a single model). `vectors` (Encoder.encode's) are
     # those the candidate stage compares across documents.
     aligner_vectors: np.ndarray | None = None
+    model: ModelSpec | None = None  # that embedded the document (None: made by hand, taken as the default model)
 
     @property
     def vectors_to_align(self) -> np.ndarray | None:
@@ -225,10 +226,10 @@ def read_info(
         except InputError as error:
             info.error = str(error).splitlines()[0]
             return info
+        info.model = encoder.spec
         info.vectors = encoder.encode(info.sentences, progress=False)
-        # Embedded once: encode_document reads the vectors encode has just kept.
-        to_align = encoder.encode_document(info.sentences, progress=False)
-        info.aligner_vectors = None if np.array_equal(to_align, info.vectors) else to_align
+        if encoder.own_document_vectors:  # embedded once: encode_document reads the vectors encode has just kept
+            info.aligner_vectors = encoder.encode_document(info.sentences, progress=False)
         info.lengths = encoder.lengths(info.sentences)
         info.numbers = numbers_of("\n".join(info.sentences), document.metadata)
         return info
@@ -274,14 +275,13 @@ def aligned_share(zh: DocumentInfo, en: DocumentInfo, weights: Weights | None = 
     what the aligner finds between unrelated parts of the same documents.
 
     The documents are aligned as align_pair aligns them: their vectors_to_align
-    (Encoder.encode_document's), scored with `weights`, those fitted for the
-    model that embedded them (align.embedding.weights_for; None: the default
-    model's, as pair_documents' default encoder). The null pairs
+    (Encoder.encode_document's), scored with `weights` (None: those fitted for
+    the model that embedded them, align.embedding.weights_for). The null pairs
     (checking.null_alignments, the parallel check's null model) have the same
     kind of sentences, lengths and vectors but cannot be parallel, so their
     bead scores, with the same weights, are the null: a bead counts when it
     beats the NULL_QUANTILE of them. This holds whatever scale the scores have."""
-    weights = weights or weights_for(DEFAULT_MODEL)
+    weights = weights or weights_for(zh.model or DEFAULT_MODEL)
     zh_vectors, en_vectors = zh.vectors_to_align, en.vectors_to_align
     evidence = PairEvidence.of(zh.sentences, en.sentences, zh.lengths, en.lengths).arguments()
     alignment = align_vectors(zh_vectors, en_vectors, weights=weights, **evidence)
@@ -408,8 +408,8 @@ def score_pairs(
 
     aligned: aligned_share of each candidate pair (zh index, en index), e.g.
     computed on a cluster; by default computed here, one pair after another,
-    with `weights` (those fitted for the model that embedded the documents,
-    align.embedding.weights_for; None: the default model's)."""
+    with `weights` (None: those fitted for the model that embedded the
+    documents, as aligned_share takes them)."""
     if not zhs or not ens:
         return []
     pairs = candidate_pairs(prescores(zhs, ens), candidates)

@@ -143,8 +143,9 @@ class PathSearch:
     def add(self, values: np.ndarray, start: int, labels: np.ndarray | None = None) -> None:
         band = self.table.band
         values = np.ascontiguousarray(values, dtype=np.float32)
-        labels = np.full_like(values, np.nan) if labels is None else np.ascontiguousarray(labels, dtype=np.float32)
-        _fill(values, labels, self.a, self.b, band.lo, band.hi, self.table.left, self.total, self.came_by,
+        keep = labels is not None
+        labels = np.ascontiguousarray(labels, dtype=np.float32) if keep else np.empty((0, 0, 0), dtype=np.float32)
+        _fill(values, labels, keep, self.a, self.b, band.lo, band.hi, self.table.left, self.total, self.came_by,
               self.labels, start)
 
     def label(self, i: int, j: int) -> float:
@@ -172,7 +173,7 @@ def best_path(values: np.ndarray, shapes: list[tuple[int, int]], table: BandTabl
 
 
 @numba.njit(cache=True)
-def _fill(values, labels, a, b, lo, hi, left, total, came_by, kept_labels, start):  # pragma: no cover - compiled
+def _fill(values, labels, keep, a, b, lo, hi, left, total, came_by, kept_labels, start):  # pragma: no cover - compiled
     for i in range(start, start + values.shape[1]):
         for j in range(lo[i], hi[i]):
             c = j - left[i]
@@ -195,5 +196,5 @@ def _fill(values, labels, a, b, lo, hi, left, total, came_by, kept_labels, start
                     best, how = value, en_skip
             total[i, c] = best
             came_by[i, c] = how
-            if how >= 0:
+            if keep and how >= 0:
                 kept_labels[i, c] = labels[how, i - start, c]

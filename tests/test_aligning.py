@@ -507,6 +507,9 @@ def test_the_search_keeps_the_label_of_the_bead_that_wins_each_cell():
     assert search.path() == [(0, 0), (2, 2)]
     assert search.label(2, 2) == pytest.approx(0.22)
     assert search.label(1, 1) == pytest.approx(0.11)
+    unlabelled = PathSearch(shapes, table)  # the first pass keeps no labels
+    unlabelled.add(values, 0)
+    assert unlabelled.path() == [(0, 0), (2, 2)] and np.isnan(unlabelled.label(2, 2))
 
 
 def test_bead_similarities_are_those_the_features_give():

