@@ -216,7 +216,9 @@ class CosineTables:
     All the sizes asked for at first are computed in one pass over blocks of
     rows: each block's windows once, one matrix product per (a, b)."""
 
-    ROWS_PER_BLOCK = 256
+    ROWS_PER_BLOCK = 256   # rows whose windows are made at once
+    ROWS_PER_PRODUCT = 64  # rows multiplied at once: only the columns their band cells read (a 256-row
+                           # block's span of columns is ~12 times its band's width; 64 rows' is ~4 times)
 
     def __init__(self, zh: np.ndarray, en: np.ndarray, table: BandTable, sizes: set[tuple[int, int]]):
         self.zh, self.en, self.table = zh, en, table
@@ -240,12 +242,15 @@ class CosineTables:
             rows = table.rows[r0:r1]
             zh_windows = window_vectors(self.zh, max_a, rows)
             en_windows = window_vectors(self.en, max_b, np.arange(c0, c1))
-            j = table.columns[r0:r1]
-            cells = (np.arange(r1 - r0)[:, None], (j - c0).clip(0, c1 - c0 - 1))
-            for a, b in sizes:
-                block = zh_windows[a - 1] @ en_windows[b - 1].T
-                ok = (j >= b) & (j <= m) & (rows >= a)[:, None]
-                out[a, b][r0:r1] = np.where(ok, block[cells], np.nan)
+            for p0 in range(r0, r1, self.ROWS_PER_PRODUCT):
+                p1 = min(r1, p0 + self.ROWS_PER_PRODUCT)
+                d0, d1 = int(table.left[p0]) - c0, min(c1, int(table.left[p1 - 1]) + table.width) - c0
+                j, i = table.columns[p0:p1], table.rows[p0:p1]
+                cells = (np.arange(p1 - p0)[:, None], (j - c0 - d0).clip(0, d1 - d0 - 1))
+                for a, b in sizes:
+                    block = zh_windows[a - 1][p0 - r0:p1 - r0] @ en_windows[b - 1][d0:d1].T
+                    ok = (j >= b) & (j <= m) & (i >= a)[:, None]
+                    out[a, b][p0:p1] = np.where(ok, block[cells], np.nan)
         return out
 
 
