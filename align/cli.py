@@ -125,9 +125,9 @@ def align_from_args(args: argparse.Namespace):
 # --- the commands -------------------------------------------------------------------------
 
 def cmd_align(args: argparse.Namespace) -> int:
-    from align.writing import write_output
+    from align.writing import output_paths, write_output
 
-    refuse_overwriting_inputs([args.output], [args.zh, args.en])
+    refuse_overwriting_inputs(output_paths(args.output, args.format), [args.zh, args.en])
     result = align_from_args(args)
     write_output(result.frame, args.output, args.format)
     if not args.quiet:
@@ -398,8 +398,9 @@ def align_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=OUTPUT_FORMATS, default="tsv",
                         help="tsv: columns zh, en, score, type, zh_ids, en_ids, zh_roles, en_roles, parallel, "
                              "signature; index: `[0, 1]:[0]` a line; vecalign: `[0, 1]:[0]:0.0123` a line, "
-                             "Vecalign's output format, the third field a cost, 1 - score; jsonl: one bead a "
-                             "line as JSON, ids and roles as lists (default: tsv)")
+                             "Vecalign's output format, the third field a cost, 1 - score (index and vecalign: the "
+                             "signature in FILE.signature beside it); jsonl: one bead a line as JSON, ids and "
+                             "roles as lists (default: tsv)")
 
 
 def eval_arguments(parser: argparse.ArgumentParser) -> None:

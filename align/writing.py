@@ -36,6 +36,8 @@ COLUMNS = ["zh", "en", "score", "type", "zh_ids", "en_ids", "zh_roles", "en_role
 ID_COLUMNS = ("zh_ids", "en_ids")
 ROLE_COLUMNS = ("zh_roles", "en_roles")
 OUTPUT_FORMATS = ("tsv", "index", "vecalign", "jsonl")
+# Formats with no room for the signature (other tools read every line as a bead): it goes beside them, in PATH.signature.
+UNSIGNED_FORMATS = ("index", "vecalign")
 # The document's parallel verdict (align.checking.ParallelReport.parallel) as written.
 VERDICTS = {True: "yes", False: "no", None: "unjudged"}
 
@@ -191,8 +193,26 @@ def write_output(frame: pd.DataFrame, path: str | Path | None, output_format: st
     if path in (None, "-"):
         sys.stdout.write(text)
         sys.stdout.flush()
-    else:
-        write_atomically(path, text)
+        return
+    signed = output_format in UNSIGNED_FORMATS and "signature" in frame.columns and len(frame)
+    sidecar = signature_path(path)
+    if signed:
+        sidecar.unlink(missing_ok=True)  # never an earlier run's signature beside this output
+    write_atomically(path, text)
+    if signed:
+        write_atomically(sidecar, f"{frame['signature'].iloc[0]}\n")
+
+
+def signature_path(path: str | Path) -> Path:
+    """Where an index or Vecalign output's signature is written: PATH.signature."""
+    return Path(f"{path}.signature")
+
+
+def output_paths(path: str | Path | None, output_format: str) -> list[str | Path | None]:
+    """The files write_output(frame, path, output_format) writes (none for stdout)."""
+    if path in (None, "-"):
+        return []
+    return [path, signature_path(path)] if output_format in UNSIGNED_FORMATS else [path]
 
 
 def write_atomically(path: str | Path, text: str | bytes) -> None:
@@ -275,7 +295,8 @@ def refuse_overwriting_inputs(outputs: Iterable[str | Path | None], inputs: Iter
 
 
 __all__ = [
-    "COLUMNS", "OUTPUT_FORMATS", "as_ids", "as_roles", "atomic_path", "beads_to_frame", "format_ids", "frame_to_index",
-    "frame_to_jsonl", "frame_to_tsv", "frame_to_vecalign", "parse_ids", "read_tsv", "refuse_overwriting_inputs",
-    "same_file", "verdict", "write_atomically", "write_output", "written_frame",
+    "COLUMNS", "OUTPUT_FORMATS", "UNSIGNED_FORMATS", "as_ids", "as_roles", "atomic_path", "beads_to_frame", "format_ids",
+    "frame_to_index", "frame_to_jsonl", "frame_to_tsv", "frame_to_vecalign", "output_paths", "parse_ids", "read_tsv",
+    "refuse_overwriting_inputs", "same_file", "signature_path", "verdict", "write_atomically", "write_output",
+    "written_frame",
 ]

@@ -11,7 +11,7 @@ from align.errors import OutputError, UsageError
 from align.segmenting import Sentence
 from align.writing import (
     COLUMNS, atomic_path, beads_to_frame, frame_to_index, frame_to_jsonl, frame_to_tsv, frame_to_vecalign, parse_ids,
-    read_tsv, refuse_overwriting_inputs, write_atomically, write_output,
+    output_paths, read_tsv, refuse_overwriting_inputs, write_atomically, write_output,
 )
 
 TRICKY = ['他说："好"\t然后', 'NA', '"quoted" at start', "tab\there", "", "null", " leading space", 'a ""double""',
@@ -132,6 +132,34 @@ def test_long_file_names_get_a_legal_temporary_name(tmp_path):
     path = tmp_path / ("长" * 80 + ".tsv")  # 244 bytes: legal, but not with a prefix and suffix added
     write_atomically(path, "text\n")
     assert path.read_text(encoding="utf-8") == "text\n" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_index_and_vecalign_outputs_have_their_signature_beside_them(tmp_path):
+    zh, en = [Sentence("一。", 0)], [Sentence("One.", 0)]
+    frame = beads_to_frame([Bead([0], [0], 0.9)], zh, en, parallel=True, signature="zhalign 9|model:m")
+    for output_format in ("index", "vecalign"):
+        path = tmp_path / f"out.{output_format}"
+        (tmp_path / f"out.{output_format}.signature").write_text("an earlier run\n", encoding="utf-8")
+        write_output(frame, path, output_format)
+        assert path.read_text(encoding="utf-8").startswith("[0]:[0]")  # beads only: other tools read it
+        assert (tmp_path / f"out.{output_format}.signature").read_text(encoding="utf-8") == "zhalign 9|model:m\n"
+        assert output_paths(path, output_format) == [path, tmp_path / f"out.{output_format}.signature"]
+    write_output(frame, tmp_path / "out.tsv", "tsv")  # the signature is a column: nothing beside it
+    assert not (tmp_path / "out.tsv.signature").exists() and output_paths(tmp_path / "out.tsv", "tsv") == [tmp_path / "out.tsv"]
+    assert output_paths("-", "index") == [] and output_paths(None, "vecalign") == []
+
+
+def test_a_signature_file_that_would_land_on_an_input_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    zh, en = tmp_path / "zh.txt", tmp_path / "out.index.signature"
+    zh.write_text("原文。\n", encoding="utf-8")
+    en.write_text("The original.\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "align", "align", str(zh), str(en), "-o", str(tmp_path / "out.index"),
+                          "--format", "index", "-q"], capture_output=True, text=True)
+    assert run.returncode != 0 and "is an input" in run.stderr and "Traceback" not in run.stderr
+    assert en.read_text(encoding="utf-8") == "The original.\n" and not (tmp_path / "out.index").exists()
 
 
 def test_an_output_that_is_an_input_is_refused(tmp_path):
