@@ -194,13 +194,14 @@ def write_output(frame: pd.DataFrame, path: str | Path | None, output_format: st
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    signed = output_format in UNSIGNED_FORMATS and "signature" in frame.columns and len(frame)
-    sidecar = signature_path(path)
-    if signed:
-        sidecar.unlink(missing_ok=True)  # never an earlier run's signature beside this output
-    write_atomically(path, text)
-    if signed:
-        write_atomically(sidecar, f"{frame['signature'].iloc[0]}\n")
+    beads_path, *sidecar = output_paths(path, output_format)
+    if sidecar:
+        # Never an earlier run's signature beside this output, even when this one has none to write.
+        # The new one follows the beads: a crash between the two leaves no signature, never a wrong one.
+        sidecar[0].unlink(missing_ok=True)
+    write_atomically(beads_path, text)
+    if sidecar and "signature" in frame.columns and len(frame):
+        write_atomically(sidecar[0], f"{frame['signature'].iloc[0]}\n")
 
 
 def signature_path(path: str | Path) -> Path:

@@ -149,6 +149,19 @@ def test_index_and_vecalign_outputs_have_their_signature_beside_them(tmp_path):
     assert output_paths("-", "index") == [] and output_paths(None, "vecalign") == []
 
 
+def test_an_unsigned_rewrite_removes_the_earlier_signature(tmp_path):
+    """A later frame with no signature (no beads, or no column) over a signed output must not
+    leave the earlier run's signature describing beads it did not make."""
+    zh, en = [Sentence("一。", 0)], [Sentence("One.", 0)]
+    signed = beads_to_frame([Bead([0], [0], 0.9)], zh, en, parallel=True, signature="zhalign 9|model:m")
+    path, sidecar = tmp_path / "out.index", tmp_path / "out.index.signature"
+    for later in (signed.iloc[:0], signed.drop(columns="signature")):
+        write_output(signed, path, "index")
+        assert sidecar.exists()
+        write_output(later, path, "index")
+        assert not sidecar.exists() and path.exists()
+
+
 def test_a_signature_file_that_would_land_on_an_input_is_refused(tmp_path):
     import subprocess
     import sys
