@@ -29,6 +29,7 @@ from align.caching import attach_cache
 from align.embedding import DEFAULT_MODEL, Encoder, load_encoder, weights_for
 from align.evaluating import evaluate, format_report, read_alignment
 from align.marks import PairEvidence
+from align.pipeline import alignment_signature
 from align.reading import InputError, parse_lines
 from align.scoring import Weights
 from align.writing import format_ids, write_atomically
@@ -180,6 +181,8 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
         "distinct_texts_embedded": encoder.texts_embedded,
         "seconds": {"load_model": load_seconds, "embed": embed_seconds, "align": align_seconds},
         "weights": weights.id,
+        # What made the --out files, which stay beads only (other evaluation scripts read that folder).
+        "signature": alignment_signature(encoder.spec, input_format="lines", weights=weights),
     }
     deletion_docs = {}
     if deletions is not None:
@@ -226,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     total = seconds["embed"] + seconds["align"]
     print(f"{result['files']} files, {result['zh_sentences']} zh and {result['en_sentences']} en sentences, "
           f"{result['distinct_texts_embedded']} distinct texts embedded, model {args.model}, weights {result['weights']}")
+    print(f"signature: {result['signature']}")
     print("in-sample (the weights as given):")
     print(format_report(result["scores"], by_file=True, by_type=True))
     if "deletion_scores" in result:

@@ -89,3 +89,35 @@ def test_deletion_precision_and_recall_pooled_over_files():
     assert "unaligned sentences (1-0, 0-1): precision 0.333, recall 0.500 (1 right of 3 predicted; 2 in gold)" \
         in format_report(result)
     assert "unaligned" not in format_report(evaluate({"b": (gold_b, gold_b)}))  # none anywhere: no line
+
+
+@pytest.mark.shared("bench", "mac-dev")
+def test_bench_out_folder_holds_beads_only_and_the_report_names_what_made_them(encoder, tmp_path, monkeypatch, capsys):
+    """Other evaluation scripts read every file of `align.bench --out DIR` as beads, so the
+    signature goes into the report, not beside the files."""
+    from mac_corpus import gold_beads, mac_piece
+
+    import align.bench
+    from align.pipeline import alignment_signature
+    from align.embedding import weights_for
+
+    bench = tmp_path / "bench"
+    for name, first in (("001", 0), ("002", 20)):
+        zh, en = mac_piece(name, first, 12)
+        for side, text in (("zh", zh), ("en", en)):
+            (bench / side).mkdir(parents=True, exist_ok=True)
+            (bench / side / name).write_text(text, encoding="utf-8")
+        beads = gold_beads(name)[first:first + 12]
+        zh0, en0 = min(i for z, _ in beads for i in z), min(j for _, e in beads for j in e)
+        (bench / "gold").mkdir(exist_ok=True)
+        (bench / "gold" / name).write_text("".join(
+            f"[{','.join(str(i - zh0) for i in z)}]:[{','.join(str(j - en0) for j in e)}]\n" for z, e in beads))
+    monkeypatch.setattr(align.bench, "load_encoder", lambda model: encoder)
+    assert align.bench.main([str(bench), "--out", str(tmp_path / "out"), "--no-cache"]) == 0
+    report = capsys.readouterr().out
+    assert f"signature: {alignment_signature(encoder.spec, input_format='lines', weights=weights_for(encoder))}\n" in report
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["001", "002"]
+    for name in ("001", "002"):
+        lines = (tmp_path / "out" / name).read_text().splitlines()
+        assert lines and all(line.startswith("[") and "]:[" in line for line in lines)
+        assert read_alignment(tmp_path / "out" / name)  # the format eval reads
