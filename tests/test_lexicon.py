@@ -130,3 +130,30 @@ def test_coverage_cells_gives_each_bead_the_reference_coverage(mac_pair):
         js = np.arange(max(b, i * m // n - 5), min(m, i * m // n + 5) + 1)
         assert words.coverage(i, a, js, b).tolist() == \
             [reference_coverage(masks, zh_sizes, en_sizes, i, a, j, b) for j in js]
+
+
+def test_parsed_dictionary_is_kept_and_read_back_the_same(tmp_path, monkeypatch):
+    """The parsed CC-CEDICT is stored in the cache folder and read back unchanged; a file
+    cut short is parsed again and replaced, and a folder that cannot be written only costs the parse."""
+    from align import lexicon
+
+    parsed = lexicon._dictionary()
+    try:
+        monkeypatch.setenv("ZHALIGN_CACHE", str(tmp_path / "cache"))
+        lexicon._dictionary.cache_clear()
+        assert lexicon._dictionary() == parsed
+        (stored,) = (tmp_path / "cache").glob("cedict-*.pickle")
+        monkeypatch.setattr(lexicon, "_parse_dictionary", lambda text: pytest.fail("parsed although stored"))
+        lexicon._dictionary.cache_clear()
+        assert lexicon._dictionary() == parsed
+        monkeypatch.undo()
+        monkeypatch.setenv("ZHALIGN_CACHE", str(tmp_path / "cache"))
+        stored.write_bytes(stored.read_bytes()[:1000])
+        lexicon._dictionary.cache_clear()
+        assert lexicon._dictionary() == parsed and stored.stat().st_size > 1_000_000
+        (tmp_path / "file").write_text("not a folder")
+        monkeypatch.setenv("ZHALIGN_CACHE", str(tmp_path / "file"))
+        lexicon._dictionary.cache_clear()
+        assert lexicon._dictionary() == parsed
+    finally:
+        lexicon._dictionary.cache_clear()
