@@ -77,6 +77,9 @@ def _dictionary() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
     tables = _parse_dictionary(source.decode("utf-8"))
     try:
         write_atomically(stored, pickle.dumps(tables, protocol=pickle.HIGHEST_PROTOCOL))
+        for older in stored.parent.glob("cedict-*.pickle"):  # another dictionary's or reader's: never read again
+            if older != stored:
+                older.unlink(missing_ok=True)
     except OSError:
         pass
     return tables

@@ -140,9 +140,11 @@ def test_parsed_dictionary_is_kept_and_read_back_the_same(tmp_path, monkeypatch)
     parsed = lexicon._dictionary()
     try:
         monkeypatch.setenv("ZHALIGN_CACHE", str(tmp_path / "cache"))
+        (tmp_path / "cache").mkdir()
+        (tmp_path / "cache" / "cedict-0123456789abcdef.pickle").write_bytes(b"an older reader's tables")
         lexicon._dictionary.cache_clear()
         assert lexicon._dictionary() == parsed
-        (stored,) = (tmp_path / "cache").glob("cedict-*.pickle")
+        (stored,) = (tmp_path / "cache").glob("cedict-*.pickle")  # the older one removed
         monkeypatch.setattr(lexicon, "_parse_dictionary", lambda text: pytest.fail("parsed although stored"))
         lexicon._dictionary.cache_clear()
         assert lexicon._dictionary() == parsed
