@@ -546,8 +546,10 @@ def pair_documents(
     shared = set(zh_paths) & set(en_paths)
     jobs = [(p, ("zh", "en") if p in shared else ("zh",)) for p in zh_paths]
     jobs += [(p, ("en",)) for p in en_paths if p not in shared]
+    # Longest first: a long document read last would keep one worker busy while the others wait.
+    sizes = [path.stat().st_size if path.is_file() else 0 for path, _ in jobs]
     with progress_bar(len(jobs), "reading and embedding", "doc", show) as bar:
-        infos, handles = tasks.run(read, jobs, "read", bar)
+        infos, handles = tasks.run(read, jobs, "read", bar, priorities=sizes)
     by_path = {path: (info, handle) for (path, _), info, handle in zip(jobs, infos, handles)}
     zh_kept = [by_path[p] for p in zh_paths if by_path[p][0].lang == "zh" and not by_path[p][0].error]
     en_kept = [by_path[p] for p in en_paths if by_path[p][0].lang == "en" and not by_path[p][0].error]
@@ -571,10 +573,12 @@ class _Tasks:
         self.client = client
         self.run_id = uuid.uuid4().hex[:8]  # task keys unique to this run: never a result of an earlier one
 
-    def run(self, function: Callable, calls: list[tuple], name: str, bar) -> tuple[list, list]:
+    def run(self, function: Callable, calls: list[tuple], name: str, bar,
+            priorities: Sequence[int] | None = None) -> tuple[list, list]:
         """function(*call) for each call, in order, and a handle on each result
         to pass to later steps: the result itself here, or its future on the
-        cluster (Dask then hands the worker the data, not this process)."""
+        cluster (Dask then hands the worker the data, not this process).
+        priorities: on a cluster, higher runs first (results stay in order)."""
         if self.client is None:
             results = []
             for call in calls:
@@ -583,8 +587,12 @@ class _Tasks:
             return results, results
         from distributed import as_completed
 
-        futures = [self.client.submit(function, *call, key=f"pair-{name}-{k}-{self.run_id}", pure=False)
-                   for k, call in enumerate(calls)]
+        priorities = priorities or [0] * len(calls)
+        futures = [None] * len(calls)
+        # Submitted in that order too: an idle worker starts the first task that reaches the scheduler.
+        for k in sorted(range(len(calls)), key=lambda k: -priorities[k]):
+            futures[k] = self.client.submit(function, *calls[k], key=f"pair-{name}-{k}-{self.run_id}", pure=False,
+                                            priority=priorities[k])
         for _ in as_completed(futures):
             bar.update(1)
         return self.client.gather(futures), futures

@@ -266,6 +266,11 @@ def test_pairing_on_a_dask_cluster_matches_pairing_here(tmp_path, encoder, cache
     assert [(s.zh, s.en, s.score) for s in there.scores] == [(s.zh, s.en, s.score) for s in here.scores]
     ran = [task["key"].split("-")[1] for task in stream.data]
     assert ran.count("read") == len(zh) + len(en) and ran.count("score") == len(there.scores)
+    # Longest document first (it was listed last): it starts on one of the two workers straight away.
+    started = sorted((min(s["start"] for s in task["startstops"] if s["action"] == "compute"), int(task["key"].split("-")[2]))
+                     for task in stream.data if task["key"].split("-")[1] == "read")
+    sizes = [os.path.getsize(path) for path in [*zh, *en]]
+    assert sizes.index(max(sizes)) == len(sizes) - 1 and sizes.index(max(sizes)) in [k for _, k in started[:2]]
     assert sorted(loads.values()) == [1, 1]  # both workers embedded: each loaded the model once
     with pytest.raises(TypeError, match="by name"):
         pair_documents(zh, en, encoder, client=object())
