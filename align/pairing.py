@@ -96,6 +96,8 @@ DEFAULT_RATIO = 1.3       # English tokens per Chinese token, when the collectio
 LENGTH_SIGMA = 0.5        # spread of log(ratio) around the expected one
 MIN_NUMBERS = 3           # numbers a side needs for the number cue to count
 ALL_PAIRS_LIMIT = 64      # up to this many zh x en pairs, every pair is scored in full
+PAIRS_PER_TASK = 8        # candidate pairs aligned in one cluster task: one alone (about 20 ms) is too little
+                          # work beside the task's own overhead and its documents' transfer between workers
 BLOCK_SENTENCES = 4096    # sentences a side in one block of the candidate stage's cosines (64 MB in float32)
 CUE_WEIGHT = 0.2          # of the number and the length cue in the candidate score. They had 0.5 beside the pooled
                           # cosine, which spreads true pairs from the rest (0.48 between their means on the MAC-Dev
@@ -268,6 +270,11 @@ def length_cue(zh: DocumentInfo, en: DocumentInfo, expected_ratio: float) -> flo
     ratio = max(en.length, 1) / max(zh.length, 1)
     z = math.log(ratio / expected_ratio) / LENGTH_SIGMA
     return math.exp(-z * z / 2)
+
+
+def aligned_shares(pairs: Sequence[tuple[DocumentInfo, DocumentInfo]], weights: Weights | None = None) -> list[float]:
+    """aligned_share of each (zh, en) pair: one task's work in pair_documents."""
+    return [aligned_share(zh, en, weights) for zh, en in pairs]
 
 
 def aligned_share(zh: DocumentInfo, en: DocumentInfo, weights: Weights | None = None) -> float:
@@ -557,9 +564,12 @@ def pair_documents(
     zhs, ens = [info for info, _ in zh_kept], [info for info, _ in en_kept]
 
     def aligned(pairs: list[tuple[int, int]]) -> list[float]:
-        calls = [(zh_kept[i][1], en_kept[j][1], weights) for i, j in pairs]
-        with progress_bar(len(calls), "scoring pairs", "pair", show) as bar:
-            return tasks.run(aligned_share, calls, "score", bar)[0]
+        # Runs of consecutive candidates (sorted by zh document: a run shares its zh documents).
+        runs = [pairs[k:k + PAIRS_PER_TASK] for k in range(0, len(pairs), PAIRS_PER_TASK)]
+        calls = [([(zh_kept[i][1], en_kept[j][1]) for i, j in run], weights) for run in runs]
+        with progress_bar(len(pairs), "scoring pairs", "pair", show) as bar:
+            shares = tasks.run(aligned_shares, calls, "score", bar, counts=[len(run) for run in runs])[0]
+        return [share for run in shares for share in run]
 
     scores = score_pairs(zhs, ens, candidates, aligned, weights)
     pairs = assign(scores, len(zhs), len(ens), threshold)
@@ -574,16 +584,18 @@ class _Tasks:
         self.run_id = uuid.uuid4().hex[:8]  # task keys unique to this run: never a result of an earlier one
 
     def run(self, function: Callable, calls: list[tuple], name: str, bar,
-            priorities: Sequence[int] | None = None) -> tuple[list, list]:
+            priorities: Sequence[int] | None = None, counts: Sequence[int] | None = None) -> tuple[list, list]:
         """function(*call) for each call, in order, and a handle on each result
         to pass to later steps: the result itself here, or its future on the
         cluster (Dask then hands the worker the data, not this process).
-        priorities: on a cluster, higher runs first (results stay in order)."""
+        priorities: on a cluster, higher runs first (results stay in order).
+        counts: how far each call moves the bar (default 1)."""
+        counts = counts or [1] * len(calls)
         if self.client is None:
             results = []
-            for call in calls:
+            for call, count in zip(calls, counts):
                 results.append(function(*call))
-                bar.update(1)
+                bar.update(count)
             return results, results
         from distributed import as_completed
 
@@ -593,8 +605,9 @@ class _Tasks:
         for k in sorted(range(len(calls)), key=lambda k: -priorities[k]):
             futures[k] = self.client.submit(function, *calls[k], key=f"pair-{name}-{k}-{self.run_id}", pure=False,
                                             priority=priorities[k])
-        for _ in as_completed(futures):
-            bar.update(1)
+        count_of = {future.key: count for future, count in zip(futures, counts)}
+        for future in as_completed(futures):
+            bar.update(count_of[future.key])
         return self.client.gather(futures), futures
 
 
