@@ -78,7 +78,7 @@ def _dictionary() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
     try:
         write_atomically(stored, pickle.dumps(tables, protocol=pickle.HIGHEST_PROTOCOL))
         for older in stored.parent.glob("cedict-*.pickle"):  # another dictionary's or reader's: never read again
-            if older != stored:
+            if older != stored and re.fullmatch(r"cedict-[0-9a-f]{16}\.pickle", older.name):  # only files named so here
                 older.unlink(missing_ok=True)
     except OSError:
         pass

@@ -554,9 +554,9 @@ def pair_documents(
     jobs = [(p, ("zh", "en") if p in shared else ("zh",)) for p in zh_paths]
     jobs += [(p, ("en",)) for p in en_paths if p not in shared]
     # Longest first: a long document read last would keep one worker busy while the others wait.
-    sizes = [path.stat().st_size if path.is_file() else 0 for path, _ in jobs]
+    sizes = [_file_size(path) for path, _ in jobs]
     with progress_bar(len(jobs), "reading and embedding", "doc", show) as bar:
-        infos, handles = tasks.run(read, jobs, "read", bar, priorities=sizes)
+        infos, handles = tasks.run(read, jobs, "read", bar, first=sizes)
     by_path = {path: (info, handle) for (path, _), info, handle in zip(jobs, infos, handles)}
     zh_kept = [by_path[p] for p in zh_paths if by_path[p][0].lang == "zh" and not by_path[p][0].error]
     en_kept = [by_path[p] for p in en_paths if by_path[p][0].lang == "en" and not by_path[p][0].error]
@@ -576,6 +576,13 @@ def pair_documents(
     return Pairing(zhs, ens, skipped, scores, pairs, time.perf_counter() - clock)
 
 
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # read_info reports it
+        return 0
+
+
 class _Tasks:
     """Runs pairing's steps in this process, or as tasks on a Dask cluster."""
 
@@ -584,11 +591,11 @@ class _Tasks:
         self.run_id = uuid.uuid4().hex[:8]  # task keys unique to this run: never a result of an earlier one
 
     def run(self, function: Callable, calls: list[tuple], name: str, bar,
-            priorities: Sequence[int] | None = None, counts: Sequence[int] | None = None) -> tuple[list, list]:
+            first: Sequence[int] | None = None, counts: Sequence[int] | None = None) -> tuple[list, list]:
         """function(*call) for each call, in order, and a handle on each result
         to pass to later steps: the result itself here, or its future on the
         cluster (Dask then hands the worker the data, not this process).
-        priorities: on a cluster, higher runs first (results stay in order).
+        first: on a cluster, calls with higher numbers are submitted first (results stay in order).
         counts: how far each call moves the bar (default 1)."""
         counts = counts or [1] * len(calls)
         if self.client is None:
@@ -599,12 +606,12 @@ class _Tasks:
             return results, results
         from distributed import as_completed
 
-        priorities = priorities or [0] * len(calls)
+        first = first or [0] * len(calls)
         futures = [None] * len(calls)
-        # Submitted in that order too: an idle worker starts the first task that reaches the scheduler.
-        for k in sorted(range(len(calls)), key=lambda k: -priorities[k]):
-            futures[k] = self.client.submit(function, *calls[k], key=f"pair-{name}-{k}-{self.run_id}", pure=False,
-                                            priority=priorities[k])
+        # The order of submission is the order of work: an idle worker starts the first task to reach the
+        # scheduler, and queued tasks keep the order they came in.
+        for k in sorted(range(len(calls)), key=lambda k: -first[k]):
+            futures[k] = self.client.submit(function, *calls[k], key=f"pair-{name}-{k}-{self.run_id}", pure=False)
         count_of = {future.key: count for future, count in zip(futures, counts)}
         for future in as_completed(futures):
             bar.update(count_of[future.key])

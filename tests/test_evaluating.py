@@ -98,8 +98,9 @@ def test_bench_out_folder_holds_beads_only_and_the_report_names_what_made_them(e
     from mac_corpus import gold_beads, mac_piece
 
     import align.bench
-    from align.pipeline import alignment_signature
     from align.embedding import weights_for
+    from align.pipeline import alignment_signature
+    from align.writing import format_ids
 
     bench = tmp_path / "bench"
     for name, first in (("001", 0), ("002", 20)):
@@ -111,7 +112,7 @@ def test_bench_out_folder_holds_beads_only_and_the_report_names_what_made_them(e
         zh0, en0 = min(i for z, _ in beads for i in z), min(j for _, e in beads for j in e)
         (bench / "gold").mkdir(exist_ok=True)
         (bench / "gold" / name).write_text("".join(
-            f"[{','.join(str(i - zh0) for i in z)}]:[{','.join(str(j - en0) for j in e)}]\n" for z, e in beads))
+            f"{format_ids([i - zh0 for i in z])}:{format_ids([j - en0 for j in e])}\n" for z, e in beads))
     monkeypatch.setattr(align.bench, "load_encoder", lambda model: encoder)
     assert align.bench.main([str(bench), "--out", str(tmp_path / "out"), "--no-cache"]) == 0
     report = capsys.readouterr().out
