@@ -182,7 +182,7 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
         "seconds": {"load_model": load_seconds, "embed": embed_seconds, "align": align_seconds},
         "weights": weights.id,
         # What made the --out files, which stay beads only (other evaluation scripts read that folder).
-        "signature": alignment_signature(encoder.spec, input_format="lines", weights=weights),
+        "signature": alignment_signature(encoder.spec, input_format="lines", encoding="utf-8", weights=weights),
     }
     deletion_docs = {}
     if deletions is not None:

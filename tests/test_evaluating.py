@@ -116,7 +116,8 @@ def test_bench_out_folder_holds_beads_only_and_the_report_names_what_made_them(e
     monkeypatch.setattr(align.bench, "load_encoder", lambda model: encoder)
     assert align.bench.main([str(bench), "--out", str(tmp_path / "out"), "--no-cache"]) == 0
     report = capsys.readouterr().out
-    assert f"signature: {alignment_signature(encoder.spec, input_format='lines', weights=weights_for(encoder))}\n" in report
+    assert f"signature: {alignment_signature(encoder.spec, input_format='lines', encoding='utf-8', weights=weights_for(encoder))}\n" in report
+    assert "|encoding:utf-8+utf-8" in report  # the bench reads UTF-8, whatever the files would be detected as
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["001", "002"]
     for name in ("001", "002"):
         lines = (tmp_path / "out" / name).read_text().splitlines()
