@@ -13,8 +13,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+import os
 import pickle
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +54,11 @@ def english_words(sentence: str) -> set[str]:
             if w.isdigit() or (len(w) > 1 and w.lower() not in _STOPWORDS)}
 
 
+# A parsed dictionary no zhalign has read for this long is removed when another is written:
+# two versions sharing a cache folder each keep their own, and old ones do not pile up.
+STALE_DICTIONARY_DAYS = 30
+
+
 @functools.lru_cache(maxsize=1)
 def _dictionary() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
     """Simplified word -> stemmed English gloss words; character -> pinyin without tones.
@@ -59,8 +66,9 @@ def _dictionary() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
     Parsing CC-CEDICT takes about 2 s, every process; the parsed tables are kept
     in the cache folder (align.caching.default_cache_dir) and read back in a
     fifth of that. Their name holds a hash of the dictionary file and of this
-    module, so a new dictionary or a new way of reading it parses afresh. A
-    folder that cannot be written costs the parse, nothing else."""
+    module, so a new dictionary or a new way of reading it parses afresh; one
+    not read for STALE_DICTIONARY_DAYS is removed. A folder that cannot be
+    written costs the parse, nothing else."""
     from importlib.resources import files
 
     from align.caching import default_cache_dir
@@ -71,14 +79,18 @@ def _dictionary() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
     key = hashlib.sha1(source + Path(__file__).read_bytes()).hexdigest()[:16]
     stored = default_cache_dir() / f"cedict-{key}.pickle"
     try:
-        return pickle.loads(stored.read_bytes())
+        tables = pickle.loads(stored.read_bytes())
+        os.utime(stored)  # in use: another version sharing the folder must not remove it as stale
+        return tables
     except Exception:  # absent, unreadable or cut short: parse again
         pass
     tables = _parse_dictionary(source.decode("utf-8"))
     try:
         write_atomically(stored, pickle.dumps(tables, protocol=pickle.HIGHEST_PROTOCOL))
-        for older in stored.parent.glob("cedict-*.pickle"):  # another dictionary's or reader's: never read again
-            if older != stored and re.fullmatch(r"cedict-[0-9a-f]{16}\.pickle", older.name):  # only files named so here
+        stale = time.time() - STALE_DICTIONARY_DAYS * 86400
+        for older in stored.parent.glob("cedict-*.pickle"):  # another dictionary's or reader's
+            if (older != stored and re.fullmatch(r"cedict-[0-9a-f]{16}\.pickle", older.name)  # only files named so here
+                    and older.stat().st_mtime < stale):
                 older.unlink(missing_ok=True)
     except OSError:
         pass

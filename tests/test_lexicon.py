@@ -1,4 +1,7 @@
 """Dictionary matches between Chinese and English sentences (CC-CEDICT)."""
+import os
+import time
+
 import numpy as np
 import pytest
 
@@ -133,21 +136,32 @@ def test_coverage_cells_gives_each_bead_the_reference_coverage(mac_pair):
 
 
 def test_parsed_dictionary_is_kept_and_read_back_the_same(tmp_path, monkeypatch):
-    """The parsed CC-CEDICT is stored in the cache folder and read back unchanged; a file
-    cut short is parsed again and replaced, and a folder that cannot be written only costs the parse."""
+    """The parsed CC-CEDICT is stored in the cache folder and read back unchanged; another
+    one is removed only when no zhalign has read it for a month (two versions may share
+    the folder); a file cut short is parsed again and replaced, and a folder that cannot
+    be written only costs the parse."""
     from align import lexicon
 
     parsed = lexicon._dictionary()
     try:
         monkeypatch.setenv("ZHALIGN_CACHE", str(tmp_path / "cache"))
         (tmp_path / "cache").mkdir()
-        (tmp_path / "cache" / "cedict-0123456789abcdef.pickle").write_bytes(b"an older reader's tables")
+        stale = tmp_path / "cache" / "cedict-0123456789abcdef.pickle"
+        stale.write_bytes(b"an older reader's tables, not read for 31 days")
+        os.utime(stale, (time.time() - 31 * 86400,) * 2)
+        in_use = tmp_path / "cache" / "cedict-fedcba9876543210.pickle"
+        in_use.write_bytes(b"another version's tables, read yesterday")
+        os.utime(in_use, (time.time() - 86400,) * 2)
         lexicon._dictionary.cache_clear()
         assert lexicon._dictionary() == parsed
-        (stored,) = (tmp_path / "cache").glob("cedict-*.pickle")  # the older one removed
+        # The stale one removed, the other version's kept.
+        (stored,) = set((tmp_path / "cache").glob("cedict-*.pickle")) - {in_use}
+        assert not stale.exists()
+        os.utime(stored, (time.time() - 40 * 86400,) * 2)
         monkeypatch.setattr(lexicon, "_parse_dictionary", lambda text: pytest.fail("parsed although stored"))
         lexicon._dictionary.cache_clear()
         assert lexicon._dictionary() == parsed
+        assert stored.stat().st_mtime > time.time() - 60  # read: marked as in use
         monkeypatch.undo()
         monkeypatch.setenv("ZHALIGN_CACHE", str(tmp_path / "cache"))
         stored.write_bytes(stored.read_bytes()[:1000])
