@@ -1,13 +1,15 @@
 """Fit the bead scorer's weights on gold alignments and write the weights file.
 
-    python scripts/tune_scorer.py BENCH_DIR [--deletions DIR] [--neutral] [--model NAME]
+    python scripts/tune_scorer.py BENCH_DIR [--deletions DIR] [--neutral] [--shape-prior] [--model NAME]
         [--rounds 3] [--hold skip_best_match ...] [--start align/weights.json]
         [-o align/weights.json] [--name NAME] [--no-cv]
 
 The shipped weights come from the fitting procedure the cross-validation
 judges: from neutral weights (--neutral), on MAC-Dev and its deletion set
 (--deletions, made by scripts/make_deletions.py), so that the fit also learns
-when to leave a sentence unaligned. Knobs the gold cannot fit
+when to leave a sentence unaligned, and with --shape-prior, so that the
+paired shapes' biases come from how often the gold has each shape (one
+strength fitted, not a bias per shape). Knobs the gold cannot fit
 (align.tuning.HAND_SET) stay at their values in the start file.
 
 1. Cross-validation first (leave one chapter out, align.tuning.cross_validate):
@@ -57,6 +59,9 @@ def main() -> int:
                         help="weights file to write (default: the one the model's registry entry names, in align/)")
     parser.add_argument("--name", default=f"mac-dev-{datetime.date.today():%Y-%m-%d}", help="name in the weights id")
     parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--shape-prior", action="store_true",
+                        help="paired shapes' biases from the gold's shape counts, one strength fitted (Weights.with_shape_prior) "
+                             "instead of a bias per shape; weights that have shape counts keep using them")
     parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation (its figure stays empty)")
     parser.add_argument("--calibrate-only", action="store_true",
                         help="keep the start weights, refit only the score calibration (no CV, no fit)")
@@ -64,6 +69,8 @@ def main() -> int:
     bench = bench_dir(args.bench)
     start = Weights.load(args.start)
     start = neutral_start(start) if args.neutral else start
+    if args.shape_prior and start.shape_counts is None:
+        start = start.with_shape_prior(start.shape_prior, {})  # the fit reads the counts from the gold it fits
     encoder = attach_cache(load_encoder(args.model))
     output = args.output or WEIGHTS_FILE.with_name(encoder.spec.scorer)
     docs = load_bench(bench, encoder)

@@ -54,3 +54,46 @@ def test_weights_id_ignores_a_later_knob_at_its_default_and_shows_any_other_chan
     assert Weights.load(WEIGHTS_FILE).id == shipped.id == shipped.replace(skip_repeat=0.0).id
     assert len({shipped.id, shipped.replace(skip_repeat=0.5).id,
                 shipped.replace(features=shipped.features | {"margin": 0.31}).id}) == 3
+
+
+def test_a_shape_prior_sets_every_paired_bias_from_the_counts_and_leaves_the_skips():
+    import math
+
+    shipped = default_weights()
+    counts = {"1-1": 99, "1-2": 9, "2-2": 0}
+    prior = shipped.with_shape_prior(0.5, counts)
+    assert prior.shapes["1-1"] == 0.0
+    assert prior.shapes["1-2"] == round(0.5 * math.log(10 / 100), 4)
+    assert prior.shapes["2-2"] == prior.shapes["3-2"] == round(0.5 * math.log(1 / 100), 4)  # unseen: as seen none
+    assert (prior.shapes["1-0"], prior.shapes["0-1"]) == (shipped.shapes["1-0"], shipped.shapes["0-1"])
+    assert (prior.shape_prior, prior.shape_counts) == (0.5, counts)
+    # The fit moves the strength, not the paired biases one by one; the skips stay knobs.
+    shape_knobs = {key for group, key, _ in tuning.knobs(prior) if group == "shapes"}
+    assert shape_knobs == {"1-0", "0-1"}
+    assert len({shipped.id, prior.id, prior.with_shape_prior(0.4).id}) == 3
+
+
+class _Gold:
+    def __init__(self, *shapes):
+        self.gold = [(tuple(range(a)), tuple(range(b))) for a, b in shapes]
+
+
+def test_a_fit_with_a_shape_prior_tries_every_strength_on_its_own_documents_counts(monkeypatch):
+    docs = {"001": _Gold((1, 1), (1, 1), (1, 2)), "002": _Gold((1, 1), (2, 2)),
+            "deletions/001": _Gold((1, 1), (1, 0), (1, 1))}  # a second version: its beads not counted again
+    tried = set()
+
+    def strict_f1(docs, weights):  # a stand-in: F1 peaks at strength 0.3, whatever else moves
+        tried.add(weights.shape_prior)
+        assert weights.shape_counts == {"1-1": 3, "1-2": 1, "2-2": 1}
+        return 1 - (weights.shape_prior - 0.3) ** 2
+
+    monkeypatch.setattr(tuning, "strict_f1", strict_f1)
+    start = tuning.neutral_start(default_weights()).with_shape_prior(0.0, {})
+    fitted, f1 = tuning.fit(docs, start, rounds=1)
+    assert tried == set(tuning.PRIOR_GRID)
+    assert fitted.shape_prior == 0.3 and f1 == 1.0
+    assert fitted.shapes == start.with_shape_prior(0.3, {"1-1": 3, "1-2": 1, "2-2": 1}).shapes
+    monkeypatch.setattr(tuning, "strict_f1", lambda docs, weights: 0.5)
+    assert tuning.fit(docs, start, rounds=1)[0].shape_prior == min(tuning.PRIOR_GRID)  # a tie: the weakest
+
