@@ -97,3 +97,12 @@ def test_a_fit_with_a_shape_prior_tries_every_strength_on_its_own_documents_coun
     monkeypatch.setattr(tuning, "strict_f1", lambda docs, weights: 0.5)
     assert tuning.fit(docs, start, rounds=1)[0].shape_prior == min(tuning.PRIOR_GRID)  # a tie: the weakest
 
+
+def test_shipped_weights_with_a_shape_prior_hold_the_biases_it_gives():
+    from align.scoring import WEIGHTS_FILE, Weights
+
+    with_prior = [Weights.load(path) for path in WEIGHTS_FILE.parent.glob("weights*.json")]
+    with_prior = [weights for weights in with_prior if weights.shape_counts is not None]
+    assert with_prior  # the default model's
+    for weights in with_prior:
+        assert weights.shapes == weights.with_shape_prior(weights.shape_prior).shapes, weights.id
