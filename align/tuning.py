@@ -3,7 +3,9 @@
 `fit` is coordinate ascent on pooled strict F1: each weight in turn moves up
 or down by a step while that improves F1; steps halve each round. Features
 are computed once per document (their tables do not depend on the weights
-being fitted), so one evaluation costs only the search.
+being fitted), so one evaluation costs only the search. With a shape prior
+(Weights.with_shape_prior) the paired shapes' biases are not knobs: they come
+from the fitted gold's shape counts and one strength, chosen from PRIOR_GRID.
 
 `cross_validate` judges the fitting procedure, not one set of weights: for
 each chapter, fit on all the others starting from the same weights, align the
