@@ -81,6 +81,11 @@ class DictionaryEvidence(Protocol):
 
 # --- the tuned numbers -----------------------------------------------------------
 
+def is_paired(kind: str) -> bool:
+    """Whether a bead shape "a-b" pairs both sides (not 1-0 or 0-1)."""
+    return "0" not in kind.split("-")
+
+
 @dataclass
 class Weights:
     features: dict[str, float]          # feature name -> weight
@@ -140,7 +145,7 @@ class Weights:
         deletions are fitted on the synthetic set, whose rate is made up."""
         counts = dict(self.shape_counts if counts is None else counts)
         one_one = counts.get("1-1", 0) + 1
-        shapes = {kind: bias if "0" in kind.split("-") else round(strength * math.log((counts.get(kind, 0) + 1) / one_one), 4)
+        shapes = {kind: round(strength * math.log((counts.get(kind, 0) + 1) / one_one), 4) if is_paired(kind) else bias
                   for kind, bias in self.shapes.items()}
         return self.replace(shapes=shapes, shape_prior=strength, shape_counts=counts)
 
@@ -152,7 +157,7 @@ class Weights:
         keep = set(keep)
         return self.replace(features={name: (value if name in keep else float(name == "cos"))
                                       for name, value in self.features.items()},
-                            shapes={kind: (-1.0 if "0" in kind.split("-") else 0.0) for kind in self.shapes},
+                            shapes={kind: 0.0 if is_paired(kind) else -1.0 for kind in self.shapes},
                             skip_best_match=0.0, skip_repeat=0.0, size_power=1.0, shape_prior=0.0,
                             provenance={"name": "neutral"})
 

@@ -31,7 +31,7 @@ import numpy as np
 from align.aligning import AlignParams, best_alignment, bead_context
 from align.checking import null_alignments
 from align.evaluating import evaluate
-from align.scoring import BeadContext, Weights, centred
+from align.scoring import BeadContext, Weights, centred, is_paired
 
 # Knobs the gold cannot fit, held at their hand-set values in every fit: MAC-Dev
 # has no staff credits or bylines (credit_diff keeps the sample pair's credits apart).
@@ -80,7 +80,7 @@ def knobs(weights: Weights, hold: Iterable[str] = ()) -> list[tuple[str, str | N
     out += [(group, None, step) for group, step in OTHER_STEPS.items()]
     prior = weights.shape_counts is not None
     out += [("shapes", kind, SHAPE_STEP) for kind in weights.shapes
-            if kind != "1-1" and not (prior and "0" not in kind.split("-"))]
+            if kind != "1-1" and not (prior and is_paired(kind))]
     return [(group, key, step) for group, key, step in out if group not in hold and key not in hold]
 
 
@@ -95,19 +95,23 @@ def fit(docs: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold
         log=None) -> tuple[Weights, float]:
     """Coordinate ascent on pooled strict F1 (see the module's doc). With a
     shape prior, the counts are read from these documents' gold only (what a
-    fold may see), and each strength of PRIOR_GRID is fitted in turn: the best
-    fit wins (the weakest strength on a tie)."""
+    fold may see), and the ascent runs from each strength of PRIOR_GRID: the
+    best fit wins (the weakest strength on a tie)."""
+    if weights.shape_counts is None:
+        return _ascend(docs, weights, rounds, hold, log)
+    counts = shape_counts(docs)
+    fits = []
+    for strength in PRIOR_GRID:
+        if log:
+            log(f"shape prior {strength}:")
+        fits.append(_ascend(docs, weights.with_shape_prior(strength, counts), rounds, hold, log))
+    return max(fits, key=lambda fitted: fitted[1])
+
+
+def _ascend(docs: dict[str, TuningDocument], weights: Weights, rounds: int, hold: Iterable[str],
+            log=None) -> tuple[Weights, float]:
+    """The coordinate ascent itself, from `weights`."""
     say = log or (lambda text: None)
-    if weights.shape_counts is not None:
-        counts = shape_counts(docs)
-        if "shape_prior" in hold:
-            weights = weights.with_shape_prior(weights.shape_prior, counts)
-        else:
-            fits = []
-            for strength in PRIOR_GRID:
-                say(f"shape prior {strength}:")
-                fits.append(fit(docs, weights.with_shape_prior(strength, counts), rounds, (*hold, "shape_prior"), log))
-            return max(fits, key=lambda fitted: fitted[1])
     best = strict_f1(docs, weights)
     say(f"start: strict F1 {best:.4f}")
     for round_ in range(rounds):
