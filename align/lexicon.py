@@ -10,6 +10,7 @@ anywhere on the other side (each word once, however often it is found).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -80,10 +81,12 @@ def _dictionary() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
     stored = default_cache_dir() / f"cedict-{key}.pickle"
     try:
         tables = pickle.loads(stored.read_bytes())
-        os.utime(stored)  # in use: another version sharing the folder must not remove it as stale
-        return tables
     except Exception:  # absent, unreadable or cut short: parse again
         pass
+    else:
+        with contextlib.suppress(OSError):  # a folder that can be read but not written still serves it
+            os.utime(stored)  # in use: another version sharing the folder must not remove it as stale
+        return tables
     tables = _parse_dictionary(source.decode("utf-8"))
     try:
         write_atomically(stored, pickle.dumps(tables, protocol=pickle.HIGHEST_PROTOCOL))

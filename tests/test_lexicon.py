@@ -162,6 +162,11 @@ def test_parsed_dictionary_is_kept_and_read_back_the_same(tmp_path, monkeypatch)
         lexicon._dictionary.cache_clear()
         assert lexicon._dictionary() == parsed
         assert stored.stat().st_mtime > time.time() - 60  # read: marked as in use
+        def read_only(path, *args):
+            raise PermissionError(13, "read-only file system", str(path))
+        monkeypatch.setattr(lexicon.os, "utime", read_only)
+        lexicon._dictionary.cache_clear()
+        assert lexicon._dictionary() == parsed  # read back, not parsed, from a folder it cannot mark
         monkeypatch.undo()
         monkeypatch.setenv("ZHALIGN_CACHE", str(tmp_path / "cache"))
         stored.write_bytes(stored.read_bytes()[:1000])
