@@ -45,6 +45,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from distributed import Client, LocalCluster, WorkerPlugin, as_completed
+from distributed.core import Status
 
 from align.aligning import AlignParams
 from align.embedding import DEFAULT_MODEL
@@ -246,12 +248,38 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+# A worker that closes aborts its own heartbeat in flight, and distributed logs
+# that as an error with a traceback (dask/distributed#7105). It says nothing
+# about the run, so a closing worker of our local cluster drops just that record.
+HEARTBEAT_RACE = "Failed to communicate with scheduler during heartbeat"
+
+
+class ClosingHeartbeatFilter(logging.Filter):
+    """Drops the heartbeat error of `worker` once it is closing; keeps every other record."""
+
+    def __init__(self, worker) -> None:
+        super().__init__()
+        self.worker = worker
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        closing = self.worker.status in (Status.closing, Status.closing_gracefully, Status.closed)
+        return not (closing and record.getMessage().startswith(HEARTBEAT_RACE))
+
+
+class QuietShutdown(WorkerPlugin):
+    """A worker plugin that puts a ClosingHeartbeatFilter on the worker's logger.
+    It has no teardown: a closing worker removes its plugins before the race."""
+
+    name = "zhalign-quiet-shutdown"
+
+    def setup(self, worker) -> None:
+        logging.getLogger("distributed.worker").addFilter(ClosingHeartbeatFilter(worker))
+
+
 @contextlib.contextmanager
 def dask_client(scheduler: str | None = None, workers: int | None = None, threads: int = 1):
     """A client on an existing scheduler, or on a local cluster of `workers`
     single-threaded processes, each with `threads` OpenMP threads for the model."""
-    from distributed import Client, LocalCluster
-
     if scheduler:
         try:
             client = Client(scheduler, timeout="20s")
@@ -265,6 +293,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None, thread
     with LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
                       dashboard_address=":0", silence_logs=logging.ERROR, env=environment) as cluster, \
             Client(cluster) as client:
+        client.register_plugin(QuietShutdown())
         yield client
 
 
@@ -346,8 +375,6 @@ def run_batch(
         with contextlib.ExitStack() as stack:
             if client is None:
                 client = stack.enter_context(dask_client(scheduler, workers, threads))
-            from distributed import as_completed
-
             used_workers = len(client.nthreads())
             run_id = uuid.uuid4().hex[:8]  # keys unique to this run: never a result of an earlier one
             futures = client.map(align_one, tasks, key=[f"align-{t['pair']}-{run_id}" for t in tasks])

@@ -293,3 +293,34 @@ def test_a_full_disk_is_one_line_a_pair_and_one_clear_error(corpus, cache_dir, t
     assert sum("No space left on device" in line for line in lines[:-1]) == 3  # the three good pairs
     assert lines[-1] == f"zhalign: error: cannot write {out / 'summary.tsv'}: No space left on device"
     assert not list(out.rglob("*.part"))
+
+
+def test_a_closing_worker_drops_only_its_heartbeat_error():
+    """distributed logs a closing worker's aborted heartbeat as an error with a traceback; it is not one."""
+    import logging
+    from types import SimpleNamespace
+
+    from distributed.core import Status
+
+    from align.batching import HEARTBEAT_RACE, ClosingHeartbeatFilter
+
+    def record(message):
+        return logging.LogRecord("distributed.worker", logging.ERROR, __file__, 1, message, None, None)
+
+    worker = SimpleNamespace(status=Status.running)
+    quiet = ClosingHeartbeatFilter(worker)
+    heartbeat, other = record(HEARTBEAT_RACE + "."), record("Compute Failed")
+    assert quiet.filter(heartbeat) and quiet.filter(other)  # a running worker's heartbeat error is real
+    for status in (Status.closing, Status.closing_gracefully, Status.closed):
+        worker.status = status
+        assert not quiet.filter(heartbeat)
+        assert quiet.filter(other)
+
+
+def test_local_cluster_workers_carry_the_filter(client):
+    import logging
+
+    def filters():
+        return [type(f).__name__ for f in logging.getLogger("distributed.worker").filters]
+
+    assert all(names.count("ClosingHeartbeatFilter") == 1 for names in client.run(filters).values())
