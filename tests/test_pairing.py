@@ -127,6 +127,28 @@ def test_pairs_under_the_threshold_do_not_win_a_document_from_a_pair_above_it():
     assert assign(scores, 2, 2, threshold=0.5) == []
 
 
+def test_a_short_pair_is_cut_at_the_collection_null_and_a_long_one_at_its_own():
+    """Of ten null beads, the quantile is the top one or two: two lucky null beads would sink a true pair."""
+    from align.pairing import MIN_NULL_BEADS, NULL_QUANTILE, ShareEvidence, collection_shares
+
+    def evidence(scores, null):
+        scores = np.array(scores, dtype=float)
+        return ShareEvidence(scores, np.full(len(scores), 2), 2 * len(scores), np.array(null, dtype=float))
+
+    short = evidence([0.5] * 10, [0.1] * 8 + [0.9, 0.9])         # a true pair with two lucky null beads
+    long = evidence([0.46, 0.5, 0.6], np.linspace(0.3, 0.5, MIN_NULL_BEADS))  # its own null says: above ~0.48
+    others = [evidence([0.3] * 5, np.linspace(0, 0.1, 50)) for _ in range(4)]
+    shares = collection_shares([short, long, *others])
+
+    assert short.share(float(np.quantile(short.null, NULL_QUANTILE))) == 0  # judged alone, it has nothing aligned
+    assert shares[0] == 1.0                                      # against the collection's null, all of it
+    own_cut = float(np.quantile(long.null, NULL_QUANTILE))
+    assert shares[1] == long.share(own_cut) == 2 / 3             # enough null beads of its own: its own cut
+    pooled_cut = float(np.quantile(np.concatenate([e.null for e in (short, long, *others)]), NULL_QUANTILE))
+    assert pooled_cut < own_cut and long.share(pooled_cut) == 1.0  # the pooled cut would have been laxer
+    assert collection_shares([short]) == [0.0]                   # alone in its collection: nothing to pool
+
+
 def test_numbers_and_dates_match_across_languages():
     zh = numbers_of("2021年5月15日，我国首次火星探测任务着陆火星。研发支出达2.4万亿元，1,000多家企业。")
     en = numbers_of("On May 15th, 2021, the Mars mission landed. R&D spending reached 2.4 trillion yuan; 1000 firms.")
