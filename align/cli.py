@@ -549,8 +549,8 @@ COMMANDS = (
             cmd_export, export_arguments, ("export-messages", "export-keep")),
     Command("pair", "find which English document translates which Chinese one",
             "Read two collections of documents and pair them one to one by document similarity (sentences aligned "
-            "in order, shared numbers and dates, length ratio); write a manifest TSV (zh_path, en_path, score) for "
-            "`zhalign batch`. Documents with no counterpart are reported as unmatched on stderr.",
+            "in order, shared numbers and dates, length ratio); write a manifest TSV (zh_path, en_path, score, "
+            "signature) for `zhalign batch`. Documents with no counterpart are reported as unmatched on stderr.",
             cmd_pair, pair_arguments, ("reading", "cache", "report-messages")),
     Command("batch", "align every pair of a manifest on Dask, resumably",
             "Align every pair of MANIFEST (TSV with zh_path and en_path, as `zhalign pair` writes) on a Dask "

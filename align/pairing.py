@@ -83,17 +83,18 @@ import pandas as pd
 
 from align.aligning import align_vectors
 from align.checking import null_alignments
-from align.embedding import DEFAULT_MODEL, Encoder, ModelSpec, load_encoder, weights_for
+from align.embedding import DEFAULT_MODEL, Encoder, ModelSpec, load_encoder, model_id, resolve_model, weights_for
 from align.errors import InputError
 from align.marks import PairEvidence
 from align.reading import Document, per_side, read_document
 from align.scoring import Weights, centred
 from align.script import script_profile
 from align.segmenting import split_document
+from align.signature import signature
 from align.progress import progress_bar, show_progress
 from align.writing import write_atomically
 
-MANIFEST_COLUMNS = ["zh_path", "en_path", "score"]
+MANIFEST_COLUMNS = ["zh_path", "en_path", "score", "signature"]
 WEIGHTS = {"aligned": 0.7, "numbers": 0.15, "length": 0.15}
 NULL_QUANTILE = 0.90      # a bead counts as aligned when it beats this share of the null pairs' beads
 MIN_NULL_BEADS = 100      # a pair with fewer null beads is cut at the quantile of the collection's null beads
@@ -506,9 +507,10 @@ class Pairing:
     scores: list[PairScore]
     pairs: list[PairScore]
     seconds: float = 0.0
+    signature: str = ""  # what made the pairs (pairing_signature), in every row of the manifest and report
 
     def manifest(self) -> pd.DataFrame:
-        rows = [(self.zh[p.zh].path, self.en[p.en].path, p.score) for p in self.pairs]
+        rows = [(self.zh[p.zh].path, self.en[p.en].path, p.score, self.signature) for p in self.pairs]
         return pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
 
     def unmatched(self) -> tuple[list[DocumentInfo], list[DocumentInfo]]:
@@ -541,11 +543,12 @@ class Pairing:
                     "numbers": "" if not best or best.numbers is None else round(best.numbers, 3),
                     "length": round(best.length, 3) if best else "",
                     "note": "",
+                    "signature": self.signature,
                 })
         for doc in self.skipped:
             rows.append({"path": doc.path, "lang": doc.lang, "status": "skipped", "partner": "", "score": "",
                          "best_candidate": "", "best_score": "", "aligned": "", "numbers": "", "length": "",
-                         "note": doc.error})
+                         "note": doc.error, "signature": self.signature})
         return pd.DataFrame(rows)
 
 
@@ -619,7 +622,19 @@ def pair_documents(
 
     scores = score_pairs(zhs, ens, candidates, evidence, weights)
     pairs = assign(scores, len(zhs), len(ens), threshold)
-    return Pairing(zhs, ens, skipped, scores, pairs, time.perf_counter() - clock)
+    spec = encoder.spec if isinstance(encoder, Encoder) else resolve_model(encoder)
+    made_by = pairing_signature(spec, weights, threshold, candidates, formats, encodings)
+    return Pairing(zhs, ens, skipped, scores, pairs, time.perf_counter() - clock, made_by)
+
+
+def pairing_signature(spec: ModelSpec, weights: Weights, threshold: float, candidates: int,
+                      formats: dict[str, str], encodings: dict[str, str | None]) -> str:
+    """What made a pairing, as align.signature signs an alignment: the version, the
+    model, the weights the candidates were aligned with, and the pairing's settings."""
+    return signature(model_id(spec), weights.id, {
+        "task": "pair", "threshold": threshold, "candidates": candidates, "null_quantile": NULL_QUANTILE,
+        "min_null_beads": MIN_NULL_BEADS, "input_format": (formats["zh"], formats["en"]),
+        "encoding": (encodings["zh"], encodings["en"])})
 
 
 def _file_size(path: Path) -> int:

@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import align
 from align import pairing
+from align.embedding import weights_for
 from align.pairing import DEFAULT_THRESHOLD, PairScore, assign, list_documents, numbers_of, pair_documents
 from align.reading import InputError
 from mac_corpus import SEEDS, mac_piece
@@ -39,7 +41,10 @@ def test_seeds_chinese_article_pairs_with_its_translation_and_others_stay_unmatc
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     pairs = pd.read_csv(manifest, sep="\t", keep_default_na=False)
-    assert list(pairs.columns) == ["zh_path", "en_path", "score"]
+    assert list(pairs.columns) == ["zh_path", "en_path", "score", "signature"]
+    made_by = pairs.loc[0, "signature"]  # what made the pairs, as an alignment's signature says it
+    assert made_by.startswith(f"zhalign {align.__version__}|model:e5+use#")
+    assert f"|weights:{weights_for('e5+use').id}|task:pair|threshold:0.45|candidates:3|" in made_by
     assert len(pairs) == 1
     assert pairs.loc[0, "zh_path"] == str(ZH_SEED) and pairs.loc[0, "en_path"] == str(EN_SEED)
     assert pairs.loc[0, "score"] >= 0.8
@@ -52,6 +57,7 @@ def test_seeds_chinese_article_pairs_with_its_translation_and_others_stay_unmatc
         assert float(row["best_score"]) < DEFAULT_THRESHOLD
         assert f"unmatched  en     {other}" in done.stderr
     assert table.loc[str(ZH_SEED), "status"] == "matched"
+    assert set(table["signature"]) == {made_by}
     assert table.loc[str(ZH_SEED), "partner"] == str(EN_SEED)
     assert "1 pair (score >= 0.45); unmatched: 0 zh, 3 en" in done.stderr
 
@@ -366,6 +372,7 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
     np.testing.assert_allclose(info.vectors, encoder.encode(zh_lines))  # the candidate stage's
     assert not np.allclose(info.vectors, zh_doc)
     assert len(result.pairs) == 1 and result.pairs[0].aligned > 0.8
+    assert f"|weights:{fitted.id}|task:pair|threshold:{DEFAULT_THRESHOLD}|" in result.signature
 
     # A single model's documents keep one array: the aligner's vectors are encode's.
     single = pair_documents([tmp_path / "zh.txt"], [tmp_path / "en.txt"],
@@ -378,3 +385,10 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
     del seen[:]
     pairing.aligned_share(result.zh[0], result.en[0])
     assert {weights.id for _, weights, *_ in seen} == {fitted.id}
+
+    # The pairing's signature names its settings.
+    stricter = pair_documents([tmp_path / "zh.txt"], [tmp_path / "en.txt"], encoder, input_format="lines",
+                              threshold=0.9)
+    assert "|threshold:0.9|" in stricter.signature and stricter.signature != result.signature
+    assert set(stricter.manifest()["signature"]) <= {stricter.signature}
+    assert set(stricter.report()["signature"]) == {stricter.signature}
