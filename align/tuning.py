@@ -144,10 +144,16 @@ def chapter(name: str) -> str:
     return name.rsplit("/", 1)[-1]
 
 
-def neutral_start(weights: Weights) -> Weights:
+def neutral_start(weights: Weights, keep: Iterable[str] = ()) -> Weights:
     """The start of the fitting procedure that CV judges and tune_scorer ships:
-    neutral weights, with the hand-set knobs as given."""
-    return weights.neutral(keep=HAND_SET)
+    neutral weights, with the hand-set knobs and the features in `keep` as given
+    (the fit is to hold those: tune_scorer --keep, the weights' provenance `kept`)."""
+    return weights.neutral(keep=HAND_SET + tuple(keep))
+
+
+def kept(weights: Weights) -> tuple[str, ...]:
+    """The features the procedure that fitted these weights kept at their start value."""
+    return tuple(weights.provenance.get("kept", ()))
 
 
 def cross_validate(docs: dict, weights: Weights, rounds: int = 3, hold: Iterable[str] = (),

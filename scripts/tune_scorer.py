@@ -1,7 +1,7 @@
 """Fit the bead scorer's weights on gold alignments and write the weights file.
 
     python scripts/tune_scorer.py BENCH_DIR [--deletions DIR] [--neutral] [--shape-prior] [--model NAME]
-        [--rounds 3] [--hold skip_best_match ...] [--start align/weights.json]
+        [--rounds 3] [--hold skip_best_match ...] [--keep margin ...] [--start align/weights.json]
         [-o align/weights.json] [--name NAME] [--no-cv]
 
 The shipped weights come from the fitting procedure the cross-validation
@@ -10,7 +10,8 @@ judges: from neutral weights (--neutral), on MAC-Dev and its deletion set
 when to leave a sentence unaligned, and with --shape-prior, so that the
 paired shapes' biases come from how often the gold has each shape (one
 strength fitted, not a bias per shape). Knobs the gold cannot fit
-(align.tuning.HAND_SET) stay at their values in the start file.
+(align.tuning.HAND_SET), and features named with --keep, stay at their values
+in the start file.
 
 1. Cross-validation first (leave one chapter out, align.tuning.cross_validate):
    the figure that says how well this fitting procedure does on files it was
@@ -52,6 +53,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--hold", nargs="*", default=[],
                         help="knobs left as they are: skip_best_match, size_power, features, shapes, a feature or a shape")
+    parser.add_argument("--keep", nargs="*", default=[], metavar="FEATURE",
+                        help="features kept at the start file's value, even from a neutral start, and held there")
     parser.add_argument("--start", type=Path, default=WEIGHTS_FILE, help="weights to start from (default: the shipped ones)")
     parser.add_argument("--neutral", action="store_true",
                         help="start from the neutral weights (the cosine alone) instead: a fit owing nothing to earlier tuning")
@@ -68,7 +71,7 @@ def main() -> int:
     args = parser.parse_args()
     bench = bench_dir(args.bench)
     start = Weights.load(args.start)
-    start = neutral_start(start) if args.neutral else start
+    start = neutral_start(start, args.keep) if args.neutral else start
     if args.shape_prior and start.shape_counts is None:
         start = start.with_shape_prior(start.shape_prior, {})  # the fit reads the counts from the gold it fits
     encoder = attach_cache(load_encoder(args.model))
@@ -76,14 +79,15 @@ def main() -> int:
     docs = load_bench(bench, encoder)
     if args.deletions:
         docs |= load_deletion_set(args.deletions, encoder)
-    hold = tuple(args.hold) + HAND_SET
+    hold = tuple(args.hold) + tuple(args.keep) + HAND_SET
     bench_only = [name for name in docs if not name.startswith(DELETIONS)]
 
     cv_f1 = start.provenance.get("cv_strict_f1") if args.calibrate_only else None
     cv_deletions = start.provenance.get("cv_deletions") if args.calibrate_only else None
     if not (args.no_cv or args.calibrate_only):
         # The fitting procedure is judged from a neutral start, as align.bench --cv does.
-        held_out, _ = cross_validate(docs, neutral_start(start), args.rounds, args.hold, log=stderr_log)
+        held_out, _ = cross_validate(docs, neutral_start(start, args.keep), args.rounds, (*args.hold, *args.keep),
+                                     log=stderr_log)
         cv = scores_of({n: docs[n] for n in bench_only}, {n: held_out[n] for n in bench_only})
         cv_f1 = round(cv["pooled"]["strict_f1"], 4)
         if args.deletions:
@@ -106,6 +110,7 @@ def main() -> int:
         "cv_deletions": cv_deletions,
         "deletion_set": deletion_record(args.deletions),
         "held": sorted(hold),  # knobs the fit left as they were; align.bench --cv holds them too
+        "kept": sorted(args.keep),  # features held at the start file's value, not at neutral's
         "fitted_from": start.id,
         "calibration": "logistic fit of 'exactly a gold bead' on similarity, over the predicted beads of the gold "
                        "files and the paired beads of their null alignments (never right)",

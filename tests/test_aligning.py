@@ -447,8 +447,8 @@ def test_feature_values_on_orthogonal_vectors():
 @pytest.mark.shared("bench", "mac-dev")
 def test_mac_dev_accuracy_floor(encoder):
     """All six MAC-Dev chapters with the default model and the weights fitted for it.
-    In-sample 0.905 (lax 0.988); the weights were fitted from neutral ones with the
-    deletion set and a shape prior, and score 0.903 on chapters they were not fitted on
+    In-sample 0.922 (lax 0.993); the weights were fitted from neutral ones with the
+    deletion set and a shape prior, and score 0.915 on chapters they were not fitted on
     (docs/experiments.md)."""
     from mac_corpus import MAC
 
@@ -456,7 +456,7 @@ def test_mac_dev_accuracy_floor(encoder):
 
     docs = load_bench(MAC, encoder, progress=False)
     pooled = scores_of(docs, align_bench(docs, weights_for(encoder)))["pooled"]
-    assert pooled["strict_f1"] >= 0.90 and pooled["lax_f1"] >= 0.985, pooled
+    assert pooled["strict_f1"] >= 0.915 and pooled["lax_f1"] >= 0.99, pooled
 
 
 @pytest.mark.parametrize("text, opens, closes, opened", [

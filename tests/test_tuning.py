@@ -37,6 +37,19 @@ def test_neutral_start_keeps_the_hand_set_knobs_and_nothing_else():
     assert start.skip_repeat == 0.0 and start.skip_best_match == 0.0
 
 
+def test_a_kept_feature_starts_and_stays_at_the_start_files_value():
+    """tune_scorer --keep margin: the neutral start keeps it, the provenance says so, and align.bench --cv
+    reads it back from there, so the procedure CV judges is the one that made the weights."""
+    shipped = default_weights("weights-e5+use.json")
+    assert shipped.features["margin"] != 0
+    start = tuning.neutral_start(shipped, keep=("margin",))
+    assert start.features["margin"] == shipped.features["margin"]
+    assert start.features["weakest_member"] == 0.0 and start.features["credit_diff"] == shipped.features["credit_diff"]
+    assert tuning.kept(shipped.replace(provenance={"kept": ["margin"]})) == ("margin",)
+    assert tuning.kept(shipped.replace(provenance={})) == ()
+    assert "margin" not in {key for _, key, _ in tuning.knobs(start, ("margin",))}  # held: not fitted
+
+
 @pytest.mark.parametrize("value, step", [(0.1, 0.05), (0.3, -0.15)])
 def test_moved_weights_are_rounded(value, step):
     weights = default_weights().replace(features=default_weights().features | {"margin": value})
