@@ -593,7 +593,8 @@ def pair_documents(
             raise TypeError("pairing on a cluster takes the model by name: each worker loads its own")
         reading = ReadSettings(encoder, formats, encodings, None if cache_dir is None else str(cache_dir), device)
         read = functools.partial(read_with_worker_encoder, reading=reading)
-    weights = weights_for(encoder)
+    spec = encoder.spec if isinstance(encoder, Encoder) else resolve_model(encoder)
+    weights = weights_for(spec)
     tasks = _Tasks(client)
 
     # A path on both sides (one mixed folder) is read once, as the language it is in.
@@ -622,7 +623,6 @@ def pair_documents(
 
     scores = score_pairs(zhs, ens, candidates, evidence, weights)
     pairs = assign(scores, len(zhs), len(ens), threshold)
-    spec = encoder.spec if isinstance(encoder, Encoder) else resolve_model(encoder)
     made_by = pairing_signature(spec, weights, threshold, candidates, formats, encodings)
     return Pairing(zhs, ens, skipped, scores, pairs, time.perf_counter() - clock, made_by)
 

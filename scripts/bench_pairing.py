@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_corpus import MAC, build_corpus  # noqa: E402
 
-SEEDS = MAC.parents[1] / "seeds"
+SEEDS = MAC.parent.parent / "seeds"  # .parent: parents[1] fails on the placeholder MAC has when unset
 UNPAIRED = sorted(SEEDS.glob("other-en-*.txt"))  # English articles whose Chinese originals are not here
 
 
@@ -50,7 +50,8 @@ def run(workers: int, zh_paths: list[str], en_paths: list[str], known: set[tuple
     found = set(zip(pairing.manifest()["zh_path"], pairing.manifest()["en_path"]))
     right = len(found & known)
     row = {
-        "workers": workers, "model": model, "zh": len(pairing.zh), "en": len(pairing.en), "skipped": len(pairing.skipped),
+        "workers": workers, "model": model, "zh": len(pairing.zh), "en": len(pairing.en),
+        "skipped": len(pairing.skipped),
         "candidates_scored": len(pairing.scores), "found": len(found), "right": right,
         "precision": round(right / max(len(found), 1), 4), "recall": round(right / len(known), 4),
         "seconds": round(seconds, 1), "startup": round(startup, 1),
@@ -92,7 +93,8 @@ def main(argv=None) -> int:
         en_paths = [en for _, en in sorted(known, key=lambda pair: pair[1])] + [str(p) for p in UNPAIRED]
         print(f"collection: {len(zh_paths)} zh and {len(en_paths)} en documents, {len(known)} known pairs, "
               f"in {folder}", file=sys.stderr)
-        rows = [run(workers, zh_paths, en_paths, known, folder / f"cache{workers}", args.model) for workers in args.workers]
+        rows = [run(workers, zh_paths, en_paths, known, folder / f"cache{workers}", args.model)
+                for workers in args.workers]
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
     print(table(rows))

@@ -86,8 +86,7 @@ def main() -> int:
     cv_deletions = start.provenance.get("cv_deletions") if args.calibrate_only else None
     if not (args.no_cv or args.calibrate_only):
         # The fitting procedure is judged from a neutral start, as align.bench --cv does.
-        held_out, _ = cross_validate(docs, neutral_start(start, args.keep), args.rounds, (*args.hold, *args.keep),
-                                     log=stderr_log)
+        held_out, _ = cross_validate(docs, neutral_start(start, args.keep), args.rounds, hold, log=stderr_log)
         cv = scores_of({n: docs[n] for n in bench_only}, {n: held_out[n] for n in bench_only})
         cv_f1 = round(cv["pooled"]["strict_f1"], 4)
         if args.deletions:
