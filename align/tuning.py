@@ -51,12 +51,20 @@ class TuningDocument:
 
 
 def tuning_documents(docs: dict, weights: Weights, params: AlignParams | None = None) -> dict[str, TuningDocument]:
-    """name -> TuningDocument, from bench.BenchDocument-like objects (vectors, evidence, gold)."""
+    """name -> TuningDocument, from bench.BenchDocument-like objects (vectors, evidence, gold).
+    The tables read only the weights' table_settings, which a fit never moves: one
+    preparation serves every fit from weights with the same settings (neutral ones too)."""
     params = params or AlignParams()
     return {name: TuningDocument(bead_context(centred(d.zh_vectors), centred(d.en_vectors), d.evidence.zh_stats,
                                               d.evidence.en_stats, params, weights, d.evidence.dictionary,
                                               keep_features=True), d.gold)
             for name, d in docs.items()}
+
+
+def table_settings(weights: Weights) -> tuple:
+    """What of the weights the prepared tables depend on: the first pass's skip cost, the
+    band's bead shapes, the length spreads and the margin's k (none of them fitted)."""
+    return weights.rough_skip, tuple(sorted(weights.shapes)), weights.length_sigma, weights.length_noise, weights.neighbours
 
 
 def predict(docs: dict[str, TuningDocument], weights: Weights, params: AlignParams | None = None) -> dict[str, list]:
@@ -97,6 +105,8 @@ def fit(docs: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold
     shape prior, the counts are read from these documents' gold only (what a
     fold may see), and the ascent runs from each strength of PRIOR_GRID: the
     best fit wins (the weakest strength on a tie)."""
+    if any(table_settings(d.context.weights) != table_settings(weights) for d in docs.values()):
+        raise ValueError("documents prepared with other table settings than the weights to fit")
     if weights.shape_counts is None:
         return _ascend(docs, weights, rounds, hold, log)
     counts = shape_counts(docs)
@@ -156,10 +166,10 @@ def kept(weights: Weights) -> tuple[str, ...]:
     return tuple(weights.provenance.get("kept", ()))
 
 
-def cross_validate(docs: dict, weights: Weights, rounds: int = 3, hold: Iterable[str] = (),
+def cross_validate(prepared: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold: Iterable[str] = (),
                    log=None) -> tuple[dict[str, list], dict[str, Weights]]:
-    """Leave-one-chapter-out: (held-out predictions by file, the weights fitted without each chapter)."""
-    prepared = tuning_documents(docs, weights)
+    """Leave-one-chapter-out on documents from tuning_documents: (held-out predictions
+    by file, the weights fitted without each chapter)."""
     hold = tuple(hold) + HAND_SET
     held_out, fitted = {}, {}
     for left_out in sorted({chapter(name) for name in prepared}):

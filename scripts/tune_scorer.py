@@ -84,9 +84,10 @@ def main() -> int:
 
     cv_f1 = start.provenance.get("cv_strict_f1") if args.calibrate_only else None
     cv_deletions = start.provenance.get("cv_deletions") if args.calibrate_only else None
+    prepared = tuning_documents(docs, start)  # once: the CV's neutral start has the same table settings
     if not (args.no_cv or args.calibrate_only):
         # The fitting procedure is judged from a neutral start, as align.bench --cv does.
-        held_out, _ = cross_validate(docs, neutral_start(start, args.keep), args.rounds, hold, log=stderr_log)
+        held_out, _ = cross_validate(prepared, neutral_start(start, args.keep), args.rounds, hold, log=stderr_log)
         cv = scores_of({n: docs[n] for n in bench_only}, {n: held_out[n] for n in bench_only})
         cv_f1 = round(cv["pooled"]["strict_f1"], 4)
         if args.deletions:
@@ -94,7 +95,6 @@ def main() -> int:
             found = scores_of({n: docs[n] for n in deleted}, {n: held_out[n] for n in deleted})["deletions"]
             cv_deletions = {"precision": round(found["precision"], 4), "recall": round(found["recall"], 4)}
         stderr_log(f"cross-validated strict F1 {cv_f1:.4f}")
-    prepared = tuning_documents(docs, start)
     weights = start if args.calibrate_only else fit(prepared, start, args.rounds, hold, log=stderr_log)[0]
     in_sample = strict_f1({name: prepared[name] for name in bench_only}, weights)  # on the bench alone
     weights = weights.replace(calibration=calibrate(*calibration_data(docs, weights)))

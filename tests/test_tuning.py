@@ -9,7 +9,6 @@ def test_cross_validation_never_fits_on_any_version_of_the_chapter_it_judges(mon
     # Stand-ins for the documents: fitting and predicting only record what they were given.
     docs = {name: object() for name in ("001", "002", "003", "deletions/001", "deletions/002", "deletions/003")}
     seen = {}
-    monkeypatch.setattr(tuning, "tuning_documents", lambda docs, weights: dict(docs))
 
     def fit(rest, weights, rounds, hold):
         fold = f"fold{len(seen)}"
@@ -87,8 +86,13 @@ def test_a_shape_prior_sets_every_paired_bias_from_the_counts_and_leaves_the_ski
 
 
 class _Gold:
+    """A prepared document reduced to its gold (and the weights its tables were made with)."""
+
     def __init__(self, *shapes):
+        from types import SimpleNamespace
+
         self.gold = [(tuple(range(a)), tuple(range(b))) for a, b in shapes]
+        self.context = SimpleNamespace(weights=default_weights())
 
 
 def test_a_fit_with_a_shape_prior_tries_every_strength_on_its_own_documents_counts(monkeypatch):
@@ -119,3 +123,27 @@ def test_shipped_weights_with_a_shape_prior_hold_the_biases_it_gives():
     assert with_prior  # the default model's
     for weights in with_prior:
         assert weights.shapes == weights.with_shape_prior(weights.shape_prior).shapes, weights.id
+
+
+def test_one_preparation_serves_fits_from_any_start_with_its_table_settings():
+    """tune_scorer prepares the tables once for the CV's neutral start and the fit from the start
+    file; a fit from weights whose tables would differ (here the margin's k) must refuse them."""
+    import numpy as np
+    from types import SimpleNamespace
+    from align.marks import PairEvidence
+
+    rng = np.random.default_rng(0)
+    zh_texts = ["他走了。", "天下雨了。", "我们回家吧。", "饭做好了。"]
+    en_texts = ["He left.", "It rained.", "Let us go home.", "Dinner is ready."]
+    vectors = rng.normal(size=(4, 8)).astype(np.float32)
+    doc = SimpleNamespace(zh_vectors=vectors, en_vectors=vectors + 0.1 * rng.normal(size=(4, 8)).astype(np.float32),
+                          evidence=PairEvidence.of(zh_texts, en_texts, [4, 5, 6, 5], [2, 2, 4, 3]),
+                          gold=[((i,), (i,)) for i in range(4)])
+    shipped = default_weights()
+    prepared = tuning.tuning_documents({"001": doc}, shipped)
+    neutral = tuning.neutral_start(shipped)
+    assert tuning.table_settings(neutral) == tuning.table_settings(shipped)
+    fitted, f1 = tuning.fit(prepared, neutral, rounds=1)
+    assert f1 == 1.0 and fitted.features["cos"] == 1.0
+    with pytest.raises(ValueError, match="table settings"):
+        tuning.fit(prepared, neutral.replace(neighbours=shipped.neighbours + 1), rounds=1)
