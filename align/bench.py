@@ -189,7 +189,7 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
         deletion_docs = load_deletion_set(deletions, encoder)
         result["deletion_scores"] = scores_of(deletion_docs, align_bench(deletion_docs, weights))
     if cv:
-        from align.tuning import cross_validate, kept, neutral_start, tuning_documents
+        from align.tuning import cross_validate, held, kept, neutral_start, tuning_documents
 
         start = time.perf_counter()
         # From a neutral start: each fold's weights then owe nothing to the chapter left out. The
@@ -197,7 +197,7 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
         # the features it kept at their start value keep it.
         neutral = neutral_start(weights, kept(weights))
         held_out, _ = cross_validate(tuning_documents(docs | deletion_docs, neutral), neutral,
-                                     hold=weights.provenance.get("held", ()))
+                                     hold=held(weights))
         result["cv_scores"] = scores_of(docs, {name: held_out[name] for name in docs})
         if deletion_docs:
             result["cv_deletion_scores"] = scores_of(deletion_docs, {name: held_out[name] for name in deletion_docs})

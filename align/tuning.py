@@ -166,6 +166,11 @@ def kept(weights: Weights) -> tuple[str, ...]:
     return tuple(weights.provenance.get("kept", ()))
 
 
+def held(weights: Weights) -> tuple[str, ...]:
+    """The knobs the procedure that fitted these weights left as they were (kept ones included)."""
+    return tuple(weights.provenance.get("held", ()))
+
+
 def cross_validate(prepared: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold: Iterable[str] = (),
                    log=None) -> tuple[dict[str, list], dict[str, Weights]]:
     """Leave-one-chapter-out on documents from tuning_documents: (held-out predictions

@@ -46,6 +46,7 @@ def test_a_kept_feature_starts_and_stays_at_the_start_files_value():
     assert start.features["weakest_member"] == 0.0 and start.features["credit_diff"] == shipped.features["credit_diff"]
     assert tuning.kept(shipped.replace(provenance={"kept": ["margin"]})) == ("margin",)
     assert tuning.kept(shipped.replace(provenance={})) == ()
+    assert "margin" in tuning.held(shipped) and tuning.held(shipped.replace(provenance={})) == ()
     assert "margin" not in {key for _, key, _ in tuning.knobs(start, ("margin",))}  # held: not fitted
 
 
