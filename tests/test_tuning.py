@@ -18,7 +18,7 @@ def test_cross_validation_never_fits_on_any_version_of_the_chapter_it_judges(mon
 
     monkeypatch.setattr(tuning, "fit", fit)
     monkeypatch.setattr(tuning, "predict", lambda part, weights: {name: weights.provenance["name"] for name in part})
-    held_out, fitted = tuning.cross_validate(docs, default_weights())
+    held_out, fitted = tuning.cross_validate(docs, default_weights(), processes=1)  # the stand-ins record here
     assert sorted(fitted) == ["001", "002", "003"]
     for name, fold in held_out.items():
         chapter = name.rsplit("/", 1)[-1]
@@ -126,25 +126,52 @@ def test_shipped_weights_with_a_shape_prior_hold_the_biases_it_gives():
         assert weights.shapes == weights.with_shape_prior(weights.shape_prior).shapes, weights.id
 
 
+def _small_document(seed: int, merge: bool = False):
+    """Four sentence pairs with vectors that match pair by pair (noisily); with merge, the
+    English of the last two Chinese sentences is one sentence (a 2-1 bead)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from align.marks import PairEvidence
+
+    rng = np.random.default_rng(seed)
+    zh_texts = ["他走了。", "天下雨了。", "我们回家吧。", "饭做好了。"]
+    en_texts = ["He left.", "It rained.", "Let us go home.", "Dinner is ready."]
+    zh = rng.normal(size=(4, 8)).astype(np.float32)
+    en = zh + 0.3 * rng.normal(size=(4, 8)).astype(np.float32)
+    gold = [((i,), (i,)) for i in range(4)]
+    if merge:
+        en, en_texts = np.vstack([en[:2], en[2:].sum(axis=0)]), en_texts[:2] + ["Let us go home: dinner is ready."]
+        gold = gold[:2] + [((2, 3), (2,))]
+    lengths = [len(t) for t in en_texts]
+    return SimpleNamespace(zh_vectors=zh, en_vectors=en, evidence=PairEvidence.of(zh_texts, en_texts, [4, 5, 6, 5], lengths),
+                           gold=gold)
+
+
 def test_one_preparation_serves_fits_from_any_start_with_its_table_settings():
     """tune_scorer prepares the tables once for the CV's neutral start and the fit from the start
     file; a fit from weights whose tables would differ (here the margin's k) must refuse them."""
-    import numpy as np
-    from types import SimpleNamespace
-    from align.marks import PairEvidence
-
-    rng = np.random.default_rng(0)
-    zh_texts = ["他走了。", "天下雨了。", "我们回家吧。", "饭做好了。"]
-    en_texts = ["He left.", "It rained.", "Let us go home.", "Dinner is ready."]
-    vectors = rng.normal(size=(4, 8)).astype(np.float32)
-    doc = SimpleNamespace(zh_vectors=vectors, en_vectors=vectors + 0.1 * rng.normal(size=(4, 8)).astype(np.float32),
-                          evidence=PairEvidence.of(zh_texts, en_texts, [4, 5, 6, 5], [2, 2, 4, 3]),
-                          gold=[((i,), (i,)) for i in range(4)])
     shipped = default_weights()
-    prepared = tuning.tuning_documents({"001": doc}, shipped)
+    prepared = tuning.tuning_documents({"001": _small_document(0)}, shipped)
     neutral = tuning.neutral_start(shipped)
     assert tuning.table_settings(neutral) == tuning.table_settings(shipped)
     fitted, f1 = tuning.fit(prepared, neutral, rounds=1)
     assert f1 == 1.0 and fitted.features["cos"] == 1.0
     with pytest.raises(ValueError, match="table settings"):
         tuning.fit(prepared, neutral.replace(neighbours=shipped.neighbours + 1), rounds=1)
+
+
+def test_folds_fitted_side_by_side_give_what_they_give_one_after_the_other():
+    docs = {name: _small_document(seed, merge=seed % 2 == 1) for seed, name in enumerate(("001", "002", "003"))}
+    docs |= {f"deletions/{name}": _small_document(seed + 10) for seed, name in enumerate(("001", "002", "003"))}
+    start = tuning.neutral_start(default_weights())
+    prepared = tuning.tuning_documents(docs, start)
+    logged = []
+    serial = tuning.cross_validate(prepared, start, rounds=1, processes=1)
+    parallel = tuning.cross_validate(tuning.tuning_documents(docs, start), start, rounds=1, processes=2,
+                                     log=logged.append)
+    assert parallel[0] == serial[0] and set(parallel[0]) == set(docs)
+    assert {k: w.numbers() for k, w in parallel[1].items()} == {k: w.numbers() for k, w in serial[1].items()}
+    assert [line.split(":")[0] for line in logged] == ["fold 001", "fold 002", "fold 003"]
+    assert any(w.numbers() != start.numbers() for w in serial[1].values())  # the fits did move
