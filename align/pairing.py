@@ -83,7 +83,7 @@ import pandas as pd
 
 from align.aligning import align_vectors
 from align.checking import null_alignments
-from align.embedding import DEFAULT_MODEL, Encoder, ModelSpec, load_encoder, model_id, resolve_model, weights_for
+from align.embedding import DEFAULT_MODEL, Encoder, ModelSpec, load_encoder, model_id, model_spec, weights_for
 from align.errors import InputError
 from align.marks import PairEvidence
 from align.reading import Document, per_side, read_document
@@ -593,7 +593,7 @@ def pair_documents(
             raise TypeError("pairing on a cluster takes the model by name: each worker loads its own")
         reading = ReadSettings(encoder, formats, encodings, None if cache_dir is None else str(cache_dir), device)
         read = functools.partial(read_with_worker_encoder, reading=reading)
-    spec = encoder.spec if isinstance(encoder, Encoder) else resolve_model(encoder)
+    spec = model_spec(encoder)
     weights = weights_for(spec)
     tasks = _Tasks(client)
 
