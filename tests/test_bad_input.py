@@ -19,7 +19,7 @@ import pytest
 
 from align.aligning import Alignment, Bead, align_vectors
 from align.marks import PairEvidence
-from align.checking import AlignWarning, check_languages, parallelism
+from align.checking import MIN_AUC, AlignWarning, check_languages, judge, parallelism
 from align.pipeline import align_pair, read_pair
 from align.reading import InputError, decode_file, read_document
 from align.segmenting import MAX_CHARS, PIECE_CHARS, split_document, split_paragraph
@@ -564,7 +564,9 @@ def _rescaled(alignment: Alignment) -> Alignment:
 
 
 def test_parallelism_is_scale_free(sample_result, encoder, monkeypatch):
-    """Recalibrating the aligner's scores (any increasing map) changes neither verdict nor AUC."""
+    """The relative tests are scale-free: an increasing map of the scores, as a
+    recalibration makes, changes neither the AUC nor the unaligned shares (nor, for
+    the sample, the verdict, whose median floor reads the calibrated scores)."""
     import align.checking as checking
 
     original = checking.align_vectors
@@ -580,6 +582,36 @@ def test_parallelism_is_scale_free(sample_result, encoder, monkeypatch):
     assert again.parallel is report.parallel is True
     assert again.auc == pytest.approx(report.auc) and again.unaligned == report.unaligned
     assert again.scores != report.scores  # the scores did change
+
+
+def test_judge_wants_likely_beads_not_only_beads_better_than_the_null():
+    """Beads that beat the null's but are each unlikely to be right (two unrelated short
+    pieces, whose reversed halves are more unrelated still) do not make a translation."""
+    null = np.linspace(0.0, 0.06, 10)
+    parallel, auc, reason = judge(np.linspace(0.04, 0.2, 9), null, 0.0, 0.0)
+    assert auc >= MIN_AUC and parallel is False and "median bead score 0.12 < 0.3" in reason
+    parallel, auc, reason = judge(np.linspace(0.5, 0.99, 10), null, 0.0, 0.0)
+    assert parallel is True and auc == 1.0
+    parallel, _, reason = judge(np.linspace(0.5, 0.99, 10), np.linspace(0.4, 1.0, 10), 0.0, 0.0)
+    assert parallel is False and "AUC" in reason  # likely beads, but no likelier than the null's
+    parallel, _, reason = judge(np.linspace(0.5, 0.99, 10), null, 0.4, 0.5)
+    assert parallel is False and "40% of sentences unaligned" in reason
+
+
+@pytest.mark.shared("bench", "mac-dev")
+def test_short_unrelated_pieces_are_not_parallel(encoder):
+    """Ten beads of chapter 003's Chinese against ten of 002's English beat their null
+    halves (AUC 0.8 with 0.4.2's check, judged parallel); each chapter with its own
+    translation is parallel."""
+    from mac_corpus import mac_piece
+
+    zh_003, en_003 = mac_piece("003", 10, 10)
+    _, en_002 = mac_piece("002", 10, 10)
+    with pytest.warns(AlignWarning, match="do not look parallel: most beads are unlikely"):
+        unrelated = align_pair(zh_003, en_002, encoder, input_format="lines", progress=False).parallel
+    assert unrelated.parallel is False and "median bead score" in unrelated.reason
+    assert unrelated.auc >= MIN_AUC  # what the AUC alone would have let through
+    assert align_pair(zh_003, en_003, encoder, input_format="lines", progress=False).parallel.parallel is True
 
 
 def test_short_documents_are_not_judged():
