@@ -25,7 +25,8 @@ from pathlib import Path
 
 from align.bench import bench_dir
 from align.checking import MIN_AUC, MIN_MEDIAN_SCORE, ParallelReport
-from align.embedding import DEFAULT_MODEL, load_encoder
+from align import __version__
+from align.embedding import DEFAULT_MODEL, load_encoder, weights_for
 from align.evaluating import read_alignment
 from align.pipeline import align_pair
 
@@ -73,7 +74,8 @@ def main(argv=None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[6, 10, 20, 40])
     args = parser.parse_args(argv)
     bench, encoder = bench_dir(args.bench), load_encoder(args.model)
-    print(f"model {encoder.name}; floor {MIN_MEDIAN_SCORE}, AUC {MIN_AUC}")
+    print(f"zhalign {__version__}, model {encoder.name}, weights {weights_for(encoder).id}; "
+          f"median floor {MIN_MEDIAN_SCORE}, AUC {MIN_AUC}")
     print("| beads | true pairs | judged not parallel (shipped / relative only) | smallest true median "
           "| unrelated pairs | judged parallel (shipped / relative only) | largest unrelated median |")
     print("| --- " * 7 + "|")
