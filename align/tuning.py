@@ -15,9 +15,10 @@ A chapter may come in several versions ("001" and "deletions/001": the same
 chapter with sentences left untranslated, scripts/make_deletions.py); they are
 held out together, so no fit sees any version of the chapter it is judged on.
 
-`calibrate` fits the score's sigmoid on predicted beads of the gold files
-(exactly right or not) and on the paired beads of their null alignments
-(never right), so that a score means the same on parallel and unrelated text.
+`calibrate` fits the score's sigmoid, on a bead's similarity and its
+neighbours' (scoring.bead_score), over predicted beads of the gold files
+(exactly right or not) and the paired beads of their null alignments (never
+right), so that a score means the same on parallel and unrelated text.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ import numpy as np
 from align.aligning import AlignParams, best_alignment, bead_context
 from align.checking import null_alignments
 from align.evaluating import evaluate
-from align.scoring import BeadContext, Weights, centred, is_paired
+from align.scoring import BeadContext, Weights, centred, context_similarity, is_paired
 
 # Knobs the gold cannot fit, held at their hand-set values in every fit: MAC-Dev
 # has no staff credits or bylines (credit_diff keeps the sample pair's credits apart).
@@ -218,33 +219,38 @@ def _pooled(folds, log=None) -> tuple[dict[str, list], dict[str, Weights]]:
 
 
 def calibration_data(docs: dict, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
-    """(similarity, exactly right) of every paired bead the aligner predicts on
-    the gold files and on their null alignments (never right)."""
+    """(similarity and context similarity, exactly right) of every paired bead the
+    aligner predicts on the gold files and on their null alignments (never right):
+    an n x 2 array (scoring.context_similarity) and n booleans."""
     from align.aligning import align_vectors
 
-    similarity, right = [], []
+    inputs, right = [], []
+
+    def add(alignment, gold: set) -> None:
+        context = context_similarity(np.array(alignment.similarity, dtype=float))
+        for bead, value, around in zip(alignment.beads, alignment.similarity, context):
+            if bead.zh and bead.en:
+                inputs.append((value, around))
+                right.append((tuple(bead.zh), tuple(bead.en)) in gold)
+
     for d in docs.values():
         arguments = d.evidence.arguments()
         alignment = align_vectors(d.zh_vectors, d.en_vectors, weights=weights, **arguments)
-        gold = set(d.gold)
-        for bead, value in zip(alignment.beads, alignment.similarity):
-            if bead.zh and bead.en:
-                similarity.append(value)
-                right.append((tuple(bead.zh), tuple(bead.en)) in gold)
+        add(alignment, set(d.gold))
         for _, _, null in null_alignments(alignment, d.zh_vectors, d.en_vectors, weights=weights,
                                           **arguments).alignments:
-            values = [v for b, v in zip(null.beads, null.similarity) if b.zh and b.en]
-            similarity += values
-            right += [False] * len(values)
-    return np.array(similarity), np.array(right)
+            add(null, set())
+    return np.array(inputs).reshape(-1, 2), np.array(right)
 
 
-def calibrate(similarity: np.ndarray, right: np.ndarray) -> tuple[float, float]:
-    """Logistic fit of 'exactly right' on the similarity: (slope, offset)."""
+def calibrate(inputs: np.ndarray, right: np.ndarray) -> tuple[float, float, float]:
+    """Logistic fit of 'exactly right' on calibration_data's similarity and context:
+    (slope, context slope, offset), as scoring.bead_score reads them."""
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=100.0).fit(similarity[:, None], right)
-    return round(float(model.coef_[0][0]), 4), round(float(model.intercept_[0]), 4)
+    model = LogisticRegression(C=100.0).fit(inputs, right)
+    slope, context_slope = (round(float(c), 4) for c in model.coef_[0])
+    return slope, context_slope, round(float(model.intercept_[0]), 4)
 
 
 def stderr_log(text: str) -> None:

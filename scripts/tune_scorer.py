@@ -17,7 +17,8 @@ in the start file.
    the figure that says how well this fitting procedure does on files it was
    not fitted on. It is written into the file's provenance.
 2. The fit on all files (coordinate ascent on pooled strict F1).
-3. The calibration of the scores on the fitted weights: predicted beads of
+3. The calibration of the scores on the fitted weights (a bead's similarity and
+   its neighbours'), over predicted beads of
    the gold files and the paired beads of their null alignments.
 Needs the `tune` extra (scikit-learn). Tune on development data only.
 """
@@ -32,7 +33,7 @@ from pathlib import Path
 from align.bench import DELETIONS, bench_dir, load_bench, load_deletion_set, scores_of
 from align.caching import attach_cache
 from align.embedding import DEFAULT_MODEL, load_encoder
-from align.scoring import WEIGHTS_FILE, Weights
+from align.scoring import CONTEXT_BEADS, WEIGHTS_FILE, Weights
 from align.tuning import (HAND_SET, calibrate, calibration_data, cross_validate, fit, neutral_start, stderr_log,
                           strict_f1, tuning_documents)
 
@@ -111,9 +112,16 @@ def main() -> int:
         "held": sorted(hold),  # knobs the fit left as they were; align.bench --cv holds them too
         "kept": sorted(args.keep),  # features held at the start file's value, not at neutral's
         "fitted_from": start.id,
-        "calibration": "logistic fit of 'exactly a gold bead' on similarity, over the predicted beads of the gold "
+        "calibration": "logistic fit of 'exactly a gold bead' on similarity and the median similarity of up to "
+                       f"{CONTEXT_BEADS} paired beads either side, over the predicted beads of the gold "
                        "files and the paired beads of their null alignments (never right)",
     }
+    if args.calibrate_only:  # the same fit, newly calibrated: its provenance stays, the calibration's is added
+        weights.provenance = start.provenance | {
+            "calibration": weights.provenance["calibration"],
+            "calibrated_by": weights.provenance["command"] + f" (on {weights.provenance['data']})",
+            "calibrated_on": weights.provenance["date"],
+            "calibrated_from": start.id}
     weights.save(output)
     print(f"wrote {output}: {weights.id}, in-sample strict F1 {in_sample:.4f}, cross-validated {cv_f1}")
     return 0

@@ -587,3 +587,32 @@ def test_aligning_long_documents_with_centred_rows_gives_the_beads_of_centred_ar
     assert [(b.zh, b.en, b.score) for b in lazily.beads] == [(b.zh, b.en, b.score) for b in eagerly.beads]
     assert np.array_equal(lazily.similarity, eagerly.similarity, equal_nan=True)
     assert any(b.zh == [500, 501] for b in lazily.beads)
+
+
+# --- scores -------------------------------------------------------------------------------
+
+def test_context_similarity_is_the_median_of_the_paired_neighbours():
+    from align.scoring import context_similarity
+
+    nan = float("nan")
+    similarity = np.array([0.9, nan, 0.1, 0.8, 0.7, nan, 0.2])  # NaN: unaligned beads, skipped
+    np.testing.assert_allclose(context_similarity(similarity, 1), [0.1, nan, 0.85, 0.4, 0.5, nan, 0.7])
+    np.testing.assert_allclose(context_similarity(similarity, 3), [0.7, nan, 0.75, 0.45, 0.5, nan, 0.7])
+    assert context_similarity(np.array([0.4]), 3).tolist() == [0.4]  # no neighbour: its own
+
+
+def test_a_weak_bead_among_strong_ones_scores_higher_than_among_weak_ones():
+    """The shipped calibration reads the neighbours: the same similarity is likelier right in
+    a translation (a free rendering among close ones) than in unrelated text."""
+    from align.scoring import bead_score
+
+    weights = weights_for("e5+use")
+    assert len(weights.calibration) == 3 and weights.calibration[1] > 0
+    among_strong = bead_score(np.array([0.9, 0.9, 0.9, 0.3, 0.9, 0.9, 0.9]), weights)[3]
+    among_weak = bead_score(np.array([0.2, 0.2, 0.2, 0.3, 0.2, 0.2, 0.2]), weights)[3]
+    assert among_strong > 0.5 > among_weak
+    # Weights with two calibration numbers (0.4.2's and older) read the similarity alone.
+    old = weights.replace(calibration=(6.0852, -2.4915))
+    scores = bead_score(np.array([0.9, 0.3, 0.9, float("nan")]), old)
+    np.testing.assert_allclose(scores[:3], 1 / (1 + np.exp(-(6.0852 * np.array([0.9, 0.3, 0.9]) - 2.4915))))
+    assert np.isnan(scores[3])
