@@ -15,7 +15,7 @@ a document that repeats itself, the reversed order keeps the aligner from
 following it), so they show what the aligner scores on unrelated text of the
 same style, topic, lengths and model. Two comparisons, both relative:
 
-- auc: the chance that a paired bead of the real alignment scores higher than a
+- auc: the chance that a paired bead of the real alignment is more similar than a
   paired bead of the null alignments (0.5 = no better than unrelated text;
   the sample pair scores about 0.96, the sample Chinese against an unrelated
   English article about 0.5);
@@ -138,6 +138,7 @@ class NullAlignments:
     """What the aligner makes of non-parallel pairs cut from the same documents."""
 
     scores: np.ndarray      # of their paired beads
+    similarity: np.ndarray  # of the same beads: what the relative tests compare (see paired_similarity)
     unaligned: float | None # share of their sentences left in 1-0 and 0-1 beads
     alignments: list[tuple[np.ndarray, np.ndarray, Alignment]]  # (zh sentences, en sentences, alignment)
 
@@ -157,7 +158,7 @@ def null_alignments(
     and weights the real alignment had, so that they differ from it only in
     being unrelated. The parallel check and `zhalign pair` both judge against them."""
     n, m = len(zh_vectors), len(en_vectors)
-    scores, unaligned, total, made = [], 0, 0, []
+    scores, similarity, unaligned, total, made = [], [], 0, 0, []
     for zh_part, en_part in null_pairs(alignment, n, m, max_null):
         zh_part_stats = None if zh_stats is None else zh_stats.take(zh_part)
         en_part_stats = None if en_stats is None else en_stats.take(en_part)
@@ -165,11 +166,13 @@ def null_alignments(
                              None if dictionary is None else dictionary.take(zh_part, en_part))
         paired, left, counted = _paired_scores(null, zh_part_stats, en_part_stats)
         scores.append(paired)
+        similarity.append(paired_similarity(null))
         unaligned += left
         total += counted
         made.append((zh_part, en_part, null))
-    return NullAlignments(np.concatenate(scores) if scores else np.zeros(0), unaligned / total if total else None,
-                          made)
+    return NullAlignments(np.concatenate(scores) if scores else np.zeros(0),
+                          np.concatenate(similarity) if similarity else np.zeros(0),
+                          unaligned / total if total else None, made)
 
 
 def parallelism(
@@ -194,19 +197,27 @@ def parallelism(
                               reason=f"fewer than {MIN_SENTENCES} sentences on a side")
     nulls = null_alignments(alignment, zh_vectors, en_vectors, zh_stats, en_stats, params, weights, dictionary,
                             max_null)
-    null, null_unaligned = nulls.scores, nulls.unaligned
-    parallel, auc, reason = judge(real, null, unaligned, null_unaligned)
+    parallel, auc, reason = judge(paired_similarity(alignment), nulls.similarity, float(np.median(real)) if len(real)
+                                  else 0.0, unaligned, nulls.unaligned)
     return ParallelReport(parallel, round(auc, 4), round(unaligned, 4),
-                          None if null_unaligned is None else round(null_unaligned, 4),
-                          len(real), len(null), _quantiles(real), _quantiles(null), reason)
+                          None if nulls.unaligned is None else round(nulls.unaligned, 4),
+                          len(real), len(nulls.scores), _quantiles(real), _quantiles(nulls.scores), reason)
 
 
-def judge(real: np.ndarray, null: np.ndarray, unaligned: float,
+def paired_similarity(alignment: Alignment) -> np.ndarray:
+    """The similarity of each bead that pairs both sides. The relative tests (the AUC
+    here, `zhalign pair`'s aligned share) compare these, not the scores: the score reads
+    a bead's neighbours too, and in unrelated text the real alignment's beads, all a
+    little closer than the reversed null's, would lift each other."""
+    return np.array([v for b, v in zip(alignment.beads, alignment.similarity) if b.zh and b.en], dtype=float)
+
+
+def judge(real: np.ndarray, null: np.ndarray, median: float, unaligned: float,
           null_unaligned: float | None) -> tuple[bool, float, str]:
-    """(parallel, AUC, why) from the paired-bead scores of the real and the null
-    alignments and the shares of sentences each leaves unaligned (module docstring)."""
+    """(parallel, AUC, why) from the paired beads' similarities in the real and the
+    null alignments (paired_similarity), the median paired-bead score of the real
+    one, and the shares of sentences each leaves unaligned (module docstring)."""
     auc = _auc(real, null)
-    median = float(np.median(real)) if len(real) else 0.0
     coverage_ok = null_unaligned is None or null_unaligned < 0.2 or unaligned <= 0.5 * null_unaligned
     parallel = bool(auc >= MIN_AUC and median >= MIN_MEDIAN_SCORE and coverage_ok and len(real) >= 3)
     if parallel:
@@ -256,4 +267,4 @@ def _quantiles(values: np.ndarray) -> list[float]:
     return [round(float(q), 4) for q in np.quantile(values, QUANTILES)] if len(values) else []
 
 
-__all__ = ["MIN_AUC", "MIN_MEDIAN_SCORE", "AlignWarning", "ParallelReport", "check_languages", "judge", "null_alignments", "parallelism"]
+__all__ = ["MIN_AUC", "MIN_MEDIAN_SCORE", "AlignWarning", "ParallelReport", "check_languages", "judge", "null_alignments", "paired_similarity", "parallelism"]

@@ -82,7 +82,7 @@ import numpy as np
 import pandas as pd
 
 from align.aligning import align_vectors
-from align.checking import null_alignments
+from align.checking import null_alignments, paired_similarity
 from align.embedding import DEFAULT_MODEL, Encoder, MemberCentring, ModelSpec, load_encoder, model_id, model_spec, weights_for
 from align.errors import InputError
 from align.marks import PairEvidence
@@ -281,17 +281,18 @@ def length_cue(zh: DocumentInfo, en: DocumentInfo, expected_ratio: float) -> flo
 
 @dataclass
 class ShareEvidence:
-    """What one candidate pair's aligned share is computed from: the scores and sizes of
-    its beads that pair both sides, and the scores of its null pairs' paired beads."""
+    """What one candidate pair's aligned share is computed from: the similarities and
+    sizes of its beads that pair both sides, and the similarities of its null pairs'
+    paired beads (checking.paired_similarity: a relative test, so not the scores)."""
 
-    scores: np.ndarray  # of the beads that pair both sides
-    sizes: np.ndarray   # sentences in each of them, both sides counted
-    sentences: int      # sentences of both documents
-    null: np.ndarray    # scores of the null alignments' paired beads
+    similarity: np.ndarray  # of the beads that pair both sides
+    sizes: np.ndarray       # sentences in each of them, both sides counted
+    sentences: int          # sentences of both documents
+    null: np.ndarray        # similarities of the null alignments' paired beads
 
     def share(self, cut: float) -> float:
-        """Share of the documents' sentences in paired beads scoring above `cut`."""
-        return float(self.sizes[self.scores > cut].sum()) / self.sentences
+        """Share of the documents' sentences in paired beads more similar than `cut`."""
+        return float(self.sizes[self.similarity > cut].sum()) / self.sentences
 
 
 def share_evidence(zh: DocumentInfo, en: DocumentInfo, weights: Weights | None = None) -> ShareEvidence:
@@ -301,9 +302,8 @@ def share_evidence(zh: DocumentInfo, en: DocumentInfo, weights: Weights | None =
     evidence = PairEvidence.of(zh.sentences, en.sentences, zh.lengths, en.lengths).arguments()
     alignment = align_vectors(zh_vectors, en_vectors, weights=weights, **evidence)
     paired = [b for b in alignment.beads if b.zh and b.en]
-    null = null_alignments(alignment, zh_vectors, en_vectors, weights=weights, **evidence).scores
-    return ShareEvidence(np.array([b.score for b in paired], dtype=float),
-                         np.array([len(b.zh) + len(b.en) for b in paired], dtype=int),
+    null = null_alignments(alignment, zh_vectors, en_vectors, weights=weights, **evidence).similarity
+    return ShareEvidence(paired_similarity(alignment), np.array([len(b.zh) + len(b.en) for b in paired], dtype=int),
                          len(zh.sentences) + len(en.sentences), null)
 
 
@@ -318,16 +318,17 @@ def null_cut(null: np.ndarray) -> float:
 
 
 def aligned_share(zh: DocumentInfo, en: DocumentInfo, weights: Weights | None = None) -> float:
-    """Share of both documents' sentences in beads that pair both sides and score above
-    what the aligner finds between unrelated parts of the same documents.
+    """Share of both documents' sentences in beads that pair both sides and are more
+    similar than what the aligner finds between unrelated parts of the same documents.
 
     The documents are aligned as align_pair aligns them: their vectors_to_align
     (Encoder.encode_document's), scored with `weights` (None: those fitted for
     the model that embedded them, align.embedding.weights_for). The null pairs
     (checking.null_alignments, the parallel check's null model) have the same
     kind of sentences, lengths and vectors but cannot be parallel, so their
-    bead scores, with the same weights, are the null: a bead counts when it
-    beats the NULL_QUANTILE of them. This holds whatever scale the scores have.
+    beads' similarities, with the same weights, are the null: a bead counts when
+    it beats the NULL_QUANTILE of them. (Similarities, not scores: a score reads
+    the bead's neighbours too, checking.paired_similarity.)
     In a collection, collection_shares judges short pairs against a larger null."""
     evidence = share_evidence(zh, en, weights)
     return evidence.share(null_cut(evidence.null))
