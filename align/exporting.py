@@ -44,7 +44,7 @@ FULL_COLUMNS = ["zh", "en", "score", "type", "source", "zh_ids", "en_ids", "zh_r
 NEEDED_COLUMNS = ["zh", "en", "score", "type"]
 
 # Defaults of the filters (the CLI shows the same ones).
-MIN_SCORE = 0.1          # random beads score about 0, good pairs 0.3-0.8: only clear misses go
+MIN_SCORE = 0.1          # unrelated text scores about 0.01-0.02, a translation 0.9 and up: only clear misses go
 MAX_TYPE = "3-3"         # the aligner makes beads up to 6 sentences a side; the largest are the least sure
 MIN_LENGTH = 2           # Chinese characters / English words on each side: drops one-word fragments
 MAX_LENGTH = 250         # the same units: drops runaway beads, not long sentences
