@@ -218,19 +218,28 @@ def judge(real: np.ndarray, null: np.ndarray, median: float, unaligned: float,
     null alignments (paired_similarity), the median paired-bead score of the real
     one, and the shares of sentences each leaves unaligned (module docstring)."""
     auc = _auc(real, null)
+    parallel, reason = decide(auc, median, unaligned, null_unaligned, len(real))
+    return parallel, auc, reason
+
+
+def decide(auc: float, median: float, unaligned: float, null_unaligned: float | None, beads: int,
+           min_median: float = MIN_MEDIAN_SCORE) -> tuple[bool, str]:
+    """judge's verdict and why, from the AUC, the median paired-bead score, the
+    unaligned shares and the number of paired beads; min_median=0 gives the relative
+    tests alone (0.4.2's check, scripts/bench_parallel_check.py)."""
     coverage_ok = null_unaligned is None or null_unaligned < 0.2 or unaligned <= 0.5 * null_unaligned
-    parallel = bool(auc >= MIN_AUC and median >= MIN_MEDIAN_SCORE and coverage_ok and len(real) >= 3)
+    parallel = bool(auc >= MIN_AUC and median >= min_median and coverage_ok and beads >= 3)
     if parallel:
         reason = "bead scores well above those of unrelated halves of the same documents"
     elif auc < MIN_AUC:
         reason = f"bead scores no better than those of unrelated halves of the same documents (AUC {auc:.2f} < {MIN_AUC})"
-    elif median < MIN_MEDIAN_SCORE:
-        reason = f"most beads are unlikely to be translations (median bead score {median:.2f} < {MIN_MEDIAN_SCORE})"
+    elif median < min_median:
+        reason = f"most beads are unlikely to be translations (median bead score {median:.2f} < {min_median})"
     elif not coverage_ok:
         reason = f"{unaligned:.0%} of sentences unaligned, about as many as between unrelated halves ({null_unaligned:.0%})"
     else:
-        reason = f"only {len(real)} beads pair sentences"
-    return parallel, auc, reason
+        reason = f"only {beads} beads pair sentences"
+    return parallel, reason
 
 
 def _paired_scores(alignment: Alignment, zh_stats: SentenceStats | None = None,
@@ -267,4 +276,4 @@ def _quantiles(values: np.ndarray) -> list[float]:
     return [round(float(q), 4) for q in np.quantile(values, QUANTILES)] if len(values) else []
 
 
-__all__ = ["MIN_AUC", "MIN_MEDIAN_SCORE", "AlignWarning", "ParallelReport", "check_languages", "judge", "null_alignments", "paired_similarity", "parallelism"]
+__all__ = ["MIN_AUC", "MIN_MEDIAN_SCORE", "AlignWarning", "ParallelReport", "check_languages", "decide", "judge", "null_alignments", "paired_similarity", "parallelism"]

@@ -29,6 +29,17 @@ Bead = tuple[tuple[int, ...], tuple[int, ...]]
 _BEAD_LINE = re.compile(r"\s*\[([\d,\s]*)\]\s*:\s*\[([\d,\s]*)\]\s*(?::\s*[-+0-9.eE]+\s*)?")
 
 
+def bead_lines(beads: list[Bead], zh_lines: list[str], en_lines: list[str]) -> tuple[list[str], list[str]] | None:
+    """The Chinese and English lines a run of consecutive gold beads covers: a small
+    pair that translates itself exactly (benchmarks and tests cut MAC-Dev so). None
+    when the run has no sentence on a side."""
+    zh_ids = [i for zh, _ in beads for i in zh]
+    en_ids = [j for _, en in beads for j in en]
+    if not zh_ids or not en_ids:
+        return None
+    return zh_lines[min(zh_ids):max(zh_ids) + 1], en_lines[min(en_ids):max(en_ids) + 1]
+
+
 def read_alignment(path: str | Path) -> list[Bead]:
     """Beads from the index format (`[0, 1]:[0]` a line, with or without Vecalign's
     `:cost` after it) or from our TSV. A line of neither kind is an InputError naming it."""

@@ -32,7 +32,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from align.evaluating import read_alignment
+from align.evaluating import bead_lines, read_alignment
 
 ROOT = Path(__file__).resolve().parent.parent
 # The MAC-Dev folder, from the environment (e.g. ZHALIGN_BENCH=../shared/bench/mac-dev).
@@ -63,16 +63,14 @@ def build_corpus(folder: Path, pairs: int, beads_per_piece: int, sample_copies: 
             for start in range(offset, len(beads) - beads_per_piece + 1, beads_per_piece):
                 if len(rows) >= pairs - len(samples):
                     break
-                chosen = beads[start:start + beads_per_piece]
-                zh_ids = [i for z, _ in chosen for i in z]
-                en_ids = [j for _, e in chosen for j in e]
-                if not zh_ids or not en_ids:
+                lines = bead_lines(beads[start:start + beads_per_piece], zh_lines, en_lines)
+                if lines is None:
                     continue
                 name = f"mac{text_id}-r{offset_round}-b{start:04d}"
                 zh, en = folder / f"{name}-zh.txt", folder / f"{name}-en.txt"
                 # a blank line between sentences: read as plain text, one paragraph each, like the sample
-                zh.write_text("\n\n".join(zh_lines[min(zh_ids):max(zh_ids) + 1]) + "\n", "utf-8")
-                en.write_text("\n\n".join(en_lines[min(en_ids):max(en_ids) + 1]) + "\n", "utf-8")
+                zh.write_text("\n\n".join(lines[0]) + "\n", "utf-8")
+                en.write_text("\n\n".join(lines[1]) + "\n", "utf-8")
                 rows.append((zh, en))
         offset_round += 1
     # the sample copies spread over the run, not aligned at the same time by two workers

@@ -23,40 +23,32 @@ import itertools
 import warnings
 from pathlib import Path
 
-from align.bench import bench_dir
-from align.checking import MIN_AUC, MIN_MEDIAN_SCORE, ParallelReport
 from align import __version__
+from align.bench import bench_dir
+from align.checking import MIN_AUC, MIN_MEDIAN_SCORE, ParallelReport, decide
 from align.embedding import DEFAULT_MODEL, load_encoder, weights_for
-from align.evaluating import read_alignment
+from align.evaluating import bead_lines, read_alignment
 from align.pipeline import align_pair
 
 OFFSETS = range(0, 200, 20)
 
 
-def piece(bench: Path, chapter: str, first: int, count: int) -> tuple[str, str] | None:
-    """(Chinese, English) lines of gold beads [first, first + count), or None past the end."""
-    beads = read_alignment(bench / "gold" / chapter)[first:first + count]
-    if len(beads) < count:
-        return None
-    zh_ids = [i for zh, _ in beads for i in zh]
-    en_ids = [j for _, en in beads for j in en]
-    zh = (bench / "zh" / chapter).read_text("utf-8").splitlines()
-    en = (bench / "en" / chapter).read_text("utf-8").splitlines()
-    return ("\n".join(zh[min(zh_ids):max(zh_ids) + 1]) + "\n", "\n".join(en[min(en_ids):max(en_ids) + 1]) + "\n")
-
-
 def relative_only(report: ParallelReport) -> bool:
     """The verdict of the check's relative tests alone (0.4.2's check)."""
-    null = report.null_unaligned
-    coverage = null is None or null < 0.2 or report.unaligned <= 0.5 * null
-    return report.auc >= MIN_AUC and coverage and report.beads >= 3
+    return decide(report.auc, report.scores[2], report.unaligned, report.null_unaligned, report.beads, min_median=0)[0]
 
 
 def reports(bench: Path, encoder, size: int) -> list[tuple[bool, ParallelReport]]:
-    chapters = sorted(p.name for p in (bench / "gold").iterdir())
+    chapters = {c.name: (read_alignment(c), (bench / "zh" / c.name).read_text("utf-8").splitlines(),
+                         (bench / "en" / c.name).read_text("utf-8").splitlines())
+                for c in sorted((bench / "gold").iterdir())}
     out = []
     for first in OFFSETS:
-        pieces = {c: p for c in chapters if (p := piece(bench, c, first, size))}
+        pieces = {}
+        for name, (beads, zh, en) in chapters.items():
+            run = beads[first:first + size]
+            if len(run) == size and (lines := bead_lines(run, zh, en)):
+                pieces[name] = ("\n".join(lines[0]) + "\n", "\n".join(lines[1]) + "\n")
         for zh_of, en_of in itertools.product(pieces, pieces):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # unrelated pairs warn, as they should

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from align.evaluating import read_alignment
+from align.evaluating import bead_lines, read_alignment
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 MAC = SHARED / "bench" / "mac-dev"
@@ -20,10 +20,7 @@ def gold_beads(text_id: str) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
 
 def mac_piece(text_id: str, first: int, count: int) -> tuple[str, str]:
     """(Chinese text, English text), one sentence a line, of `count` gold beads from bead `first`."""
-    chosen = gold_beads(text_id)[first:first + count]
-    zh_ids = [i for zh, _ in chosen for i in zh]
-    en_ids = [j for _, en in chosen for j in en]
-    zh_lines = (MAC / "zh" / text_id).read_text("utf-8").splitlines()
-    en_lines = (MAC / "en" / text_id).read_text("utf-8").splitlines()
-    return ("\n".join(zh_lines[min(zh_ids):max(zh_ids) + 1]) + "\n",
-            "\n".join(en_lines[min(en_ids):max(en_ids) + 1]) + "\n")
+    zh, en = bead_lines(gold_beads(text_id)[first:first + count],
+                        (MAC / "zh" / text_id).read_text("utf-8").splitlines(),
+                        (MAC / "en" / text_id).read_text("utf-8").splitlines())
+    return "\n".join(zh) + "\n", "\n".join(en) + "\n"
