@@ -104,7 +104,7 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     current folder when they exist only there. Rows that name the same two
     files (by another spelling: a.txt, ../corpus/a.txt, an absolute path) are
     one pair, aligned once, with a warning."""
-    from align.checking import AlignWarning
+    from align.errors import AlignWarning
 
     path = Path(path)
     try:
@@ -182,6 +182,7 @@ def align_one(task: dict) -> dict:
     """Align one pair, write its TSV and then its record; never raises: a bad
     pair, or an output that cannot be written, is a record with its error."""
     from align.pipeline import align_pair
+    from align.profile import Profile
 
     settings = BatchSettings(**task["settings"])
     clock = time.perf_counter()
@@ -200,15 +201,15 @@ def align_one(task: dict) -> dict:
             warnings.simplefilter("always")
             result = align_pair(
                 task["zh_path"], task["en_path"], model=encoder, input_format=tuple(settings.input_format),
-                encoding=settings.encoding, params=AlignParams(**settings.params),
+                encoding=settings.encoding, profile=Profile.for_model(encoder, params=AlignParams(**settings.params)),
                 split_semicolon=settings.split_semicolon, progress=False, **settings.align_options,
             )
         record["warnings"] = "; ".join(dict.fromkeys(str(w.message).splitlines()[0] for w in caught if str(w.message)))
         write_output(result.frame, task["output"], "tsv")
         summary = result.summary()
         record.update(status="ok" if result.parallel.parallel is not False else "not-parallel",
-                      zh_sentences=summary["zh_sentences"], en_sentences=summary["en_sentences"],
-                      beads=summary["beads"], mean_score=round(summary["mean_score"], 4),
+                      zh_sentences=summary.zh_sentences, en_sentences=summary.en_sentences,
+                      beads=summary.beads, mean_score=round(summary.mean_score, 4),
                       parallel=verdict(result.parallel.parallel),
                       auc="" if result.parallel.auc is None else result.parallel.auc,
                       embedded=encoder.texts_embedded - embedded_before, signature=result.signature)

@@ -13,6 +13,7 @@ import json
 import sys
 import warnings
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from dataclasses import dataclass
 
 from align import __version__
@@ -21,6 +22,9 @@ from align.embedding import DEFAULT_MODEL, DEVICES
 from align.errors import USER_ERRORS, InputError, UsageError
 from align.reading import INPUT_FORMATS
 from align.writing import OUTPUT_FORMATS, refuse_overwriting_inputs
+
+if TYPE_CHECKING:
+    from align.pipeline import PairSummary
 
 PROG = "zhalign"
 
@@ -135,25 +139,18 @@ def cmd_align(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_summary(summary: dict) -> str:
+def format_summary(summary: "PairSummary") -> str:
     """The summary line, then the signature line."""
-    types = ", ".join(f"{kind} {count}" for kind, count in summary["types"].items())
-    seconds = summary["seconds"]
+    types = ", ".join(f"{kind} {count}" for kind, count in summary.types.items())
+    seconds = summary.seconds
     total = sum(seconds.values())
+    parallel = f"; {summary.parallel_report.describe()}" if summary.parallel_report else ""
     return (
-        f"{summary['zh_sentences']} zh and {summary['en_sentences']} en sentences -> "
-        f"{summary['beads']} beads ({types}); mean score {summary['mean_score']:.3f}; "
+        f"{summary.zh_sentences} zh and {summary.en_sentences} en sentences -> "
+        f"{summary.beads} beads ({types}); mean score {summary.mean_score:.3f}; "
         f"{total:.1f} s (embedding {seconds.get('embed', 0):.1f} s, aligning {seconds.get('align', 0):.1f} s) "
-        f"with {summary['model']}" + parallel_note(summary) + f"\nsignature: {summary['signature']}"
+        f"with {summary.model}" + parallel + f"\nsignature: {summary.signature}"
     )
-
-
-def parallel_note(summary: dict) -> str:
-    """'; parallel: yes (AUC 0.96 ...)' from the summary's parallelism evidence."""
-    from align.checking import ParallelReport
-
-    evidence = summary.get("parallel_evidence")
-    return f"; {ParallelReport(**evidence).describe()}" if evidence else ""
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -592,7 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Aligner warnings as one line `zhalign: warning: ...`; others as Python prints them."""
-    from align.checking import AlignWarning
+    from align.errors import AlignWarning
 
     if issubclass(category, AlignWarning):
         print(f"{PROG}: warning: {message}", file=sys.stderr)

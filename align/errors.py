@@ -25,6 +25,11 @@ class ModelError(RuntimeError):
     """A model that cannot be loaded; the message is one line for the user."""
 
 
+class AlignWarning(UserWarning):
+    """A problem the aligner works around (with --force) or can only point out;
+    the command line shows it as one line (`zhalign: warning: ...`)."""
+
+
 USER_ERRORS: tuple[type[BaseException], ...] = (InputError, UsageError, OutputError, ModelError)
 
-__all__ = ["InputError", "ModelError", "OutputError", "USER_ERRORS", "UsageError"]
+__all__ = ["AlignWarning", "InputError", "ModelError", "OutputError", "USER_ERRORS", "UsageError"]

@@ -19,7 +19,8 @@ import pytest
 
 from align.aligning import Alignment, Bead, align_vectors
 from align.marks import PairEvidence
-from align.checking import MIN_AUC, AlignWarning, check_languages, judge, parallelism
+from align.checking import MIN_AUC, check_languages, judge, parallelism
+from align.errors import AlignWarning
 from align.pipeline import align_pair, read_pair
 from align.reading import InputError, decode_file, read_document
 from align.segmenting import MAX_CHARS, PIECE_CHARS, split_document, split_paragraph
