@@ -231,6 +231,11 @@ def optional_number(kind: type) -> Callable[[str], float | int | None]:
     return parse
 
 
+def min_score_arg(text: str) -> float | str | None:
+    """A number, off, or `weights` (the weights' own least score, exporting.min_scores)."""
+    return "weights" if text.strip().lower() == "weights" else optional_number(float)(text)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from align.exporting import export, filter_pairs, output_paths, parse_formats, read_aligned
 
@@ -438,8 +443,9 @@ def export_arguments(parser: argparse.ArgumentParser) -> None:
                              "input")
     parser.add_argument("--format", default="all", metavar="LIST",
                         help=f"comma-separated: {', '.join(ex.FORMATS)}, or all (default: all)")
-    parser.add_argument("--min-score", type=optional_number(float), default=ex.MIN_SCORE,
-                        help=f"drop pairs scoring below this; off keeps all (default: {ex.MIN_SCORE})")
+    parser.add_argument("--min-score", type=min_score_arg, default=ex.MIN_SCORE,
+                        help="drop pairs scoring below this; off keeps all (default: weights, the least score "
+                             "the weights that scored each file name: min_export_score, 0.1 in align/weights-*.json)")
     parser.add_argument("--max-type", default=ex.MAX_TYPE, metavar="M-N",
                         help="keep beads of at most M Chinese and N English sentences: 1-1 for 1-1 only, "
                              f"all for every shape; unaligned beads always go (default: {ex.MAX_TYPE})")
