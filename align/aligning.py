@@ -15,7 +15,7 @@ evidence (align.lexicon).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -24,9 +24,6 @@ from align.geometry import CentredRows
 from align.scoring import BeadContext, bead_score, rough_values
 from align.search import Band, BandTable, PathSearch, best_path
 from align.weights import Weights
-
-if TYPE_CHECKING:
-    from align.profile import Profile
 
 # Cells of the full grid we are willing to fill before switching to a band.
 FULL_GRID_LIMIT = 1_000_000
@@ -71,7 +68,14 @@ def bead_shapes(params: AlignParams, weights: Weights) -> list[tuple[int, int]]:
     return paired + [(1, 0), (0, 1)]
 
 
-def weights_and_params(weights: "Weights | Profile", params: AlignParams | None) -> tuple[Weights, AlignParams]:
+class Profile(Protocol):
+    """What the aligner reads of an align.profile.Profile (which also names the model)."""
+
+    weights: Weights
+    params: AlignParams
+
+
+def weights_and_params(weights: Weights | Profile, params: AlignParams | None) -> tuple[Weights, AlignParams]:
     """The Weights and the AlignParams to align with: given weights and params,
     or a profile's (params given override the profile's)."""
     if isinstance(weights, Weights):
@@ -88,7 +92,7 @@ def align_vectors(
     en_stats: SentenceStats | None = None,
     params: AlignParams | None = None,
     *,
-    weights: "Weights | Profile",
+    weights: Weights | Profile,
     dictionary: DictionaryEvidence | None = None,
 ) -> Alignment:
     """Beads covering every sentence of both sides once, in order.

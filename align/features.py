@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from align.geometry import CosineTables
 from align.search import BandTable
 
-if TYPE_CHECKING:
-    from align.scoring import BeadContext
 
 # --- what the aligner reads about each sentence ----------------------------------
 
@@ -65,13 +63,26 @@ class DictionaryEvidence(Protocol):
 
 # --- what a feature reads ---------------------------------------------------------
 
+class DocumentPairTables(Protocol):
+    """What Cells read of a document pair (align.scoring.BeadContext holds it)."""
+
+    weights: object                  # align.weights.Weights: the length spreads
+    zh_stats: SentenceStats
+    en_stats: SentenceStats
+    zh_prefix: dict[str, np.ndarray]  # prefix sums of each statistic, and of the neighbours' mean cosines
+    en_prefix: dict[str, np.ndarray]
+    log_ratio: float                 # the pair's log length ratio, English over Chinese
+
+    def dictionary_coverage(self, c: "Cells") -> np.ndarray: ...
+
+
 class Cells:
     """What the features of one bead shape (a, b) read, for every cell (i, j)
     of a band table (or a chunk of its rows) at once: cosines of any windows,
     sums of per-sentence statistics over the bead's sentences, and
     per-document baselines."""
 
-    def __init__(self, context: "BeadContext", table: BandTable, cosines: CosineTables, a: int, b: int):
+    def __init__(self, context: DocumentPairTables, table: BandTable, cosines: CosineTables, a: int, b: int):
         self.context, self.table, self.cosines, self.a, self.b = context, table, cosines, a, b
         self.i = table.rows[:, None]
         self.j = table.columns
@@ -235,5 +246,5 @@ def turns_inside(c: Cells) -> np.ndarray:
     return c.en_sum("closes", c.b - 1, end=1) + c.zh_sum("opens", c.a - 1)
 
 
-
+# Every registered feature's name: a weights file holds a weight for each (align.weights.Weights.validate).
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)

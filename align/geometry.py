@@ -9,6 +9,7 @@ import numpy as np
 
 from align.search import BandTable
 
+
 def centred(vectors: np.ndarray, min_rows: int = 2) -> np.ndarray:
     """Subtract the mean vector and renormalise. Sentence embeddings share a
     large common direction per language (e5 puts unrelated sentences at

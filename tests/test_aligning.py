@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from align.aligning import AlignParams, align_vectors, bead_context, bead_shapes
-from align.embedding import weights_for
+from align.profile import Profile
 from align.lexicon import Lexicon
 from align.features import FEATURES, SentenceStats
 from align.weights import WEIGHTS_DIR, shipped_files, shipped_weights
@@ -345,7 +345,7 @@ def test_skip_repeat_leaves_a_repeated_line_unaligned(side):
     # Merging an exact copy costs only its length, so without skip_repeat the copy joins its
     # original's bead; with it, the copy is left out. (The fitted value is held to real
     # repeats below: on this constructed case it is short of the choice by 0.03-0.15.)
-    weights = weights_for("e5+use")
+    weights = Profile.for_model("e5+use").weights
     pair = repeated_line(side)
     assert pair.align(weights.replace(skip_repeat=2.0)) == pair.truth
     assert pair.align(weights.replace(skip_repeat=0.0)) != pair.truth
@@ -376,7 +376,7 @@ def test_default_weights_leave_the_deletion_sets_repeated_lines_unaligned(encode
             found |= {(name, "en", e[0]) for z, e, _ in beads if e and not z}
         return len(copies & found)
 
-    fitted = weights_for(encoder)
+    fitted = Profile.for_model(encoder).weights
     assert fitted.skip_repeat > 0
     assert left_out(fitted) >= 0.9 * len(copies)
     assert left_out(fitted.replace(skip_repeat=0.0)) < 0.5 * len(copies)
@@ -481,7 +481,7 @@ def test_mac_dev_accuracy_floor(encoder):
     from align.bench import align_bench, load_bench, scores_of
 
     docs = load_bench(MAC, encoder, progress=False)
-    pooled = scores_of(docs, align_bench(docs, weights_for(encoder)))["pooled"]
+    pooled = scores_of(docs, align_bench(docs, Profile.for_model(encoder).weights))["pooled"]
     assert pooled["strict_f1"] >= 0.915 and pooled["lax_f1"] >= 0.99, pooled
 
 
@@ -632,7 +632,7 @@ def test_a_weak_bead_among_strong_ones_scores_higher_than_among_weak_ones():
     a translation (a free rendering among close ones) than in unrelated text."""
     from align.scoring import bead_score
 
-    weights = weights_for("e5+use")
+    weights = Profile.for_model("e5+use").weights
     assert len(weights.calibration) == 3 and weights.calibration[1] > 0
     among_strong = bead_score(np.array([0.9, 0.9, 0.9, 0.3, 0.9, 0.9, 0.9]), weights)[3]
     among_weak = bead_score(np.array([0.2, 0.2, 0.2, 0.3, 0.2, 0.2, 0.2]), weights)[3]

@@ -9,7 +9,7 @@ import pytest
 
 import align
 from align import pairing
-from align.embedding import weights_for
+from align.profile import Profile
 from align.pairing import DEFAULT_THRESHOLD, PairScore, assign, list_documents, numbers_of, pair_documents
 from align.reading import InputError
 from mac_corpus import SEEDS, mac_piece
@@ -44,7 +44,7 @@ def test_seeds_chinese_article_pairs_with_its_translation_and_others_stay_unmatc
     assert list(pairs.columns) == ["zh_path", "en_path", "score", "signature"]
     made_by = pairs.loc[0, "signature"]  # what made the pairs, as an alignment's signature says it
     assert made_by.startswith(f"zhalign {align.__version__}|model:e5+use#")
-    assert f"|weights:{weights_for('e5+use').id}|task:pair|threshold:0.45|candidates:3|" in made_by
+    assert f"|weights:{Profile.for_model('e5+use').weights.id}|task:pair|threshold:0.45|candidates:3|" in made_by
     assert len(pairs) == 1
     assert pairs.loc[0, "zh_path"] == str(ZH_SEED) and pairs.loc[0, "en_path"] == str(EN_SEED)
     assert pairs.loc[0, "score"] >= 0.8
