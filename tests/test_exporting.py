@@ -306,6 +306,26 @@ def test_jsonl_tsv_and_full_tsv(tmp_path):
     assert full["en"].tolist() == [clean_text(e) for _, e in TRICKY]
 
 
+QUOTED = [
+    ("“好，”他说。", '"Fine," he said.'),           # a field that starts with a quote
+    ("他说“好”", 'He said "fine" and left'),        # quotes inside
+    ("不适用", "NA"),                                # pandas reads NA as missing by default
+]
+
+
+def test_tsv_export_reads_back_with_the_readmes_pandas_call(tmp_path):
+    """The README's way of reading PREFIX.tsv (no quoting, no NA) gives the pairs back exactly;
+    read_csv's defaults would not (they strip the quotes of '"Fine," he said.' and make NA missing)."""
+    import csv
+
+    export(rows(*QUOTED), tmp_path / "train", ["tsv"])
+    read = pd.read_csv(tmp_path / "train.tsv", sep="\t", header=None, names=["zh", "en"],
+                       quoting=csv.QUOTE_NONE, keep_default_na=False, dtype=str)
+    assert list(zip(read["zh"], read["en"])) == QUOTED
+    naive = pd.read_csv(tmp_path / "train.tsv", sep="\t", header=None, names=["zh", "en"])
+    assert list(zip(naive["zh"], naive["en"])) != QUOTED
+
+
 def test_export_writes_all_files_or_none(tmp_path, monkeypatch):
     from pathlib import Path
 
