@@ -69,8 +69,11 @@ _HAN_CHAR = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _ZH_UNIT = re.compile(rf"[{_HAN_CHAR}]|[A-Za-z0-9]+(?:[.,][0-9]+)*")
 _WORD = re.compile(r"\w")
 _SPACES = re.compile(r"\s+")
-# Cc controls (tab/newline are already spaces by then), zero-width space, BOM, XML non-characters.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b\ufeff\ufffe\uffff\ud800-\udfff]")
+# Cc controls (tab/newline are already spaces by then), zero-width space, BOM, XML non-characters,
+# and bidirectional controls (marks, embeddings, overrides, isolates): invisible, they reorder how a
+# line displays (so a pair can read other than it is) and carry nothing a translation model should learn.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b\ufeff\ufffe\uffff\ud800-\udfff"
+                      r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _NOT_WORD = re.compile(r"[\W_]+")
 
 

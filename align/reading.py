@@ -160,8 +160,11 @@ _BOMS = (  # UTF-32 first: its little-endian mark starts like UTF-16's
 # CP1250 with CP1252 and Latin-1 ('Ångström' would read 'Ĺngström').
 _CHINESE = ("gb18030", "gbk", "gb2312", "hz", "big5", "big5hkscs", "cp950")
 _WESTERN = ("cp1252", "latin1", "iso88591", "iso885915")
-# Zero-width characters and soft hyphens are dropped; exotic spaces become a space.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+# Zero-width characters and soft hyphens are dropped; exotic spaces become a space. The zero-width
+# joiner is kept inside an emoji sequence (👨‍👩‍👧 is one picture; without it, three).
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u2060\ufeff\u00ad"))
+_PICTOGRAPH = "\u2600-\u27bf\ufe0f\U0001f000-\U0001faff"
+_STRAY_JOINER = re.compile(rf"(?<![{_PICTOGRAPH}])\u200d|\u200d(?![{_PICTOGRAPH}])")
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
                                  "\u200a\u202f\u205f"), " ")
 _BREAKS = {ord("\u2028"): "\n", ord("\u2029"): "\n\n", ord("\x0b"): "\n", ord("\x0c"): "\n", ord("\x85"): "\n"}
@@ -171,12 +174,13 @@ _NORMALISE_IN_LINE = {**_INVISIBLE, **_SPACES, **dict.fromkeys(_BREAKS, " ")}
 
 
 def normalise_text(text: str, keep_lines: bool = False) -> str:
-    """Drop zero-width characters (U+200B, U+FEFF inside text, ...), soft hyphens
+    """Drop zero-width characters (U+200B, U+FEFF inside text, a joiner outside an emoji ...), soft hyphens
     and control characters; make no-break and other Unicode spaces plain spaces
     and Unicode line/paragraph separators newlines (spaces with keep_lines, so
     that line k stays line k). Full-width (ideographic) spaces stay: Chinese
     texts indent paragraphs with them."""
-    return _CONTROL.sub("", text.translate(_NORMALISE_IN_LINE if keep_lines else _NORMALISE))
+    text = _STRAY_JOINER.sub("", text.translate(_NORMALISE_IN_LINE if keep_lines else _NORMALISE))
+    return _CONTROL.sub("", text)
 
 
 def decode_file(path: Path, encoding: str | None = None) -> str:

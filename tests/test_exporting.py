@@ -528,3 +528,8 @@ def test_export_of_a_batch_folder_reads_its_corpus_with_pairs_as_sources(tmp_pat
     full = read_tsv(tmp_path / "train.full.tsv")
     assert full["source"].tolist() == ["doc1--en1-0000aaaa", "doc2--en2-0000bbbb", "doc2--en2-0000bbbb"]
     assert full["zh_ids"].tolist() == [[0], [0], [0]]
+
+
+def test_bidirectional_controls_do_not_reach_training_text():
+    # U+202E would show "txet" reversed; an isolate and a mark around a word: all invisible formatting.
+    assert clean_text("safe \u202etext\u202c and \u2067word\u2069\u200f end") == "safe text and word end"

@@ -135,3 +135,11 @@ def test_lines_format_gives_roles_without_splitting():
     document = read_document("新华社记者 张玉薇 摄\n这是一句话。\n", "lines")
     assert [(s.text, s.role) for s in split_document(document, "zh")] == [("新华社记者 张玉薇 摄", "credit"),
                                                                           ("这是一句话。", "body")]
+
+
+def test_zero_width_joiner_is_kept_inside_an_emoji_only():
+    from align.reading import normalise_text
+
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    assert normalise_text(f"家庭{family}。") == f"家庭{family}。"
+    assert normalise_text("zero\u200dwidth\u200b join\u200d") == "zerowidth join"
