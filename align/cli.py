@@ -510,6 +510,18 @@ def cache_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", metavar="DIR", help="cache folder (default: $ZHALIGN_CACHE or ~/.cache/zhalign)")
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from align.review_server import run_review
+
+    return run_review(args)
+
+
+def review_arguments(parser: argparse.ArgumentParser) -> None:
+    from align.review_server import review_arguments as add
+
+    add(parser)
+
+
 def models_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the registry as JSON")
 
@@ -565,6 +577,12 @@ COMMANDS = (
             "settings, a resumed batch) embeds nothing twice. `info` shows its location, entries and size on "
             "disk; `clear` empties it (and removes a cache file that is not a database).",
             cmd_cache, cache_arguments),
+    Command("review", "review and correct an alignment in the browser",
+            "Open a page on 127.0.0.1 to review an alignment bead by bead: merge, split, move sentences, confirm, "
+            "undo, align again around the confirmed beads. INPUT is ZH EN (aligned first), a TSV `zhalign align` "
+            "wrote, or that TSV and its ZH EN. Every edit is kept in OUT.review.json at once; saving writes OUT.tsv "
+            "(with a status column) and OUT.index; running it again resumes.",
+            cmd_review, review_arguments, ("reading", "aligning", "cache", "messages")),
 )
 
 

@@ -441,20 +441,20 @@ class Journal:
         self.sources = sources
         self._document_json: tuple[ReviewDocument, str] | None = None
 
-    def write(self, review: Review, saved: bool = False) -> None:
+    def write(self, review: Review) -> None:
         document = review.state.document
         if self._document_json is None or self._document_json[0] is not document:
             self._document_json = (document, json.dumps(asdict(document), ensure_ascii=False))
         head = {"format": JOURNAL_FORMAT, "version": JOURNAL_VERSION, "sources": asdict(self.sources),
-                "cursor": review.cursor, "saved": saved}
+                "cursor": review.cursor, "unsaved_edits": review.edits}
         beads = [[list(b.zh), list(b.en), b.score, b.confirmed] for b in review.state.beads]
         text = (json.dumps(head, ensure_ascii=False)[:-1] + ', "document": ' + self._document_json[1]
                 + ', "beads": ' + json.dumps(beads, separators=(",", ":")) + "}\n")
         write_atomically(self.path, text)
 
     @staticmethod
-    def read(path: str | Path) -> tuple[Review, ReviewSources, bool]:
-        """The review a journal holds, its sources and whether it was saved last; InputError naming it."""
+    def read(path: str | Path) -> tuple[Review, ReviewSources]:
+        """The review a journal holds (with its edits not saved yet) and its sources; InputError naming it."""
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -470,11 +470,12 @@ class Journal:
             state = ReviewState(document, beads)
             sources = ReviewSources(**data["sources"])
             cursor = min(max(int(data.get("cursor", 0)), 0), len(beads) - 1)
+            unsaved = int(data.get("unsaved_edits", 0))
         except (OSError, UnicodeDecodeError) as error:
             raise InputError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
         except (ValueError, KeyError, TypeError) as error:
             raise InputError(f"{path}: not a review journal zhalign can resume ({error})") from None
-        return Review(state, cursor), sources, bool(data.get("saved"))
+        return Review(state, cursor, edits=unsaved), sources
 
 
 def resume_cursor(state: ReviewState) -> int:
