@@ -219,7 +219,8 @@ def create_app(session: ReviewSession, token: str):
     def next_bead():
         with session.lock:
             at = request.args.get("cursor", type=int, default=session.review.cursor)
-            return jsonify(index=session.review.state.needs_look(at))
+            walking = request.args.get("walk") == "1"
+            return jsonify(index=session.review.state.needs_look(at, walking))
 
     @app.post("/api/save")
     def save():

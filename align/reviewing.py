@@ -182,10 +182,11 @@ class ReviewState:
             raise ReviewError(f"the aligner did not keep the confirmed bead {list(zh)}:{list(en)}")
         return ReviewState(self.document, tuple(new))
 
-    def needs_look(self, cursor: int) -> int | None:
-        """The bead to look at after bead `cursor`: unconfirmed beads scoring under
-        LOW_SCORE (lowest first), then the unconfirmed beads that are not 1-1, then
-        the other unconfirmed ones (in document order); None when all are confirmed."""
+    def needs_look(self, cursor: int, walking: bool = False) -> int | None:
+        """The bead that needs a look most: unconfirmed beads scoring under LOW_SCORE
+        (lowest first), then the unconfirmed beads that are not 1-1, then the other
+        unconfirmed ones (in document order). walking (n pressed again): the one after
+        bead `cursor` in that order, round again at the end. None when all are confirmed."""
         def tier(k: int) -> tuple:
             bead = self.beads[k]
             if bead.score is not None and bead.score < LOW_SCORE:
@@ -195,10 +196,9 @@ class ReviewState:
         order = sorted((k for k, bead in enumerate(self.beads) if not bead.confirmed), key=tier)
         if not order:
             return None
-        try:
+        if cursor in order and (walking or order[0] == cursor):
             return order[(order.index(cursor) + 1) % len(order)]
-        except ValueError:  # the cursor's bead is confirmed: start from the neediest
-            return order[0]
+        return order[0]
 
 
 def check_beads(beads: Sequence[ReviewBead], zh_count: int, en_count: int) -> None:

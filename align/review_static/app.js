@@ -138,8 +138,10 @@ function save() {
   }).catch((error) => say(error.message, true)));
 }
 
-function nextNeedingLook() {
-  pending = pending.then(() => api("GET", `/api/next?cursor=${cursor}`).then((data) => {
+let lastKey = "";
+function nextNeedingLook() {  // n again walks on down the list; after any other key it starts at the top
+  const walk = lastKey === "n" ? 1 : 0;
+  pending = pending.then(() => api("GET", `/api/next?cursor=${cursor}&walk=${walk}`).then((data) => {
     if (data.index === null) say("every bead is confirmed");
     else moveCursor(data.index);
   }));
@@ -181,6 +183,7 @@ document.addEventListener("keydown", (event) => {
   if (!action || event.target.tagName === "INPUT") return;
   event.preventDefault();
   action(started);
+  lastKey = key;
 });
 
 view.addEventListener("click", (event) => {
