@@ -103,12 +103,12 @@ def check_anchors(anchors: Iterable[AnchorLike], n: int, m: int) -> list[Anchor]
             taken = owner[list(ids)]
             if (taken >= 0).any():
                 other = int(taken[taken >= 0][0])
-                raise AnchorError(k, anchor, f"overlaps anchor {other} {anchors[other]} on the {side} side")
+                raise AnchorError(k, anchor, f"overlaps anchor {anchors[other]} on the {side} side")
             owner[list(ids)] = k
     paired = sorted((a.zh[0], k) for k, a in enumerate(anchors) if a.paired)
     for (_, before), (_, after) in zip(paired, paired[1:]):
         if anchors[after].en[0] < anchors[before].en[-1]:
-            raise AnchorError(after, anchors[after], f"crosses anchor {before} {anchors[before]} "
+            raise AnchorError(after, anchors[after], f"crosses anchor {anchors[before]} "
                                                      "(later in Chinese, earlier in English)")
     return anchors
 

@@ -112,14 +112,47 @@ def encodings(args: argparse.Namespace) -> tuple[str | None, str | None]:
 
 
 def align_from_args(args: argparse.Namespace):
-    """align_pair with the reading and aligning options (for align and plot)."""
+    """align_pair with the reading and aligning options (for align and plot; --anchors
+    and --weights where the command has them)."""
+    from align.anchoring import AnchorError
+    from align.evaluating import read_numbered_alignment
     from align.pipeline import align_pair
 
-    return align_pair(
-        args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=encodings(args),
-        params=params_from(args), split_semicolon=args.split_semicolon, progress=progress_from(args),
-        force=args.force, strict=args.strict, device=args.device,
-    )
+    anchors_file, weights_file = getattr(args, "anchors", None), getattr(args, "weights", None)
+    numbered = read_numbered_alignment(anchors_file) if anchors_file else []
+    try:
+        return align_pair(
+            args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=encodings(args),
+            params=params_from(args), split_semicolon=args.split_semicolon, progress=progress_from(args),
+            force=args.force, strict=args.strict, device=args.device,
+            weights=load_weights(weights_file) if weights_file else None,
+            anchors=[bead for _, bead in numbered] or None,
+        )
+    except AnchorError as error:  # name the file's line, not the anchor's place in the list
+        raise InputError(f"{anchors_file}:{numbered[error.index][0]}: anchor "
+                         f"{format_bead(numbered[error.index][1])}: {error.reason}") from None
+
+
+def format_bead(bead) -> str:
+    from align.writing import format_ids
+
+    return f"{format_ids(bead[0])}:{format_ids(bead[1])}"
+
+
+def load_weights(path: str):
+    """A scorer's weights file (scoring.Weights, as `zhalign tune` writes); an InputError naming it otherwise."""
+    from align.scoring import Weights
+
+    try:
+        return Weights.load(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: not a weights file (not JSON: {error.msg}, line {error.lineno})") from None
+    except (TypeError, KeyError, ValueError, AttributeError) as error:
+        raise InputError(f"{path}: not a weights file ({str(error).splitlines()[0]})") from None
 
 
 # --- the commands -------------------------------------------------------------------------
@@ -401,6 +434,13 @@ def align_arguments(parser: argparse.ArgumentParser) -> None:
                              "Vecalign's output format, the third field a cost, 1 - score (index and vecalign: the "
                              "signature in FILE.signature beside it); jsonl: one bead a line as JSON, ids and "
                              "roles as lists (default: tsv)")
+    parser.add_argument("--anchors", metavar="FILE",
+                        help="beads to keep as given, in the index format (`[3, 4]:[5]` a line, `[7]:[]` for a "
+                             "sentence that pairs with nothing) or a zhalign TSV; sentence ids count from 0 as the "
+                             "documents are split; only the stretches between them are aligned")
+    parser.add_argument("--weights", metavar="FILE",
+                        help="the scorer's weights (JSON, as `zhalign tune` writes; default: those shipped for "
+                             "the model)")
 
 
 def eval_arguments(parser: argparse.ArgumentParser) -> None:
