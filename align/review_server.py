@@ -318,9 +318,10 @@ def document_sentences(path: Path, lang: str, args: argparse.Namespace) -> list[
     return [(s.text, s.role) for s in split_document(document, lang, lang == "zh" and args.split_semicolon)]
 
 
-def open_session(args: argparse.Namespace) -> ReviewSession:
+def open_session(args: argparse.Namespace, encoder=None) -> ReviewSession:
     """The review the arguments ask for: resumed from the journal beside the output when there
-    is one, else read from the TSV, else aligned from ZH EN."""
+    is one, else read from the TSV, else aligned from ZH EN. encoder: one already loaded
+    (align.embedding.Encoder) for aligning, instead of loading args.model."""
     from align.cli import progress_from
 
     inputs = [Path(p) for p in args.inputs]
@@ -339,7 +340,7 @@ def open_session(args: argparse.Namespace) -> ReviewSession:
     refuse_overwriting_inputs(paths.written(), inputs)
     sources = ReviewSources(str(tsv.resolve()) if tsv else None, str(zh.resolve()) if zh else None,
                             str(en.resolve()) if en else None, settings_from(args))
-    realigner = Realigner(sources, no_cache=args.no_cache, cache_dir=args.cache_dir)
+    realigner = Realigner(sources, encoder, no_cache=args.no_cache, cache_dir=args.cache_dir)
     message = ""
     if paths.journal.exists():
         review, recorded = Journal.read(paths.journal)
@@ -362,10 +363,10 @@ def open_session(args: argparse.Namespace) -> ReviewSession:
         from align.caching import attach_cache
         from align.embedding import load_encoder
 
-        encoder = load_encoder(args.model, args.device)
-        if not args.no_cache:
-            attach_cache(encoder, args.cache_dir)
-        realigner.encoder = encoder
+        if realigner.encoder is None:
+            realigner.encoder = load_encoder(args.model, args.device)
+            if not args.no_cache:
+                attach_cache(realigner.encoder, args.cache_dir)
         result = realigner.align(progress=progress_from(args))
         if not args.quiet:
             from align.cli import format_summary
