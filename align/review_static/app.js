@@ -115,12 +115,13 @@ function operate(body, next, started = performance.now()) {
   pending = pending.then(() => api("POST", "/api/op", {...body, index: cursor, cursor}).then((data) => {
     splice(data);
     const to = next === undefined ? Math.min(cursor, beads.length - 1) : next(data);
-    elements.forEach((row) => row.classList.remove("cursor"));
+    for (const row of view.querySelectorAll(".bead.cursor")) row.classList.remove("cursor");
     moveCursor(to);
     showCounts(data);
     say(`${body.op}${body.mode ? " " + body.mode : ""}${body.side ? " " + body.side + " " + body.edge : ""} done`);
     requestAnimationFrame(() => {
       timings.push(performance.now() - started);
+      (window.reviewLog = window.reviewLog || []).push([body.op, data.rows.length, Math.round(performance.now() - started)]);
       document.body.dataset.edits = timings.length;
     });
   }).catch((error) => {
