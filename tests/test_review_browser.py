@@ -141,3 +141,28 @@ def test_the_page_needs_the_token_and_the_server_listens_on_127_0_0_1(slice_pair
             assert refused.value.code == 403
     finally:
         server.stop()
+
+
+def test_realign_keeps_the_confirmed_beads_and_aligns_the_rest_again(slice_pair, driver, encoder, tmp_path):
+    server = start(slice_pair, tmp_path / "out.tsv", encoder)
+    try:
+        aligned = server.session.review.state
+        load(driver, server.url)
+        press(driver, "jjm", ("edits", 1))   # a merge the aligner would not make, confirmed
+        press(driver, "c", ("edits", 2))
+        press(driver, "jjjz", ("edits", 3))  # bead 6 unpaired (c moved the cursor to 3): re-align replaces it
+        press(driver, "A", ("edits", 4))
+        state = server.session.review.state
+        merged = (aligned.beads[2].zh + aligned.beads[3].zh, aligned.beads[2].en + aligned.beads[3].en)
+        assert [(b.zh, b.en) for b in state.beads if b.confirmed] == [merged]
+        assert [b.status for b in state.beads] == ["confirmed" if (b.zh, b.en) == merged else "auto"
+                                                   for b in state.beads]
+        assert all(b.score is not None for b in state.beads)
+        # Around the anchor, the aligner's own beads again (it had aligned this slice with no doubt).
+        assert [(b.zh, b.en) for b in state.beads[:2] + state.beads[3:]] == \
+            [(b.zh, b.en) for b in aligned.beads[:2] + aligned.beads[4:]]
+        assert page_rows(driver) == shapes(state)
+        press(driver, "u", ("edits", 5))     # and undone like any edit
+        assert shapes(server.session.review.state)[6:8] == [(1, 0, "edited"), (0, 1, "edited")]
+    finally:
+        server.stop()
