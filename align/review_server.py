@@ -70,7 +70,7 @@ class Realigner:
                           input_format=tuple(settings.get("input_format", ("auto", "auto"))),
                           encoding=tuple(settings.get("encoding", (None, None))), params=params,
                           split_semicolon=settings.get("split_semicolon", False), progress=progress,
-                          force=settings.get("force", False), **options)
+                          force=settings.get("force", False), strict=settings.get("strict", False), **options)
 
     def realign(self, state: ReviewState) -> ReviewState:
         anchors = [(bead.zh, bead.en) for bead in state.beads if bead.confirmed]
@@ -294,7 +294,7 @@ def settings_from(args: argparse.Namespace) -> dict:
 
     return {"model": args.model, "device": args.device, "input_format": list(input_formats(args)),
             "encoding": list(encodings(args)), "split_semicolon": args.split_semicolon, "max_bead": args.max_bead,
-            "max_total": max(args.max_total, 2), "skip": args.skip, "force": args.force}
+            "max_total": max(args.max_total, 2), "skip": args.skip, "force": args.force, "strict": args.strict}
 
 
 def default_output(tsv: Path | None, zh: Path | None) -> Path:
