@@ -1,7 +1,7 @@
 """Re-aligning around anchors: seconds to align a MAC-Dev chapter with about one
 gold bead in ten given as an anchor, once the vectors are at hand.
 
-    python scripts/bench_anchors.py [--bench DIR] [--chapter 001] [--every 10] [--repeats 3]
+    python scripts/bench_anchors.py [BENCH_DIR] [--chapter 001] [--every 10] [--repeats 3]
 
 The chapter's sentences are embedded first (from the embedding cache when
 $ZHALIGN_CACHE holds them) and not timed; then the alignment without anchors
@@ -27,7 +27,7 @@ from align.marks import PairEvidence
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bench", type=Path, help="benchmark folder (default: $ZHALIGN_BENCH)")
+    parser.add_argument("bench", nargs="?", type=Path, help="benchmark folder (default: $ZHALIGN_BENCH)")
     parser.add_argument("--chapter", default="001", help="gold file name (default: 001, 295 x 316 sentences)")
     parser.add_argument("--every", type=int, default=10, help="every N-th gold bead is an anchor (default: 10)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each (default: 3; the best is shown)")
