@@ -47,11 +47,22 @@ class TuneReport:
 def read_gold_folders(folders: list[Path], encoder) -> dict:
     """name -> bench.BenchDocument of every gold file; names are `FOLDER:NAME`
     when more than one folder is given (so that two 001s stay two documents)."""
+    check_gold_folders(folders)
     docs = {}
     for folder in folders:
-        loaded = load_bench(bench_dir(folder), encoder, progress=False)
+        loaded = load_bench(folder, encoder, progress=False)
         docs |= {(f"{folder}:{name}" if len(folders) > 1 else name): doc for name, doc in loaded.items()}
     return docs
+
+
+def check_gold_folders(folders: list[Path]) -> None:
+    """An InputError naming the first folder or file missing (before any model is loaded)."""
+    for folder in folders:
+        for gold in sorted(bench_dir(folder).joinpath("gold").iterdir()):
+            for side in ("zh", "en"):
+                if gold.is_file() and not (folder / side / gold.name).is_file():
+                    raise InputError(f"{folder / side / gold.name}: no such file (every gold/NAME needs zh/NAME "
+                                     "and en/NAME, one sentence a line)")
 
 
 def tune(folders: list[Path], output: Path, model: str = DEFAULT_MODEL, rounds: int = 3, name: str | None = None,
@@ -60,6 +71,7 @@ def tune(folders: list[Path], output: Path, model: str = DEFAULT_MODEL, rounds: 
     """Fit, judge and write the weights (see the module's doc); `rounds` is the fit's budget."""
     if rounds < 1:
         raise InputError(f"--rounds must be at least 1, not {rounds}")
+    check_gold_folders(folders)
     encoder = encoder or attach_cache(load_encoder(model))
     docs = read_gold_folders(folders, encoder)
     if cross_validation and len(docs) < 2:
@@ -105,4 +117,4 @@ def weights_text(weights: Weights) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-__all__ = ["TuneReport", "read_gold_folders", "tune"]
+__all__ = ["TuneReport", "check_gold_folders", "read_gold_folders", "tune"]

@@ -55,3 +55,13 @@ def test_tune_writes_weights_with_provenance_that_align_uses(tmp_path, capsys):
     assert main(["align", str(zh), str(en), "--input-format", "lines", "--weights", str(output), "-o", str(aligned),
                  "-q", "--no-progress"]) == 0
     assert f"|weights:{weights.id}|" in read_tsv(aligned)["signature"].iloc[0]
+
+
+def test_tune_names_a_missing_side_in_one_line(tmp_path, capsys):
+    folder = gold_folder(tmp_path / "mine")
+    (folder / "en" / "001").unlink()
+    assert main(["tune", str(folder), "-o", str(tmp_path / "my.json")]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0] == (f"zhalign: error: {folder / 'en' / '001'}: no such file (every gold/NAME "
+                                            "needs zh/NAME and en/NAME, one sentence a line)")
+    assert not (tmp_path / "my.json").exists()
