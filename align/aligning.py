@@ -73,13 +73,19 @@ def align_vectors(
     params: AlignParams | None = None,
     weights: Weights | None = None,
     dictionary: DictionaryEvidence | None = None,
+    anchors: list | None = None,
 ) -> Alignment:
     """Beads covering every sentence of both sides once, in order.
 
     zh, en: L2-normalised sentence vectors (n x d, m x d).
     zh_stats, en_stats: per-sentence lengths and marks (align.marks.sentence_stats);
     without them every sentence has length 1 and no marks.
-    dictionary: word-match evidence between the sides (align.lexicon.Lexicon)."""
+    dictionary: word-match evidence between the sides (align.lexicon.Lexicon).
+    anchors: beads to keep as given, (zh ids, en ids) or Beads; the stretches
+    between them are aligned (align.anchoring.align_with_anchors)."""
+    if anchors:
+        from align.anchoring import align_with_anchors  # it builds on this module
+        return align_with_anchors(zh, en, anchors, zh_stats, en_stats, params, weights, dictionary)
     params, weights = params or AlignParams(), weights or default_weights()
     n, m = len(zh), len(en)
     if n == 0 or m == 0:

@@ -1,4 +1,4 @@
-"""Command line: `zhalign align | models | plot | eval | export | pair | batch | cache`, a thin layer over the modules.
+"""Command line: `zhalign align | models | plot | eval | export | pair | batch | cache | tune`, a thin layer over the modules.
 
 Data goes to stdout (or -o FILE), messages and progress to stderr. Exit codes:
 0 success; 1 bad input, an output refused or unwritable, or a failed run; 2 a
@@ -14,6 +14,7 @@ import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from align import __version__
 from align.aligning import AlignParams
@@ -112,14 +113,47 @@ def encodings(args: argparse.Namespace) -> tuple[str | None, str | None]:
 
 
 def align_from_args(args: argparse.Namespace):
-    """align_pair with the reading and aligning options (for align and plot)."""
+    """align_pair with the reading and aligning options (for align and plot; --anchors
+    and --weights where the command has them)."""
+    from align.anchoring import AnchorError
+    from align.evaluating import read_numbered_alignment
     from align.pipeline import align_pair
 
-    return align_pair(
-        args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=encodings(args),
-        params=params_from(args), split_semicolon=args.split_semicolon, progress=progress_from(args),
-        force=args.force, strict=args.strict, device=args.device,
-    )
+    anchors_file, weights_file = getattr(args, "anchors", None), getattr(args, "weights", None)
+    numbered = read_numbered_alignment(anchors_file) if anchors_file else []
+    try:
+        return align_pair(
+            args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=encodings(args),
+            params=params_from(args), split_semicolon=args.split_semicolon, progress=progress_from(args),
+            force=args.force, strict=args.strict, device=args.device,
+            weights=load_weights(weights_file) if weights_file else None,
+            anchors=[bead for _, bead in numbered] or None,
+        )
+    except AnchorError as error:  # name the file's line, not the anchor's place in the list
+        raise InputError(f"{anchors_file}:{numbered[error.index][0]}: anchor "
+                         f"{format_bead(numbered[error.index][1])}: {error.reason}") from None
+
+
+def format_bead(bead) -> str:
+    from align.writing import format_ids
+
+    return f"{format_ids(bead[0])}:{format_ids(bead[1])}"
+
+
+def load_weights(path: str):
+    """A scorer's weights file (scoring.Weights, as `zhalign tune` writes); an InputError naming it otherwise."""
+    from align.scoring import Weights
+
+    try:
+        return Weights.load(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: not a weights file (not JSON: {error.msg}, line {error.lineno})") from None
+    except (TypeError, KeyError, ValueError, AttributeError) as error:
+        raise InputError(f"{path}: not a weights file ({str(error).splitlines()[0]})") from None
 
 
 # --- the commands -------------------------------------------------------------------------
@@ -401,6 +435,13 @@ def align_arguments(parser: argparse.ArgumentParser) -> None:
                              "Vecalign's output format, the third field a cost, 1 - score (index and vecalign: the "
                              "signature in FILE.signature beside it); jsonl: one bead a line as JSON, ids and "
                              "roles as lists (default: tsv)")
+    parser.add_argument("--anchors", metavar="FILE",
+                        help="beads to keep as given, in the index format (`[3, 4]:[5]` a line, `[7]:[]` for a "
+                             "sentence that pairs with nothing) or a zhalign TSV; sentence ids count from 0 as the "
+                             "documents are split; only the stretches between them are aligned")
+    parser.add_argument("--weights", metavar="FILE",
+                        help="the scorer's weights (JSON, as `zhalign tune` writes; default: those shipped for "
+                             "the model)")
 
 
 def eval_arguments(parser: argparse.ArgumentParser) -> None:
@@ -510,8 +551,56 @@ def cache_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", metavar="DIR", help="cache folder (default: $ZHALIGN_CACHE or ~/.cache/zhalign)")
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from align.review_server import run_review
+
+    return run_review(args)
+
+
+def review_arguments(parser: argparse.ArgumentParser) -> None:
+    from align.review_server import review_arguments as add
+
+    add(parser)
+
+
 def models_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the registry as JSON")
+
+
+def tune_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("gold", nargs="+", metavar="GOLD",
+                        help="a folder of hand-aligned pairs: zh/NAME and en/NAME (one sentence a line) and "
+                             "gold/NAME (index format, `[0, 1]:[0]` a line), as MAC-Dev is laid out; several folders "
+                             "may be given")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="weights file to write (JSON; for `zhalign align --weights FILE`); written whole or "
+                             "not at all")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"the model the weights are for; the fit starts from its shipped weights (default: "
+                             f"{DEFAULT_MODEL})")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of the coordinate ascent, each with steps half the last's (default: 3)")
+    parser.add_argument("--name", help="name in the weights id (default: tuned-DATE)")
+    parser.add_argument("--no-cv", action="store_true",
+                        help="skip the cross-validation (leave one document out) and its figure")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress of the fit on stderr")
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from align.tune import tune
+
+    command = " ".join([f"{PROG} tune", *args.gold, "-o", args.output, "--model", args.model, "--rounds",
+                        str(args.rounds)] + (["--name", args.name] if args.name else [])
+                       + (["--no-cv"] if args.no_cv else []))
+    report = tune([Path(folder) for folder in args.gold], Path(args.output), model=args.model, rounds=args.rounds,
+                  name=args.name, cross_validation=not args.no_cv, log=None if args.quiet else _stderr,
+                  command=command)
+    print(report.describe())
+    return 0
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -566,6 +655,18 @@ COMMANDS = (
             "settings, a resumed batch) embeds nothing twice. `info` shows its location, entries and size on "
             "disk; `clear` empties it (and removes a cache file that is not a database).",
             cmd_cache, cache_arguments),
+    Command("review", "review and correct an alignment in the browser",
+            "Open a page on 127.0.0.1 to review an alignment bead by bead: merge, split, move sentences, confirm, "
+            "undo, align again around the confirmed beads. INPUT is ZH EN (aligned first), a TSV `zhalign align` "
+            "wrote, or that TSV and its ZH EN. Every edit is kept in OUT.review.json at once; saving writes OUT.tsv "
+            "(with a status column) and OUT.index; running it again resumes.",
+            cmd_review, review_arguments, ("reading", "aligning", "cache", "messages")),
+    Command("tune", "fit the scorer's weights to your own hand-aligned pairs",
+            "Fit the bead scorer's weights (coordinate ascent on strict F1, align.tuning) to the gold of GOLD "
+            "folders, starting from the weights shipped for --model, and write them to -o for `zhalign align "
+            "--weights`. Prints the strict F1 of the fitting procedure held out by document (each document "
+            "aligned with weights fitted on the others) beside the shipped weights' on the same documents.",
+            cmd_tune, tune_arguments),
 )
 
 

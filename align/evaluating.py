@@ -43,6 +43,11 @@ def bead_lines(beads: list[Bead], zh_lines: list[str], en_lines: list[str]) -> t
 def read_alignment(path: str | Path) -> list[Bead]:
     """Beads from the index format (`[0, 1]:[0]` a line, with or without Vecalign's
     `:cost` after it) or from our TSV. A line of neither kind is an InputError naming it."""
+    return [bead for _, bead in read_numbered_alignment(path)]
+
+
+def read_numbered_alignment(path: str | Path) -> list[tuple[int, Bead]]:
+    """read_alignment's beads, each with the number of the file's line it is on."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -55,7 +60,7 @@ def read_alignment(path: str | Path) -> list[Bead]:
             frame = read_tsv(path)
         except ValueError as error:  # pandas' ParserError, or ids that are not numbers
             raise InputError(f"{path}: not a readable aligned TSV ({str(error).splitlines()[0]})") from None
-        return [(tuple(z), tuple(e)) for z, e in zip(frame["zh_ids"], frame["en_ids"])]
+        return [(row + 2, (tuple(z), tuple(e))) for row, (z, e) in enumerate(zip(frame["zh_ids"], frame["en_ids"]))]
     beads = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -63,7 +68,7 @@ def read_alignment(path: str | Path) -> list[Bead]:
         match = _BEAD_LINE.fullmatch(line)
         if not match:
             raise InputError(f"{path}:{number}: not a bead line ([i, j]:[k] or [i, j]:[k]:cost): {line[:60]!r}")
-        beads.append((tuple(parse_ids(match.group(1))), tuple(parse_ids(match.group(2)))))
+        beads.append((number, (tuple(parse_ids(match.group(1))), tuple(parse_ids(match.group(2))))))
     return beads
 
 

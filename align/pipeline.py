@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from align.aligning import Alignment, AlignParams, align_vectors
+from align.anchoring import anchors_digest, check_anchors
 from align.checking import AlignWarning, ParallelReport, check_languages, parallelism
 from align.embedding import DEFAULT_MODEL, Encoder, ModelSpec, load_encoder, model_id, resolve_model, weights_for
 from align.errors import InputError
@@ -114,13 +115,15 @@ def alignment_signature(
     input_format: str | tuple[str, str] = "auto",
     encoding: str | None | tuple[str | None, str | None] = None,
     weights: Weights | None = None,
+    anchors: list | None = None,
 ) -> str:
     """The signature (align.signature) of what align_pair does with this model and these settings.
 
     model: a ModelSpec (an Encoder's is `encoder.spec`) or a name resolve_model
     takes (a registry name, a folder), as align_pair's `model`; the signature
     names its model_id. weights: as given to align_pair; without them, those
-    fitted for the model (align.embedding.weights_for), which align_pair uses then."""
+    fitted for the model (align.embedding.weights_for), which align_pair uses then.
+    anchors: as given to align_pair; named (how many, and a digest of them) only when there are some."""
     if isinstance(model, str):
         if re.fullmatch(r".+#[0-9a-f]{12}", model) and not Path(model).expanduser().exists():
             raise ValueError(f"alignment_signature takes the model (a ModelSpec or a name), not a model id: {model!r}")
@@ -128,6 +131,8 @@ def alignment_signature(
     settings = asdict(params or AlignParams()) | {"split_semicolon": split_semicolon,
                                                   "input_format": per_side(input_format),
                                                   "encoding": per_side(encoding)}
+    if anchors:
+        settings["anchors"] = anchors_digest(anchors)
     return signature(model_id(model), (weights or weights_for(model)).id, settings)
 
 
@@ -158,6 +163,7 @@ def align_pair(
     force: bool = False,
     strict: bool = False,
     device: str = "auto",
+    anchors: list | None = None,
 ) -> PairResult:
     """Align a Chinese document with its English translation.
 
@@ -174,6 +180,9 @@ def align_pair(
     other (check_sentence_counts), is a warning, not an InputError.
     strict: a pair that does not look parallel is an InputError, not a warning.
     device: auto, cpu or cuda, for a model that is not loaded yet (align.embedding.resolve_device).
+    anchors: beads to keep as given, (zh ids, en ids) pairs or Beads, ids counted as
+    the sentences split (align.anchoring); one that cannot be kept is an InputError
+    (anchoring.AnchorError, naming it) before anything is embedded.
     """
     show = show_progress(progress)
     clock = time.perf_counter()
@@ -186,6 +195,8 @@ def align_pair(
         raise InputError(f"{side}: no sentences found")
     problems = check_languages(zh_sents, en_sents, zh_doc.source, en_doc.source, force=force)
     problems += check_sentence_counts(len(zh_sents), len(en_sents), zh_doc.source, en_doc.source, force=force)
+    if anchors:
+        anchors = check_anchors(anchors, len(zh_sents), len(en_sents))
     seconds = {"read": time.perf_counter() - clock}
 
     clock = time.perf_counter()
@@ -203,7 +214,8 @@ def align_pair(
     evidence = PairEvidence.of(zh_texts, en_texts, encoder.lengths(zh_texts), encoder.lengths(en_texts),
                                [s.role for s in zh_sents], [s.role for s in en_sents])
     with status(f"aligning {len(zh_sents):,} x {len(en_sents):,} sentences", show):
-        alignment = align_vectors(zh_vectors, en_vectors, params=params, weights=weights, **evidence.arguments())
+        alignment = align_vectors(zh_vectors, en_vectors, params=params, weights=weights, anchors=anchors,
+                                  **evidence.arguments())
     seconds["align"] = time.perf_counter() - clock
     clock = time.perf_counter()
     with status("checking that the pair is parallel", show):
@@ -216,7 +228,7 @@ def align_pair(
             raise InputError(message)
         warnings.warn(message, AlignWarning, stacklevel=2)
         problems.append(message)
-    made_by = alignment_signature(encoder.spec, params, split_semicolon, input_format, encoding, weights)
+    made_by = alignment_signature(encoder.spec, params, split_semicolon, input_format, encoding, weights, anchors)
     frame = beads_to_frame(alignment.beads, zh_sents, en_sents, report.parallel, made_by)
     return PairResult(frame, zh_sents, en_sents, zh_vectors, en_vectors, alignment, zh_doc, en_doc, encoder.name, seconds,
                       report, problems, weights.id, made_by, encoder.device)
