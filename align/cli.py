@@ -194,7 +194,7 @@ def size_arg(text: str) -> tuple[int, int]:
 def cmd_eval(args: argparse.Namespace) -> int:
     from align.evaluating import evaluate_paths, format_report
 
-    result = evaluate_paths(args.gold, args.pred)
+    result = evaluate_paths(args.gold, args.pred, partial=args.partial)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -409,6 +409,9 @@ def eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--by-file", action="store_true", help="also a line per file")
     parser.add_argument("--by-type", action="store_true", help="also a line per bead type (e.g. 1-2)")
     parser.add_argument("--json", action="store_true", help="everything as JSON")
+    parser.add_argument("--partial", action="store_true",
+                        help="score the gold files that have a prediction and say how many have none "
+                             "(default: a gold file without a prediction is an error)")
 
 
 def plot_arguments(parser: argparse.ArgumentParser) -> None:
