@@ -383,6 +383,9 @@ def cmd_cache(args: argparse.Namespace) -> int:
     print(f"size      {human_size(info['bytes'])} on disk")
     for model, count in info["models"].items():
         print(f"model     {model}: {count}")
+    if info["read_only"]:
+        print("access    read-only (no write permission): aligning reads it and saves nothing new; "
+              "`zhalign cache clear` needs write permission")
     if info["problem"]:
         print(f"problem   {info['problem']}: aligning bypasses it; `zhalign cache clear` removes it")
     return 0
