@@ -260,10 +260,10 @@ def progress_from(args: argparse.Namespace) -> bool | None:
 def check_local_device(args: argparse.Namespace) -> None:
     """Refuse a device this machine cannot give before starting a local cluster
     (the workers of a --scheduler may have what this machine lacks)."""
-    from align.embedding import resolve_device, resolve_model
+    from align.embedding import model_device, resolve_model
 
     if not args.scheduler:
-        resolve_device(args.device, resolve_model(args.model).backend)
+        model_device(resolve_model(args.model), args.device)
 
 
 def cache_from(args: argparse.Namespace):
