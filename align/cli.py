@@ -569,7 +569,7 @@ COMMANDS = (
     Command("cache", "show or clear the persistent embedding cache",
             "The embedding cache keeps every sentence vector by model and text, so aligning again (other "
             "settings, a resumed batch) embeds nothing twice. `info` shows its location, entries and size on "
-            "disk; `clear` empties it (and removes a cache file that is not a database).",
+            "disk (and says when it is read-only); `clear` empties it (and removes a cache it cannot read: not a database, or of another schema).",
             cmd_cache, cache_arguments),
 )
 
