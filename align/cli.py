@@ -401,7 +401,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     from align.batching import BatchSettings, read_manifest, run_batch
     from align.reading import MAX_INPUT_MB
-    from align.writing import refuse_unusable_folder
+    from align.writing import refuse_overwriting_inputs, refuse_unusable_folder
 
     # Before any work: the manifest and its documents are read, and no output is one of them.
     check_inputs(args, [args.manifest])
@@ -410,7 +410,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     refuse_unusable_folder(out_dir, files=("summary.tsv", "corpus.tsv", "corpus.parquet"), folders=("pairs",))
     outputs = [out_dir / name for name in ("summary.tsv", "corpus.tsv", "corpus.parquet")]
     outputs += [out_dir / "pairs" / f"{name}{suffix}" for name in pairs["pair"] for suffix in (".tsv", ".json")]
-    check_outputs(outputs, [args.manifest, *pairs["zh_path"], *pairs["en_path"]])
+    refuse_overwriting_inputs(outputs, [args.manifest, *pairs["zh_path"], *pairs["en_path"]])
     cache = cache_from(args)
     settings = BatchSettings(
         model=args.model, input_format=input_formats(args), encoding=encodings(args),
