@@ -281,19 +281,22 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield temporary
 
 
-def _new_temporary(target: Path, through: bool) -> Path:
+def _new_temporary(target: Path, through: bool, made: list[Path]) -> None:
+    """Make an empty temporary file for target and add it to `made`, named there
+    before it exists, so that an interrupt at any point leaves nothing behind."""
     if through:  # the device's folder (/dev) may not be writable: the temporary file goes elsewhere
         handle, name = tempfile.mkstemp(prefix=".zhalign-", suffix=".part")
+        made.append(Path(name))
         os.close(handle)
-        return Path(name)
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        temporary = _temporary_beside(target)
+        made.append(_temporary_beside(target))
         try:  # created with the usual mode (0666 less the umask), unlike mkstemp's 0600
-            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            return temporary
+            os.close(os.open(made[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return
         except FileExistsError:
-            continue
+            made.pop()
 
 
 @contextlib.contextmanager
@@ -310,7 +313,7 @@ def atomic_paths(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
         targets = []
         for current in paths:
             targets.append(output_target(current))
-            temporaries.append(_new_temporary(*targets[-1]))
+            _new_temporary(*targets[-1], temporaries)
         yield list(temporaries)
         regular = [(path, target, temporary) for path, (target, through), temporary in zip(paths, targets, temporaries)
                    if not through]
@@ -399,12 +402,13 @@ def _nearest_existing(path: Path) -> Path:
     return Path(".")
 
 
-def refuse_unwritable_outputs(outputs: Iterable[str | Path | None]) -> None:
+def refuse_unwritable_outputs(outputs: Iterable[str | Path | None], make_folders: bool = True) -> None:
     """Raise OutputError, naming the path, for an output file that cannot be
     written where asked: an existing folder, a path under a regular file
-    (somefile.txt/out.tsv), a folder that does not exist or is not writable.
-    A device, FIFO or /dev/stdout passes (it is written through). Call it
-    before any work, so that nothing is aligned for an output that would fail."""
+    (somefile.txt/out.tsv), a folder that does not exist and cannot be made
+    (that does not exist, without make_folders), or is not writable. A device, FIFO or /dev/stdout
+    passes (it is written through). Call it before any work, so that nothing
+    is aligned for an output that would fail."""
     for output in outputs:
         if output in (None, "-"):
             continue
@@ -418,7 +422,9 @@ def refuse_unwritable_outputs(outputs: Iterable[str | Path | None]) -> None:
             existing = _nearest_existing(folder)
             if existing.exists() and not existing.is_dir():
                 raise OutputError(f"cannot write {output}: {existing} is a file, not a folder")
-            raise OutputError(f"cannot write {output}: folder {folder} does not exist")
+            if not make_folders:
+                raise OutputError(f"cannot write {output}: folder {folder} does not exist")
+            folder = existing
         if not os.access(folder, os.W_OK | os.X_OK):
             raise OutputError(f"cannot write {output}: folder {folder} is not writable")
 
