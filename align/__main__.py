@@ -1,9 +1,10 @@
 import sys
 
-try:  # Ctrl-C while Python is still importing the command line: the same one line as later
+try:  # Ctrl-C while Python is still importing the command line, or entering it: the same one line as later
     from align.cli import main
+
+    code = main()
 except KeyboardInterrupt:
     print("zhalign: interrupted", file=sys.stderr)
-    sys.exit(130)
-
-sys.exit(main())
+    code = 130
+sys.exit(code)
