@@ -458,6 +458,7 @@ def check_outputs(outputs: Iterable[str | Path | None], inputs: Iterable[str | P
 __all__ = [
     "check_outputs", "COLUMNS", "OUTPUT_FORMATS", "UNSIGNED_FORMATS", "as_ids", "as_roles", "atomic_path", "atomic_paths", "beads_to_frame", "format_ids",
     "frame_to_index", "frame_to_jsonl", "frame_to_tsv", "frame_to_vecalign", "output_paths", "parse_ids", "read_tsv",
-    "output_target", "refuse_overwriting_inputs", "refuse_unusable_folder", "refuse_unwritable_outputs", "same_file", "signature_path", "verdict", "write_atomically", "write_output",
+    "output_target", "refuse_overwriting_inputs", "refuse_unusable_folder", "refuse_unwritable_outputs", "same_file",
+    "signature_path", "verdict", "write_atomically", "write_output",
     "writes_through", "written_frame",
 ]
