@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+# Only light modules here: the heavy ones (numpy, numba, pandas, torch) are imported inside
+# main's guard, so that Ctrl-C in the first half second is an interrupt like any later one.
 from align import __version__
-from align.aligning import AlignParams
-from align.embedding import DEFAULT_MODEL, DEVICES
 from align.errors import USER_ERRORS, InputError, UsageError
-from align.reading import INPUT_FORMATS
-from align.writing import OUTPUT_FORMATS, refuse_overwriting_inputs
+from align.writing import OUTPUT_FORMATS, check_outputs
 
 PROG = "zhalign"
 
@@ -29,7 +29,10 @@ PROG = "zhalign"
 # --- option groups, each defined once and shared by the subcommands that take them --------
 
 def reading_options() -> argparse.ArgumentParser:
-    """Every command that reads and embeds documents: model, input formats, encodings."""
+    """Every command that reads and embeds documents: model, input formats, encodings, size limit."""
+    from align.embedding import DEFAULT_MODEL, DEVICES
+    from align.reading import INPUT_FORMATS, MAX_INPUT_MB
+
     parser = argparse.ArgumentParser(add_help=False)
     group = parser.add_argument_group("reading and embedding")
     group.add_argument("--model", default=DEFAULT_MODEL,
@@ -48,18 +51,23 @@ def reading_options() -> argparse.ArgumentParser:
                                           "Big5, and CP1252/Latin-1 before other single-byte encodings)")
     group.add_argument("--zh-encoding", help="encoding of the Chinese side only (e.g. gb18030)")
     group.add_argument("--en-encoding", help="encoding of the English side only (e.g. cp1252)")
+    group.add_argument("--max-input-mb", type=number_in(0, math.inf, low_open=True), default=MAX_INPUT_MB,
+                       metavar="MB", help="refuse a document larger than this; a device or FIFO (/dev/zero) is "
+                                          f"always refused (default: {MAX_INPUT_MB})")
     return parser
 
 
 def aligning_options() -> argparse.ArgumentParser:
     """Every command that aligns."""
+    from align.aligning import AlignParams
+
     parser = argparse.ArgumentParser(add_help=False)
     group = parser.add_argument_group("aligning")
     defaults = AlignParams()
     group.add_argument("--split-semicolon", action="store_true", help="also split Chinese sentences at ；")
-    group.add_argument("--max-bead", type=int, default=defaults.max_bead,
+    group.add_argument("--max-bead", type=int_at_least(1), default=defaults.max_bead,
                        help=f"most sentences on one side of a bead (default: {defaults.max_bead})")
-    group.add_argument("--max-total", type=int, default=defaults.max_total,
+    group.add_argument("--max-total", type=int_at_least(2), default=defaults.max_total,
                        help=f"most sentences in a bead, both sides together (default: {defaults.max_total})")
     group.add_argument("--force", action="store_true",
                        help="align even when a side does not look like its language (English given as "
@@ -68,7 +76,7 @@ def aligning_options() -> argparse.ArgumentParser:
     group.add_argument("--strict", action="store_true",
                        help="fail (exit 1, no output) when the documents do not look parallel; "
                             "by default that is a warning and the verdict in the output")
-    group.add_argument("--skip", type=float, default=None,
+    group.add_argument("--skip", type=number_in(0, math.inf, low_open=True), default=None,
                        help="fixed cost of leaving a sentence unaligned (about 1 to 1.3 is typical; lower "
                             "leaves more unaligned). Default: the fitted cost, cheaper for a sentence whose "
                             "best match is poorer than the document's usual")
@@ -100,8 +108,80 @@ def keep_not_parallel_option(what: str) -> argparse.ArgumentParser:
     return parser
 
 
-def params_from(args: argparse.Namespace) -> AlignParams:
+def params_from(args: argparse.Namespace):
+    from align.aligning import AlignParams
+
     return AlignParams(max_bead=args.max_bead, max_total=max(args.max_total, 2), skip=args.skip)
+
+
+def max_input_bytes(args: argparse.Namespace) -> int:
+    return int(args.max_input_mb * 1_000_000)
+
+
+def int_at_least(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= least (else a usage error, exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, not {value}")
+        return value
+    return parse
+
+
+def number_in(low: float, high: float, low_open: bool = False, off: bool = False) -> Callable[[str], float | None]:
+    """An argparse type: a finite number in [low, high] ((low, high] with low_open),
+    or with `off`, off/none for no limit (None). NaN and inf are refused."""
+    def parse(text: str) -> float | None:
+        if off and text.strip().lower() in ("off", "none"):
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number{' or off' if off else ''}, not {text!r}") from None
+        too_low = value <= low if low_open else value < low
+        if not math.isfinite(value) or too_low or value > high:
+            above = f"above {low:g}" if low_open else f"at least {low:g}"
+            bound = above if high == math.inf else f"{above} and at most {high:g}"
+            raise argparse.ArgumentTypeError(f"must be a number {bound}, not {text!r}")
+        return value
+    return parse
+
+
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high]."""
+    at_least = int_at_least(low)
+
+    def parse(text: str) -> int:
+        value = at_least(text)
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high}, not {value}")
+        return value
+    return parse
+
+
+def optional_int_at_least(least: int) -> Callable[[str], int | None]:
+    """An argparse type: a whole number >= least, or off/none for no limit (None)."""
+    at_least = int_at_least(least)
+
+    def parse(text: str) -> int | None:
+        return None if text.strip().lower() in ("off", "none") else at_least(text)
+    return parse
+
+
+def check_inputs(args: argparse.Namespace, paths) -> None:
+    """Before any work: each document is a regular file within --max-input-mb (align.reading.check_input_file)."""
+    from align.reading import check_input_file
+
+    for path in paths:
+        check_input_file(path, max_input_bytes(args))
+
+
+def same_path(a: str | Path, b: str | Path) -> bool:
+    """Whether two output paths name one file, existing or not."""
+    return Path(a).resolve() == Path(b).resolve()
 
 
 def input_formats(args: argparse.Namespace) -> tuple[str, str]:
@@ -119,14 +199,15 @@ def align_from_args(args: argparse.Namespace):
     from align.evaluating import read_numbered_alignment
     from align.pipeline import align_pair
 
+    # Paths, never text: a file name holding a newline is still a file name (only the API takes text).
     anchors_file, weights_file = getattr(args, "anchors", None), getattr(args, "weights", None)
     numbered = read_numbered_alignment(anchors_file) if anchors_file else []
     try:
         return align_pair(
-            args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=encodings(args),
-            params=params_from(args), split_semicolon=args.split_semicolon, progress=progress_from(args),
-            force=args.force, strict=args.strict, device=args.device,
-            weights=load_weights(weights_file) if weights_file else None,
+            Path(args.zh), Path(args.en), model=args.model, input_format=input_formats(args),
+            encoding=encodings(args), params=params_from(args), split_semicolon=args.split_semicolon,
+            progress=progress_from(args), force=args.force, strict=args.strict, device=args.device,
+            max_input_bytes=max_input_bytes(args), weights=load_weights(weights_file) if weights_file else None,
             anchors=[bead for _, bead in numbered] or None,
         )
     except AnchorError as error:  # name the file's line, not the anchor's place in the list
@@ -161,7 +242,8 @@ def load_weights(path: str):
 def cmd_align(args: argparse.Namespace) -> int:
     from align.writing import output_paths, write_output
 
-    refuse_overwriting_inputs(output_paths(args.output, args.format), [args.zh, args.en])
+    check_inputs(args, [args.zh, args.en])
+    check_outputs(output_paths(args.output, args.format), [args.zh, args.en])
     result = align_from_args(args)
     write_output(result.frame, args.output, args.format)
     if not args.quiet:
@@ -243,7 +325,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from align.plotting import cjk_font, overview_figure, save_png
     from align.progress import show_progress, status
 
-    refuse_overwriting_inputs([args.output], [args.zh, args.en])
+    check_inputs(args, [args.zh, args.en])
+    check_outputs([args.output], [args.zh, args.en])
     result = align_from_args(args)
     with status(f"plotting {args.output}", show_progress(progress_from(args))):
         figure = overview_figure(result, window=args.window, size_px=args.size, dpi=args.dpi, labels=args.labels,
@@ -256,22 +339,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def optional_number(kind: type) -> Callable[[str], float | int | None]:
-    """A number, or `off` for no limit."""
-    def parse(text: str) -> float | int | None:
-        if text.strip().lower() in ("off", "none"):
-            return None
-        try:
-            return kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number or off, not {text!r}") from None
-    return parse
-
-
 def cmd_export(args: argparse.Namespace) -> int:
     from align.exporting import export, filter_pairs, output_paths, parse_formats, read_aligned
 
     formats = parse_formats(args.format)
+    # Every target checked before anything is read: no input (a named file), all writable.
+    check_outputs(output_paths(args.output, formats), args.inputs)
     # Never read back, nor overwrite, a file this run writes (e.g. -o inside the input folder).
     tables = read_aligned(args.inputs, outputs=output_paths(args.output, formats))
     frame, report = filter_pairs(
@@ -311,15 +384,14 @@ def cmd_pair(args: argparse.Namespace) -> int:
     from align.batching import dask_client
     from align.pairing import list_documents, pair_documents, write_manifest, write_report
 
-    if args.candidates < 1:
-        raise UsageError("--candidates must be at least 1")
     zh_paths = list_documents(args.zh, args.zh_glob)
     en_paths = list_documents(args.en or args.zh, args.en_glob)
     if not zh_paths or not en_paths:
         raise InputError(f"no documents in {args.zh if not zh_paths else args.en or args.zh}")
-    refuse_overwriting_inputs([args.output, args.report], [args.zh, args.en, *zh_paths, *en_paths])
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be at least 1")
+    if args.output not in (None, "-") and args.report and same_path(args.output, args.report):
+        raise UsageError(f"-o and --report are the same file {args.output}: give two paths")
+    check_outputs([args.output, args.report], [args.zh, args.en, *zh_paths, *en_paths])
+    check_inputs(args, [*zh_paths, *en_paths])
     check_local_device(args)
     cache = cache_from(args)
     with dask_client(args.scheduler, args.workers) as client:
@@ -360,20 +432,29 @@ def print_pairing(pairing, report, threshold: float) -> None:
 def cmd_batch(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from align.batching import BatchSettings, run_batch
+    from align.batching import BatchSettings, read_manifest, run_batch
+    from align.reading import MAX_INPUT_MB
+    from align.writing import refuse_overwriting_inputs, refuse_unusable_folder
 
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be at least 1")
+    # Before any work: the manifest and its documents are read, and no output is one of them.
+    check_inputs(args, [args.manifest])
+    pairs = read_manifest(args.manifest)
+    out_dir = Path(args.output)
+    refuse_unusable_folder(out_dir, files=("summary.tsv", "corpus.tsv", "corpus.parquet"), folders=("pairs",))
+    outputs = [out_dir / name for name in ("summary.tsv", "corpus.tsv", "corpus.parquet")]
+    outputs += [out_dir / "pairs" / f"{name}{suffix}" for name in pairs["pair"] for suffix in (".tsv", ".json")]
+    refuse_overwriting_inputs(outputs, [args.manifest, *pairs["zh_path"], *pairs["en_path"]])
     cache = cache_from(args)
     settings = BatchSettings(
         model=args.model, input_format=input_formats(args), encoding=encodings(args),
         split_semicolon=args.split_semicolon, params=asdict(params_from(args)),
         cache_dir=None if cache is None else str(cache.folder), device=args.device,
         # options other subcommands' align_pair takes, passed on only when given
-        align_options={name: True for name in ("force", "strict") if getattr(args, name, False)},
+        align_options={name: True for name in ("force", "strict") if getattr(args, name, False)}
+        | ({"max_input_bytes": max_input_bytes(args)} if args.max_input_mb != MAX_INPUT_MB else {}),
     )
     check_local_device(args)
-    result = run_batch(args.manifest, args.output, settings, workers=args.workers, scheduler=args.scheduler,
+    result = run_batch(pairs, args.output, settings, workers=args.workers, scheduler=args.scheduler,
                        threads=args.threads, redo=args.redo, progress=progress_from(args),
                        keep_not_parallel=args.keep_not_parallel)
     summary = result.summary
@@ -469,7 +550,7 @@ def plot_arguments(parser: argparse.ArgumentParser) -> None:
                              "with the sentences' text (default: the whole document)")
     parser.add_argument("--size", type=size_arg, default=(1800, 1100), metavar="WxH",
                         help="image size in pixels (default: 1800x1100)")
-    parser.add_argument("--dpi", type=int, default=100, help="dots per inch: scales the text (default: 100)")
+    parser.add_argument("--dpi", type=int_in(10, 1000), default=100, help="dots per inch: scales the text (default: 100)")
     parser.add_argument("--labels", choices=("auto", "text", "number"), default="auto",
                         help="heatmap tick labels: sentence text and number, number only, or auto (text for "
                              "small windows); Chinese text needs a CJK font (default: auto)")
@@ -488,14 +569,14 @@ def export_arguments(parser: argparse.ArgumentParser) -> None:
                              "input")
     parser.add_argument("--format", default="all", metavar="LIST",
                         help=f"comma-separated: {', '.join(ex.FORMATS)}, or all (default: all)")
-    parser.add_argument("--min-score", type=optional_number(float), default=ex.MIN_SCORE,
+    parser.add_argument("--min-score", type=number_in(0, 1, off=True), default=ex.MIN_SCORE,
                         help=f"drop pairs scoring below this; off keeps all (default: {ex.MIN_SCORE})")
     parser.add_argument("--max-type", default=ex.MAX_TYPE, metavar="M-N",
                         help="keep beads of at most M Chinese and N English sentences: 1-1 for 1-1 only, "
                              f"all for every shape; unaligned beads always go (default: {ex.MAX_TYPE})")
-    parser.add_argument("--min-length", type=int, default=ex.MIN_LENGTH,
+    parser.add_argument("--min-length", type=int_at_least(0), default=ex.MIN_LENGTH,
                         help=f"least Chinese characters and English words on each side (default: {ex.MIN_LENGTH})")
-    parser.add_argument("--max-length", type=optional_number(int), default=ex.MAX_LENGTH,
+    parser.add_argument("--max-length", type=optional_int_at_least(1), default=ex.MAX_LENGTH,
                         help="most Chinese characters and English words on each side; off for no limit "
                              f"(default: {ex.MAX_LENGTH})")
     parser.add_argument("--length-ratio", default=ex.LENGTH_RATIO, metavar="auto|published|off|LOW:HIGH",
@@ -503,7 +584,7 @@ def export_arguments(parser: argparse.ArgumentParser) -> None:
                              f"(median +- 3 robust deviations; the published ratio under {ex.MIN_FIT_PAIRS} "
                              f"pairs), published is {ex.PUBLISHED_BOUNDS[0]:.2f}:{ex.PUBLISHED_BOUNDS[1]:.1f} "
                              f"(default: {ex.LENGTH_RATIO})")
-    parser.add_argument("--min-script", type=float, default=ex.MIN_SCRIPT, metavar="SHARE",
+    parser.add_argument("--min-script", type=number_in(0, 1), default=ex.MIN_SCRIPT, metavar="SHARE",
                         help="language check: least share of Han letters on the Chinese side and of Latin "
                              f"letters on the English side; 0 turns it off (default: {ex.MIN_SCRIPT})")
     parser.add_argument("--keep-boilerplate", action="store_true",
@@ -523,15 +604,15 @@ def pair_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="FILE",
                         help="also write a TSV with every document: matched, unmatched or skipped, its partner or "
                              "best candidate, and the score's parts")
-    parser.add_argument("--threshold", type=float, default=0.45,
+    parser.add_argument("--threshold", type=number_in(0, 1), default=0.45,
                         help="least score of a pair; documents whose best one-to-one partner scores less stay "
                              "unmatched (default: 0.45)")
-    parser.add_argument("--candidates", type=int, default=3,
+    parser.add_argument("--candidates", type=int_at_least(1), default=3,
                         help="partners per document scored in full, chosen by the mean best-match sentence cosine; "
                              "every pair is scored when there are at most 64 (default: 3)")
     parser.add_argument("--zh-glob", default="*", help="files of the ZH folder to read (default: *)")
     parser.add_argument("--en-glob", default="*", help="files of the EN folder to read (default: *)")
-    parser.add_argument("--workers", type=int,
+    parser.add_argument("--workers", type=int_at_least(1),
                         help="worker processes of the local Dask cluster that read, embed and score the documents "
                              "(default: one per core)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
@@ -542,9 +623,9 @@ def pair_arguments(parser: argparse.ArgumentParser) -> None:
 def batch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("manifest", help="manifest TSV: columns zh_path, en_path (relative to its folder)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="output folder")
-    parser.add_argument("--workers", type=int,
+    parser.add_argument("--workers", type=int_at_least(1),
                         help="worker processes of the local cluster (default: one per core)")
-    parser.add_argument("--threads", type=int, default=1,
+    parser.add_argument("--threads", type=int_at_least(1), default=1,
                         help="OpenMP threads of each local worker's model (default: 1)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="use this Dask scheduler (e.g. tcp://host:8786) instead of a local cluster; its "
@@ -574,6 +655,8 @@ def models_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def tune_arguments(parser: argparse.ArgumentParser) -> None:
+    from align.embedding import DEFAULT_MODEL
+
     parser.add_argument("gold", nargs="+", metavar="GOLD",
                         help="a folder of hand-aligned pairs: zh/NAME and en/NAME (one sentence a line) and "
                              "gold/NAME (index format, `[0, 1]:[0]` a line), as MAC-Dev is laid out; several folders "
@@ -709,21 +792,22 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    run: Callable[[argparse.Namespace], int] = args.run
-    with warnings.catch_warnings():  # the one-line format for this run only; the hook is restored after
-        warnings.showwarning = show_warning
-        try:
-            return run(args)
-        except KeyboardInterrupt:
-            print(f"{PROG}: interrupted", file=sys.stderr)
-            return 130
-        except BrokenPipeError:
-            return 1
-        except USER_ERRORS as error:
-            message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
-            print(f"{PROG}: error: {message}", file=sys.stderr)
-            return 1
+    try:  # from the first import of a heavy module (building the parser) on: Ctrl-C is one line, exit 130
+        args = build_parser().parse_args(argv)
+        run: Callable[[argparse.Namespace], int] = args.run
+        with warnings.catch_warnings():  # the one-line format for this run only; the hook is restored after
+            warnings.showwarning = show_warning
+            try:
+                return run(args)
+            except BrokenPipeError:
+                return 1
+            except USER_ERRORS as error:
+                message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
+                print(f"{PROG}: error: {message}", file=sys.stderr)
+                return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ a line and the TMX stays valid XML.
 """
 from __future__ import annotations
 
-import contextlib
 import glob
 import json
 import math
@@ -34,7 +33,8 @@ from align.errors import InputError, UsageError
 from align.reading import Document, Paragraph
 from align.script import han_share, latin_share
 from align.segmenting import split_document
-from align.writing import as_ids, as_roles, atomic_path, frame_to_tsv, read_tsv, same_file, verdict
+from align.writing import (as_ids, as_roles, atomic_paths, frame_to_tsv, read_tsv, refuse_unwritable_outputs, same_file,
+                           verdict)
 
 FORMATS = ("tsv", "full-tsv", "jsonl", "moses", "tmx")
 # What each format writes, as suffixes added to the output prefix.
@@ -403,8 +403,8 @@ def read_aligned(inputs: Iterable[str | Path], outputs: Iterable[str | Path] = (
     """{path: table} for every aligned TSV among the inputs (files, folders, globs).
 
     outputs: the files the export will write. One of them that is an input (a
-    file named, or an aligned TSV found in a folder) is refused with a
-    UsageError, never overwritten; an earlier export's plain files found in a
+    file named, or an aligned TSV found in a folder) is refused with an
+    InputError, never overwritten; an earlier export's plain files found in a
     folder (train.tsv without a header) are simply not read."""
     inputs = list(inputs)
     written = [Path(p) for p in outputs if Path(p).exists()]
@@ -417,7 +417,7 @@ def read_aligned(inputs: Iterable[str | Path], outputs: Iterable[str | Path] = (
     for path in expand_inputs(inputs):
         if is_output(path):
             if path in named or all(column in _header(path) for column in NEEDED_COLUMNS):
-                raise UsageError(f"export would overwrite its input {path}: refusing; choose another -o")
+                raise InputError(f"export would overwrite its input {path}: refusing; choose another -o")
             continue
         try:
             frame = read_tsv(path)
@@ -571,10 +571,11 @@ def export(frame: pd.DataFrame, prefix: str | Path, formats: str | Iterable[str]
 
 
 def _write_all(contents: Mapping[Path, str | bytes]) -> None:
-    # Every file goes to a temporary file first; the renames happen only once all are written.
-    with contextlib.ExitStack() as stack:
-        for path, content in contents.items():
-            temporary = stack.enter_context(atomic_path(path))
+    # Every target is checked, then every file goes to a temporary file; the renames happen only
+    # once all are written, and a failed one puts back those done (atomic_paths).
+    refuse_unwritable_outputs(contents)
+    with atomic_paths(list(contents)) as temporaries:
+        for temporary, content in zip(temporaries, contents.values()):
             if isinstance(content, bytes):
                 temporary.write_bytes(content)
             else:

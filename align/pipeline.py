@@ -21,7 +21,7 @@ from align.checking import AlignWarning, ParallelReport, check_languages, parall
 from align.embedding import DEFAULT_MODEL, Encoder, ModelSpec, load_encoder, model_id, resolve_model, weights_for
 from align.errors import InputError
 from align.marks import PairEvidence
-from align.reading import Document, per_side, read_document
+from align.reading import MAX_INPUT_BYTES, Document, per_side, read_document
 from align.scoring import Weights
 from align.progress import show_progress, status
 from align.segmenting import Sentence, split_document
@@ -99,12 +99,14 @@ def read_pair(
     en: Source,
     input_format: str | tuple[str, str] = "auto",
     encoding: str | None | tuple[str | None, str | None] = None,
+    max_bytes: int | None = MAX_INPUT_BYTES,
 ) -> tuple[Document, Document]:
-    """Both documents; input_format and encoding are given once or as (zh, en)."""
+    """Both documents; input_format and encoding are given once or as (zh, en);
+    a file over max_bytes is an InputError (align.reading.check_input_file)."""
     zh_format, en_format = per_side(input_format)
     zh_encoding, en_encoding = per_side(encoding)
-    zh_doc = zh if isinstance(zh, Document) else read_document(zh, zh_format, zh_encoding)
-    en_doc = en if isinstance(en, Document) else read_document(en, en_format, en_encoding)
+    zh_doc = zh if isinstance(zh, Document) else read_document(zh, zh_format, zh_encoding, max_bytes)
+    en_doc = en if isinstance(en, Document) else read_document(en, en_format, en_encoding, max_bytes)
     return zh_doc, en_doc
 
 
@@ -164,10 +166,11 @@ def align_pair(
     strict: bool = False,
     device: str = "auto",
     anchors: list | None = None,
+    max_input_bytes: int | None = MAX_INPUT_BYTES,
 ) -> PairResult:
     """Align a Chinese document with its English translation.
 
-    zh, en: paths, texts (a str holding a newline), or Documents.
+    zh, en: paths (a Path is always a path), texts (a str holding a newline), or Documents.
     model: a registry name (see `zhalign models`), a sentence-transformers
     folder, or an Encoder already loaded (reuse one across many pairs).
     input_format, encoding: one for both sides, or (Chinese side, English side);
@@ -183,11 +186,12 @@ def align_pair(
     anchors: beads to keep as given, (zh ids, en ids) pairs or Beads, ids counted as
     the sentences split (align.anchoring); one that cannot be kept is an InputError
     (anchoring.AnchorError, naming it) before anything is embedded.
+    max_input_bytes: the largest file read (None: no limit); a device or FIFO is never read.
     """
     show = show_progress(progress)
     clock = time.perf_counter()
     with status("reading", show):
-        zh_doc, en_doc = read_pair(zh, en, input_format, encoding)
+        zh_doc, en_doc = read_pair(zh, en, input_format, encoding, max_input_bytes)
         zh_sents = split_document(zh_doc, "zh", split_semicolon)
         en_sents = split_document(en_doc, "en")
     if not zh_sents or not en_sents:

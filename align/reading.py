@@ -7,7 +7,9 @@ rule decides what is a credit: here.
 """
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -18,6 +20,9 @@ from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 from align.errors import InputError
 
 INPUT_FORMATS = ("auto", "zaker", "text", "lines")
+# Largest input document read (`--max-input-mb`): a book is a few MB; far more is the wrong file.
+MAX_INPUT_MB = 100
+MAX_INPUT_BYTES = MAX_INPUT_MB * 1_000_000
 ROLES = ("body", "heading", "caption", "credit")
 
 
@@ -129,13 +134,15 @@ def read_document(
     source: str | Path,
     input_format: str = "auto",
     encoding: str | None = None,
+    max_bytes: int | None = MAX_INPUT_BYTES,
 ) -> Document:
-    """Read a path (or, for a str holding a newline, the text itself) into a Document."""
+    """Read a path (or, for a str holding a newline, the text itself) into a Document.
+    A file larger than max_bytes (None: no limit) is an InputError (check_input_file)."""
     if input_format not in INPUT_FORMATS:
         raise InputError(f"unknown input format {input_format!r}; choose from {', '.join(INPUT_FORMATS)}")
     if isinstance(source, Path) or "\n" not in source:
         path = Path(source)
-        text, name = decode_file(path, encoding), str(path)
+        text, name = decode_file(path, encoding, max_bytes), str(path)
     else:
         text, name = source, "<text>"
     text = normalise_text(text.replace("\r\n", "\n").replace("\r", "\n"), keep_lines=input_format == "lines")
@@ -183,12 +190,38 @@ def normalise_text(text: str, keep_lines: bool = False) -> str:
     return _CONTROL.sub("", text)
 
 
-def decode_file(path: Path, encoding: str | None = None) -> str:
+def check_input_file(path: str | Path, max_bytes: int | None = MAX_INPUT_BYTES) -> int:
+    """The size of an input file, after refusing (InputError naming it) what is
+    not a regular file (a device such as /dev/zero, a FIFO, a folder: endless,
+    or blocking) or holds more than max_bytes (None: no limit)."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise InputError(f"{path}: is a directory, not a file")
+    if not stat.S_ISREG(status.st_mode):
+        raise InputError(f"{path}: not a regular file (a device, FIFO or socket); give a file")
+    if max_bytes is not None and status.st_size > max_bytes:
+        raise InputError(f"{path}: {status.st_size / 1e6:,.1f} MB, more than the {max_bytes / 1e6:g} MB an input may "
+                         "hold (--max-input-mb)")
+    return status.st_size
+
+
+def decode_file(path: Path, encoding: str | None = None, max_bytes: int | None = MAX_INPUT_BYTES) -> str:
     """The file's text: UTF-8 (with or without BOM), UTF-16 with BOM, or what
     charset-normalizer detects (GB18030/GBK for most Chinese sources). Binary
-    or undecodable files raise InputError, one line naming the file."""
+    or undecodable files, and those check_input_file refuses, raise InputError,
+    one line naming the file."""
+    check_input_file(path, max_bytes)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:  # no more than the limit, even from a file that grew since
+            data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
+        if max_bytes is not None and len(data) > max_bytes:
+            check_input_file(path, max_bytes)  # the file grew past the limit: say so as for any large file
+            raise InputError(f"{path}: more than the {max_bytes / 1e6:g} MB an input may hold (--max-input-mb)")
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
