@@ -2,7 +2,8 @@
 
 Data goes to stdout (or -o FILE), messages and progress to stderr. Exit codes:
 0 success; 1 bad input, an output refused or unwritable, or a failed run; 2 a
-command line argparse rejects; 130 interrupted. The
+command line argparse rejects; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM,
+handled as Ctrl-C: a batch writes its summary). The
 project's own errors (align.errors) are one line `zhalign: error: ...`; any
 other exception is a bug and shows its traceback.
 """
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from align import __version__
 from align.aligning import AlignParams
 from align.embedding import DEFAULT_MODEL, DEVICES
-from align.errors import USER_ERRORS, InputError, UsageError
+from align.errors import USER_ERRORS, InputError, Terminated, UsageError
 from align.reading import INPUT_FORMATS
 from align.writing import OUTPUT_FORMATS, refuse_overwriting_inputs
 
@@ -222,6 +225,16 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def scheduler_arg(text: str) -> str:
+    """A Dask scheduler address, checked before anything starts (align.batching.check_scheduler_address)."""
+    from align.batching import check_scheduler_address
+
+    try:
+        return check_scheduler_address(text)
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def optional_number(kind: type) -> Callable[[str], float | int | None]:
     """A number, or `off` for no limit."""
     def parse(text: str) -> float | int | None:
@@ -275,7 +288,7 @@ def cache_from(args: argparse.Namespace):
 
 def cmd_pair(args: argparse.Namespace) -> int:
     from align.batching import dask_client
-    from align.pairing import list_documents, pair_documents, write_manifest, write_report
+    from align.pairing import list_documents, manifest_text, pair_documents, write_manifest, write_report
 
     if args.candidates < 1:
         raise UsageError("--candidates must be at least 1")
@@ -295,7 +308,7 @@ def cmd_pair(args: argparse.Namespace) -> int:
                                  cache_dir=None if cache is None else cache.folder, device=args.device)
     manifest = pairing.manifest()
     if args.output in (None, "-"):
-        sys.stdout.write(manifest.to_csv(sep="\t", index=False, lineterminator="\n"))
+        sys.stdout.write(manifest_text(manifest))  # absolute paths: stdout has no folder
     else:
         write_manifest(manifest, args.output)
     report = pairing.report()
@@ -487,7 +500,7 @@ def pair_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int,
                         help="worker processes of the local Dask cluster that read, embed and score the documents "
                              "(default: one per core)")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
+    parser.add_argument("--scheduler", metavar="ADDRESS", type=scheduler_arg,
                         help="use this Dask scheduler (e.g. tcp://host:8786) instead of a local cluster; its "
                              "workers must see the documents")
 
@@ -499,7 +512,7 @@ def batch_arguments(parser: argparse.ArgumentParser) -> None:
                         help="worker processes of the local cluster (default: one per core)")
     parser.add_argument("--threads", type=int, default=1,
                         help="OpenMP threads of each local worker's model (default: 1)")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
+    parser.add_argument("--scheduler", metavar="ADDRESS", type=scheduler_arg,
                         help="use this Dask scheduler (e.g. tcp://host:8786) instead of a local cluster; its "
                              "workers must see the input paths and OUT_DIR")
     parser.add_argument("--redo", action="store_true", help="align every pair again, even those already done")
@@ -600,13 +613,25 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
+def terminate(signum, frame) -> None:
+    """SIGTERM as Ctrl-C: raise Terminated (a KeyboardInterrupt) once, so that the command
+    cleans up as it does for Ctrl-C; a second SIGTERM does not cut that short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, terminate) if on_main_thread else None
     with warnings.catch_warnings():  # the one-line format for this run only; the hook is restored after
         warnings.showwarning = show_warning
         try:
             return run(args)
+        except Terminated:
+            print(f"{PROG}: terminated (SIGTERM)", file=sys.stderr)
+            return 143
         except KeyboardInterrupt:
             print(f"{PROG}: interrupted", file=sys.stderr)
             return 130
@@ -616,6 +641,9 @@ def main(argv: list[str] | None = None) -> int:
             message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
             print(f"{PROG}: error: {message}", file=sys.stderr)
             return 1
+        finally:
+            if on_main_thread:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 if __name__ == "__main__":
