@@ -681,13 +681,22 @@ class _Tasks:
 
 
 def manifest_text(frame: pd.DataFrame, folder: str | Path | None = None) -> str:
-    """The manifest as TSV, its paths relative to `folder` (where the manifest goes), or
-    absolute for None (stdout), so that `zhalign batch` finds the documents from any folder."""
+    """The manifest as TSV, so that `zhalign batch` finds the documents from any folder: a
+    document's path relative to `folder` (where the manifest goes: the two move together)
+    when they share a folder below the root, else absolute; absolute for folder None (stdout)."""
     table = frame[MANIFEST_COLUMNS].copy()
     for column in ("zh_path", "en_path"):
-        absolute = [os.path.abspath(path) for path in table[column]]
-        table[column] = absolute if folder is None else [os.path.relpath(path, folder) for path in absolute]
+        table[column] = [manifest_path(path, folder) for path in table[column]]
     return table.to_csv(sep="\t", index=False, lineterminator="\n")
+
+
+def manifest_path(path: str | Path, folder: str | Path | None) -> str:
+    """`path` as a manifest in `folder` lists it (see manifest_text)."""
+    absolute = os.path.abspath(path)
+    if folder is None:
+        return absolute
+    shared = os.path.commonpath([absolute, os.fspath(folder)])
+    return absolute if os.path.dirname(shared) == shared else os.path.relpath(absolute, folder)
 
 
 def write_manifest(frame: pd.DataFrame, path: str | Path) -> None:
