@@ -41,6 +41,7 @@ import json
 import logging
 import os
 import re
+import sys
 import time
 import uuid
 import warnings
@@ -422,6 +423,9 @@ def check_scheduler_address(address: str) -> str:
     return address
 
 
+QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
 @contextlib.contextmanager
 def dask_client(scheduler: str | None = None, workers: int | None = None, threads: int = 1):
     """A client on an existing scheduler, or on a local cluster of `workers`
@@ -435,6 +439,11 @@ def dask_client(scheduler: str | None = None, workers: int | None = None, thread
         with client:
             yield client
         return
+    # A worker stopped in the middle of a pair (Ctrl-C, SIGTERM) leaves a semaphore that multiprocessing's
+    # resource tracker cleans up, saying so on stderr at exit: noise after the one line the run ends with.
+    # The tracker starts with the first worker and takes this interpreter's -W options.
+    if QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(QUIET_TRACKER)
     threads = str(max(1, threads))
     environment = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
     with LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
