@@ -2,7 +2,8 @@
 
 Data goes to stdout (or -o FILE), messages and progress to stderr. Exit codes:
 0 success; 1 bad input, an output refused or unwritable, or a failed run; 2 a
-command line argparse rejects; 130 interrupted. The
+command line argparse rejects; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM,
+handled as Ctrl-C: a batch writes its summary). The
 project's own errors (align.errors) are one line `zhalign: error: ...`; any
 other exception is a bug and shows its traceback.
 """
@@ -11,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +23,7 @@ from pathlib import Path
 # Only light modules here: the heavy ones (numpy, numba, pandas, torch) are imported inside
 # main's guard, so that Ctrl-C in the first half second is an interrupt like any later one.
 from align import __version__
-from align.errors import USER_ERRORS, InputError, UsageError
+from align.errors import USER_ERRORS, InputError, Terminated, UsageError
 from align.writing import OUTPUT_FORMATS, check_outputs
 
 PROG = "zhalign"
@@ -339,6 +342,16 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def scheduler_arg(text: str) -> str:
+    """A Dask scheduler address, checked before anything starts (align.batching.check_scheduler_address)."""
+    from align.batching import check_scheduler_address
+
+    try:
+        return check_scheduler_address(text)
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from align.exporting import export, filter_pairs, output_paths, parse_formats, read_aligned
 
@@ -382,7 +395,7 @@ def cache_from(args: argparse.Namespace):
 
 def cmd_pair(args: argparse.Namespace) -> int:
     from align.batching import dask_client
-    from align.pairing import list_documents, pair_documents, write_manifest, write_report
+    from align.pairing import list_documents, manifest_text, pair_documents, write_manifest, write_report
 
     zh_paths = list_documents(args.zh, args.zh_glob)
     en_paths = list_documents(args.en or args.zh, args.en_glob)
@@ -401,7 +414,7 @@ def cmd_pair(args: argparse.Namespace) -> int:
                                  cache_dir=None if cache is None else cache.folder, device=args.device)
     manifest = pairing.manifest()
     if args.output in (None, "-"):
-        sys.stdout.write(manifest.to_csv(sep="\t", index=False, lineterminator="\n"))
+        sys.stdout.write(manifest_text(manifest))  # absolute paths: stdout has no folder
     else:
         write_manifest(manifest, args.output)
     report = pairing.report()
@@ -615,7 +628,7 @@ def pair_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int_at_least(1),
                         help="worker processes of the local Dask cluster that read, embed and score the documents "
                              "(default: one per core)")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
+    parser.add_argument("--scheduler", metavar="ADDRESS", type=scheduler_arg,
                         help="use this Dask scheduler (e.g. tcp://host:8786) instead of a local cluster; its "
                              "workers must see the documents")
 
@@ -627,7 +640,7 @@ def batch_arguments(parser: argparse.ArgumentParser) -> None:
                         help="worker processes of the local cluster (default: one per core)")
     parser.add_argument("--threads", type=int_at_least(1), default=1,
                         help="OpenMP threads of each local worker's model (default: 1)")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
+    parser.add_argument("--scheduler", metavar="ADDRESS", type=scheduler_arg,
                         help="use this Dask scheduler (e.g. tcp://host:8786) instead of a local cluster; its "
                              "workers must see the input paths and OUT_DIR")
     parser.add_argument("--redo", action="store_true", help="align every pair again, even those already done")
@@ -791,7 +804,16 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
+def terminate(signum, frame) -> None:
+    """SIGTERM as Ctrl-C: raise Terminated (a KeyboardInterrupt) once, so that the command
+    cleans up as it does for Ctrl-C; a second SIGTERM does not cut that short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, terminate) if on_main_thread else None
     try:  # from the first import of a heavy module (building the parser) on: Ctrl-C is one line, exit 130
         args = build_parser().parse_args(argv)
         run: Callable[[argparse.Namespace], int] = args.run
@@ -805,9 +827,15 @@ def main(argv: list[str] | None = None) -> int:
                 message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
                 print(f"{PROG}: error: {message}", file=sys.stderr)
                 return 1
+    except Terminated:
+        print(f"{PROG}: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 if __name__ == "__main__":

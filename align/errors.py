@@ -25,6 +25,11 @@ class ModelError(RuntimeError):
     """A model that cannot be loaded; the message is one line for the user."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, which the command line raises as this so that a command stops as on Ctrl-C
+    (exit 143 instead of 130); not a user error."""
+
+
 USER_ERRORS: tuple[type[BaseException], ...] = (InputError, UsageError, OutputError, ModelError)
 
-__all__ = ["InputError", "ModelError", "OutputError", "USER_ERRORS", "UsageError"]
+__all__ = ["InputError", "ModelError", "OutputError", "Terminated", "USER_ERRORS", "UsageError"]
