@@ -94,6 +94,7 @@ def align_vectors(
     *,
     weights: Weights | Profile,
     dictionary: DictionaryEvidence | None = None,
+    anchors: list | None = None,
 ) -> Alignment:
     """Beads covering every sentence of both sides once, in order.
 
@@ -102,8 +103,13 @@ def align_vectors(
     without them every sentence has length 1 and no marks.
     weights: the scorer's Weights fitted for the vectors' model, or an
     align.profile.Profile (its weights, and its params unless `params` are given).
-    dictionary: word-match evidence between the sides (align.lexicon.Lexicon)."""
+    dictionary: word-match evidence between the sides (align.lexicon.Lexicon).
+    anchors: beads to keep as given, (zh ids, en ids) or Beads; the stretches
+    between them are aligned (align.anchoring.align_with_anchors)."""
     weights, params = weights_and_params(weights, params)
+    if anchors:
+        from align.anchoring import align_with_anchors  # it builds on this module
+        return align_with_anchors(zh, en, anchors, zh_stats, en_stats, params, weights=weights, dictionary=dictionary)
     n, m = len(zh), len(en)
     if n == 0 or m == 0:
         beads = [Bead([i], [], 0.0) for i in range(n)] + [Bead([], [j], 0.0) for j in range(m)]

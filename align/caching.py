@@ -13,11 +13,15 @@ An encoder uses it once attached: `attach_cache(encoder)` (or set
 `encoder.store`); `Encoder.encode` then looks texts up here before embedding
 and saves what it embedded.
 
-A stored vector is used only when it has the encoder's dimension and finite
-values; any other entry is a miss, embedded again and overwritten. A cache
-that cannot be used (a file that is not a database, a full disk, no
-permission) is reported once as a warning and bypassed: aligning goes on
-without it, and `clear` removes a file that is not a database.
+Each vector is stored with a checksum of its bytes (BLAKE2b, 8 bytes). A
+stored vector is used only when it has the encoder's dimension, finite values,
+its checksum (entries of caches written before checksums have none) and, for an
+encoder, unit length (every encoder returns L2-normalised rows); any other
+entry is a miss, embedded again and overwritten. A cache that cannot be used
+(a file that is not a database, one of another schema, a full disk) is
+reported once as a warning and bypassed: aligning goes on without it, and
+`clear` removes what it cannot read. A cache without write permission is read,
+and what is embedded anew is not saved.
 """
 from __future__ import annotations
 
@@ -38,9 +42,11 @@ if TYPE_CHECKING:
 CACHE_FILE = "embeddings.sqlite"
 # Rows of 1.5 KB: a rowid table on 16 KB pages packs them (about 1.7 KB a vector on disk).
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, key BLOB NOT NULL, vector BLOB NOT NULL);
-CREATE UNIQUE INDEX IF NOT EXISTS vectors_by_key ON vectors (model, key);
+CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, key BLOB NOT NULL, vector BLOB NOT NULL, checksum BLOB);
 """
+_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS vectors_by_key ON vectors (model, key)"
+_COLUMNS = {"model", "key", "vector"}
+_UNIT_TOLERANCE = 1e-3  # float32 rows the encoders normalise are within 1e-6 of length 1
 _LOOKUP_CHUNK = 400  # keys per SELECT, under SQLite's parameter limit
 
 
@@ -69,6 +75,27 @@ def text_key(text: str) -> bytes:
     return hashlib.sha1(text.encode("utf-8")).digest()
 
 
+def checksum(blob: bytes) -> bytes:
+    """What a stored vector's bytes must hash to (computed when it is stored)."""
+    return hashlib.blake2b(blob, digest_size=8).digest()
+
+
+def _set_up(connection: sqlite3.Connection) -> None:
+    """The table and index; a cache of 0.5.0 gains the checksum column. A table of
+    another schema is _Unusable (clear removes it)."""
+    connection.executescript(_SCHEMA)
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(vectors)")}
+    if not _COLUMNS <= columns:
+        raise _Unusable(f"not a zhalign embedding cache of this version (table vectors has columns "
+                        f"{', '.join(sorted(columns))})")
+    if "checksum" not in columns:
+        connection.execute("ALTER TABLE vectors ADD COLUMN checksum BLOB")
+    connection.execute(_INDEX)
+    # A file SQLite opened read-only (no write permission) fails here, not on the first save:
+    # an UPDATE of no row asks for a write transaction and writes nothing.
+    connection.execute("UPDATE vectors SET model = model WHERE rowid = -1")
+
+
 class EmbeddingCache:
     """Vectors on disk by (model, sha1 of text). Counts its hits and misses."""
 
@@ -79,6 +106,7 @@ class EmbeddingCache:
         self.misses = 0    # texts looked up and not found
         self.saved = 0     # vectors written
         self.problem: str | None = None  # why the cache is bypassed, once it is
+        self.read_only = False  # no write permission: read, save nothing
         self._connection: sqlite3.Connection | None = None
         self._pid = -1
 
@@ -89,7 +117,31 @@ class EmbeddingCache:
         state["_connection"], state["_pid"] = None, -1
         return state
 
+    def _writable(self) -> bool:
+        return os.access(self.folder, os.W_OK) and (not self.path.exists() or os.access(self.path, os.W_OK))
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """The cache without writing: mode=ro, or immutable when the folder does not let
+        SQLite make the WAL's shared-memory file."""
+        errors = []
+        for flag in ("mode=ro", "immutable=1"):
+            try:
+                connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?{flag}", uri=True, timeout=60,
+                                             isolation_level=None)
+                columns = {row[1] for row in connection.execute("PRAGMA table_info(vectors)")}
+            except sqlite3.Error as error:
+                errors.append(error)
+                continue
+            if not _COLUMNS <= columns:
+                connection.close()
+                raise _Unusable(f"not a zhalign embedding cache of this version (table vectors has columns "
+                                f"{', '.join(sorted(columns)) or 'none'})")
+            return connection
+        raise _Unusable(str(errors[-1]))
+
     def _connect(self) -> sqlite3.Connection:
+        if (self._connection is None or self._pid != os.getpid()) and self.path.exists() and not self._writable():
+            self._connection, self._pid, self.read_only = self._connect_read_only(), os.getpid(), True
         if self._connection is None or self._pid != os.getpid():
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
@@ -100,17 +152,22 @@ class EmbeddingCache:
                         with _setup_lock(self.folder):
                             connection.execute("PRAGMA page_size=16384")  # takes effect on a new file only
                             connection.execute("PRAGMA journal_mode=WAL")
-                            connection.executescript(_SCHEMA)
+                            _set_up(connection)
                         connection.execute("PRAGMA synchronous=NORMAL")
                         connection.execute("PRAGMA wal_autocheckpoint=256")  # pages: keep the log under 4 MB
                         connection.execute("PRAGMA journal_size_limit=4194304")
                         break
-                    except sqlite3.OperationalError as error:
+                    except (sqlite3.OperationalError, _Unusable) as error:
                         connection.close()
                         if "locked" not in str(error) or attempt == 39:
                             raise
                         time.sleep(0.05 * (attempt + 1))
+            except _Unusable:
+                raise
             except (sqlite3.Error, OSError) as error:
+                if _read_only_error(error) and self.path.exists():
+                    self._connection, self._pid, self.read_only = self._connect_read_only(), os.getpid(), True
+                    return self._connection
                 raise _Unusable(str(error)) from None
             self._connection, self._pid = connection, os.getpid()
         return self._connection
@@ -143,9 +200,11 @@ class EmbeddingCache:
             raise
         connection.execute("COMMIT")
 
-    def get_many(self, model: str, texts: Sequence[str], dim: int | None = None) -> dict[str, np.ndarray]:
-        """The stored vectors of those texts that are in the cache. With `dim`,
-        only vectors of that length with finite values; others count as misses."""
+    def get_many(self, model: str, texts: Sequence[str], dim: int | None = None,
+                 unit: bool = False) -> dict[str, np.ndarray]:
+        """The stored vectors of those texts that are in the cache, each with finite
+        values and the checksum it was stored with (when it has one); with `dim`,
+        of that length; with `unit`, of length 1. Others count as misses."""
         found: dict[str, np.ndarray] = {}
         if not texts or self.problem is not None:
             return found
@@ -157,10 +216,10 @@ class EmbeddingCache:
                 chunk = keys[start:start + _LOOKUP_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 rows = connection.execute(
-                    f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({marks})", (model, *chunk)
+                    f"SELECT key, vector, checksum FROM vectors WHERE model = ? AND key IN ({marks})", (model, *chunk)
                 ).fetchall()
-                for key, blob in rows:
-                    vector = _vector(blob, dim)
+                for key, blob, stored_checksum in rows:
+                    vector = _vector(blob, dim, stored_checksum, unit)
                     if vector is not None:
                         found[by_key[bytes(key)]] = vector
         except (sqlite3.Error, _Unusable) as error:
@@ -171,12 +230,14 @@ class EmbeddingCache:
         return found
 
     def put_many(self, model: str, items: Iterable[tuple[str, np.ndarray]]) -> None:
-        rows = [(model, text_key(t), np.ascontiguousarray(v, dtype=np.float32).tobytes()) for t, v in items]
-        if not rows or self.problem is not None:
+        blobs = [(text_key(t), np.ascontiguousarray(v, dtype=np.float32).tobytes()) for t, v in items]
+        rows = [(model, key, blob, checksum(blob)) for key, blob in blobs]
+        if not rows or self.problem is not None or self.read_only:
             return
         try:
             with self._transaction() as connection:
-                connection.executemany("INSERT OR REPLACE INTO vectors (model, key, vector) VALUES (?, ?, ?)", rows)
+                connection.executemany(
+                    "INSERT OR REPLACE INTO vectors (model, key, vector, checksum) VALUES (?, ?, ?, ?)", rows)
         except (sqlite3.Error, _Unusable) as error:
             self._bypass(error)
             return
@@ -184,20 +245,21 @@ class EmbeddingCache:
 
     # The two calls Encoder.encode makes.
     def load(self, encoder: "Encoder", texts: Sequence[str]) -> dict[str, np.ndarray]:
-        return self.get_many(encoder.model_id, texts, encoder.dim)
+        return self.get_many(encoder.model_id, texts, encoder.dim, unit=True)
 
     def save(self, encoder: "Encoder", texts: Sequence[str], vectors: np.ndarray) -> None:
         self.put_many(encoder.model_id, zip(texts, vectors))
 
     def info(self) -> dict:
-        """Location, entries (in all and per model), bytes on disk, and the problem
-        that makes the cache unusable (None when it works)."""
+        """Location, entries (in all and per model), bytes on disk, whether it is
+        read-only, and the problem that makes the cache unusable (None when it works)."""
         models: dict[str, int] = {}
         problem = None
         if self.path.exists():
             try:
                 connection = self._connect()
-                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # fold the log in: the size is the data's
+                if not self.read_only:
+                    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # fold the log in: the size is the data's
                 rows = connection.execute("SELECT model, COUNT(*) FROM vectors GROUP BY model").fetchall()
                 models = {model: count for model, count in rows}
             except (sqlite3.Error, _Unusable) as error:
@@ -205,15 +267,19 @@ class EmbeddingCache:
                 self.close()
         size = sum(f.stat().st_size for f in self._files() if f.exists())
         return {"path": str(self.path), "entries": sum(models.values()), "bytes": size, "models": models,
-                "problem": problem}
+                "read_only": self.read_only, "problem": problem}
 
     def clear(self) -> int:
         """Delete every vector and give the space back; returns how many there were.
-        A cache file that is not a database is removed (0 vectors)."""
+        A cache this version cannot read (not a database, another schema) is
+        removed (0 vectors). A read-only cache is an OutputError."""
         from align.errors import OutputError
 
         if not self.path.exists():
             return 0
+        if not self._writable():
+            raise OutputError(f"cannot clear the embedding cache {self.path}: it is read-only "
+                              "(no write permission)")
         try:
             with self._transaction() as connection:
                 count = connection.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
@@ -223,10 +289,13 @@ class EmbeddingCache:
             return count
         except (sqlite3.Error, _Unusable) as error:
             self.close()
-            if not _not_a_database(error):
+            if "locked" in str(error) or _read_only_error(error):
                 raise OutputError(f"cannot clear the embedding cache {self.path}: {error}") from None
-        for file in self._files():
-            file.unlink(missing_ok=True)
+        try:  # what it cannot read: its own files go
+            for file in self._files():
+                file.unlink(missing_ok=True)
+        except OSError as error:
+            raise OutputError(f"cannot clear the embedding cache {self.path}: {error.strerror or error}") from None
         self.problem = None
         return 0
 
@@ -246,16 +315,26 @@ class _Unusable(Exception):
     """The cache cannot be opened (the message says why)."""
 
 
-def _not_a_database(error: Exception) -> bool:
-    return "not a database" in str(error) or "malformed" in str(error)
+def _read_only_error(error: Exception) -> bool:
+    text = str(error).lower()
+    return "readonly" in text or "read-only" in text or "permission denied" in text or \
+        isinstance(error, PermissionError)
 
 
-def _vector(blob: bytes, dim: int | None) -> np.ndarray | None:
-    """A stored vector, or None when it cannot be one of `dim` finite float32 values."""
+def _vector(blob: bytes, dim: int | None, stored_checksum: bytes | None = None,
+            unit: bool = False) -> np.ndarray | None:
+    """A stored vector, or None when it cannot be one of `dim` finite float32 values,
+    its bytes do not hash to the checksum stored with them, or (`unit`) its length is not 1."""
     if len(blob) % 4 or (dim is not None and len(blob) != 4 * dim):
         return None
+    if stored_checksum is not None and checksum(bytes(blob)) != bytes(stored_checksum):
+        return None
     vector = np.frombuffer(blob, dtype=np.float32).copy()
-    return vector if np.isfinite(vector).all() else None
+    if not np.isfinite(vector).all():
+        return None
+    if unit and abs(float(np.linalg.norm(vector.astype(np.float64))) - 1.0) > _UNIT_TOLERANCE:
+        return None
+    return vector
 
 
 def attach_cache(encoder: "Encoder", cache: EmbeddingCache | str | Path | None = None) -> "Encoder":

@@ -1,8 +1,9 @@
-"""Command line: `zhalign align | models | plot | eval | export | pair | batch | cache`, a thin layer over the modules.
+"""Command line: `zhalign align | models | plot | eval | export | pair | batch | cache | tune`, a thin layer over the modules.
 
 Data goes to stdout (or -o FILE), messages and progress to stderr. Exit codes:
 0 success; 1 bad input, an output refused or unwritable, or a failed run; 2 a
-command line argparse rejects; 130 interrupted. The
+command line argparse rejects; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM,
+handled as Ctrl-C: a batch writes its summary). The
 project's own errors (align.errors) are one line `zhalign: error: ...`; any
 other exception is a bug and shows its traceback.
 """
@@ -10,18 +11,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 from dataclasses import dataclass
+from pathlib import Path
 
+# Only light modules here: the heavy ones (numpy, numba, pandas, torch) are imported inside
+# main's guard, so that Ctrl-C in the first half second is an interrupt like any later one.
 from align import __version__
-from align.aligning import AlignParams
-from align.embedding import DEFAULT_MODEL, DEVICES
-from align.errors import USER_ERRORS, InputError, UsageError
-from align.reading import INPUT_FORMATS
-from align.writing import OUTPUT_FORMATS, refuse_overwriting_inputs
+from align.errors import USER_ERRORS, InputError, Terminated, UsageError
+from align.writing import OUTPUT_FORMATS, check_outputs
 
 if TYPE_CHECKING:
     from align.pipeline import PairSummary
@@ -32,7 +36,10 @@ PROG = "zhalign"
 # --- option groups, each defined once and shared by the subcommands that take them --------
 
 def reading_options() -> argparse.ArgumentParser:
-    """Every command that reads and embeds documents: model, input formats, encodings."""
+    """Every command that reads and embeds documents: model, input formats, encodings, size limit."""
+    from align.embedding import DEFAULT_MODEL, DEVICES
+    from align.reading import INPUT_FORMATS, MAX_INPUT_MB
+
     parser = argparse.ArgumentParser(add_help=False)
     group = parser.add_argument_group("reading and embedding")
     group.add_argument("--model", default=DEFAULT_MODEL,
@@ -51,18 +58,23 @@ def reading_options() -> argparse.ArgumentParser:
                                           "Big5, and CP1252/Latin-1 before other single-byte encodings)")
     group.add_argument("--zh-encoding", help="encoding of the Chinese side only (e.g. gb18030)")
     group.add_argument("--en-encoding", help="encoding of the English side only (e.g. cp1252)")
+    group.add_argument("--max-input-mb", type=number_in(0, math.inf, low_open=True), default=MAX_INPUT_MB,
+                       metavar="MB", help="refuse a document larger than this; a device or FIFO (/dev/zero) is "
+                                          f"always refused (default: {MAX_INPUT_MB})")
     return parser
 
 
 def aligning_options() -> argparse.ArgumentParser:
     """Every command that aligns."""
+    from align.aligning import AlignParams
+
     parser = argparse.ArgumentParser(add_help=False)
     group = parser.add_argument_group("aligning")
     defaults = AlignParams()
     group.add_argument("--split-semicolon", action="store_true", help="also split Chinese sentences at ；")
-    group.add_argument("--max-bead", type=int, default=defaults.max_bead,
+    group.add_argument("--max-bead", type=int_at_least(1), default=defaults.max_bead,
                        help=f"most sentences on one side of a bead (default: {defaults.max_bead})")
-    group.add_argument("--max-total", type=int, default=defaults.max_total,
+    group.add_argument("--max-total", type=int_at_least(2), default=defaults.max_total,
                        help=f"most sentences in a bead, both sides together (default: {defaults.max_total})")
     group.add_argument("--force", action="store_true",
                        help="align even when a side does not look like its language (English given as "
@@ -71,7 +83,7 @@ def aligning_options() -> argparse.ArgumentParser:
     group.add_argument("--strict", action="store_true",
                        help="fail (exit 1, no output) when the documents do not look parallel; "
                             "by default that is a warning and the verdict in the output")
-    group.add_argument("--skip", type=float, default=None,
+    group.add_argument("--skip", type=number_in(0, math.inf, low_open=True), default=None,
                        help="fixed cost of leaving a sentence unaligned (about 1 to 1.3 is typical; lower "
                             "leaves more unaligned). Default: the fitted cost, cheaper for a sentence whose "
                             "best match is poorer than the document's usual")
@@ -103,8 +115,80 @@ def keep_not_parallel_option(what: str) -> argparse.ArgumentParser:
     return parser
 
 
-def params_from(args: argparse.Namespace) -> AlignParams:
+def params_from(args: argparse.Namespace):
+    from align.aligning import AlignParams
+
     return AlignParams(max_bead=args.max_bead, max_total=max(args.max_total, 2), skip=args.skip)
+
+
+def max_input_bytes(args: argparse.Namespace) -> int:
+    return int(args.max_input_mb * 1_000_000)
+
+
+def int_at_least(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= least (else a usage error, exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, not {value}")
+        return value
+    return parse
+
+
+def number_in(low: float, high: float, low_open: bool = False, off: bool = False) -> Callable[[str], float | None]:
+    """An argparse type: a finite number in [low, high] ((low, high] with low_open),
+    or with `off`, off/none for no limit (None). NaN and inf are refused."""
+    def parse(text: str) -> float | None:
+        if off and text.strip().lower() in ("off", "none"):
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number{' or off' if off else ''}, not {text!r}") from None
+        too_low = value <= low if low_open else value < low
+        if not math.isfinite(value) or too_low or value > high:
+            above = f"above {low:g}" if low_open else f"at least {low:g}"
+            bound = above if high == math.inf else f"{above} and at most {high:g}"
+            raise argparse.ArgumentTypeError(f"must be a number {bound}, not {text!r}")
+        return value
+    return parse
+
+
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high]."""
+    at_least = int_at_least(low)
+
+    def parse(text: str) -> int:
+        value = at_least(text)
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high}, not {value}")
+        return value
+    return parse
+
+
+def optional_int_at_least(least: int) -> Callable[[str], int | None]:
+    """An argparse type: a whole number >= least, or off/none for no limit (None)."""
+    at_least = int_at_least(least)
+
+    def parse(text: str) -> int | None:
+        return None if text.strip().lower() in ("off", "none") else at_least(text)
+    return parse
+
+
+def check_inputs(args: argparse.Namespace, paths) -> None:
+    """Before any work: each document is a regular file within --max-input-mb (align.reading.check_input_file)."""
+    from align.reading import check_input_file
+
+    for path in paths:
+        check_input_file(path, max_input_bytes(args))
+
+
+def same_path(a: str | Path, b: str | Path) -> bool:
+    """Whether two output paths name one file, existing or not."""
+    return Path(a).resolve() == Path(b).resolve()
 
 
 def input_formats(args: argparse.Namespace) -> tuple[str, str]:
@@ -116,14 +200,50 @@ def encodings(args: argparse.Namespace) -> tuple[str | None, str | None]:
 
 
 def align_from_args(args: argparse.Namespace):
-    """align_pair with the reading and aligning options (for align and plot)."""
+    """align_pair with the reading and aligning options (for align and plot; --anchors
+    and --weights where the command has them)."""
+    from align.anchoring import AnchorError
+    from align.evaluating import read_numbered_alignment
     from align.pipeline import align_pair
 
-    return align_pair(
-        args.zh, args.en, model=args.model, input_format=input_formats(args), encoding=encodings(args),
-        params=params_from(args), split_semicolon=args.split_semicolon, progress=progress_from(args),
-        force=args.force, strict=args.strict, device=args.device,
-    )
+    # Paths, never text: a file name holding a newline is still a file name (only the API takes text).
+    anchors_file, weights_file = getattr(args, "anchors", None), getattr(args, "weights", None)
+    numbered = read_numbered_alignment(anchors_file) if anchors_file else []
+    try:
+        return align_pair(
+            Path(args.zh), Path(args.en), model=args.model, input_format=input_formats(args),
+            encoding=encodings(args), params=params_from(args), split_semicolon=args.split_semicolon,
+            progress=progress_from(args), force=args.force, strict=args.strict, device=args.device,
+            max_input_bytes=max_input_bytes(args), weights=load_weights(weights_file) if weights_file else None,
+            anchors=[bead for _, bead in numbered] or None,
+        )
+    except AnchorError as error:  # name the file's line, not the anchor's place in the list
+        raise InputError(f"{anchors_file}:{numbered[error.index][0]}: anchor "
+                         f"{format_bead(numbered[error.index][1])}: {error.reason}") from None
+
+
+def format_bead(bead) -> str:
+    from align.writing import format_ids
+
+    return f"{format_ids(bead[0])}:{format_ids(bead[1])}"
+
+
+def load_weights(path: str):
+    """A scorer's weights file (weights.Weights, as `zhalign tune` writes); an InputError naming it otherwise."""
+    from align.weights import Weights
+
+    try:
+        return Weights.load(path)
+    except InputError:
+        raise  # names the file and what it lacks already
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: not a weights file (not JSON: {error.msg}, line {error.lineno})") from None
+    except (TypeError, KeyError, ValueError, AttributeError) as error:
+        raise InputError(f"{path}: not a weights file ({str(error).splitlines()[0]})") from None
 
 
 # --- the commands -------------------------------------------------------------------------
@@ -131,7 +251,8 @@ def align_from_args(args: argparse.Namespace):
 def cmd_align(args: argparse.Namespace) -> int:
     from align.writing import output_paths, write_output
 
-    refuse_overwriting_inputs(output_paths(args.output, args.format), [args.zh, args.en])
+    check_inputs(args, [args.zh, args.en])
+    check_outputs(output_paths(args.output, args.format), [args.zh, args.en])
     result = align_from_args(args)
     write_output(result.frame, args.output, args.format)
     if not args.quiet:
@@ -164,7 +285,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     for name, spec in registry.items():
         mark = " (default)" if spec.default else ""
         print(f"{name + mark:32} {spec.backend:22} {spec.dim or '':>4} {spec.max_tokens:>4}  {spec.notes}")
-    print(f"\nregistry and local model folders: {MODELS_DIR}", file=sys.stderr)
+    print(f"\nyour model folders and registry.toml: {MODELS_DIR}", file=sys.stderr)
     return 0
 
 
@@ -191,7 +312,7 @@ def size_arg(text: str) -> tuple[int, int]:
 def cmd_eval(args: argparse.Namespace) -> int:
     from align.evaluating import evaluate_paths, format_report
 
-    result = evaluate_paths(args.gold, args.pred)
+    result = evaluate_paths(args.gold, args.pred, partial=args.partial)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -206,7 +327,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from align.plotting import cjk_font, overview_figure, save_png
     from align.progress import show_progress, status
 
-    refuse_overwriting_inputs([args.output], [args.zh, args.en])
+    check_inputs(args, [args.zh, args.en])
+    check_outputs([args.output], [args.zh, args.en])
     result = align_from_args(args)
     with status(f"plotting {args.output}", show_progress(progress_from(args))):
         figure = overview_figure(result, window=args.window, size_px=args.size, dpi=args.dpi, labels=args.labels,
@@ -219,27 +341,27 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def optional_number(kind: type) -> Callable[[str], float | int | None]:
-    """A number, or `off` for no limit."""
-    def parse(text: str) -> float | int | None:
-        if text.strip().lower() in ("off", "none"):
-            return None
-        try:
-            return kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number or off, not {text!r}") from None
-    return parse
+def scheduler_arg(text: str) -> str:
+    """A Dask scheduler address, checked before anything starts (align.batching.check_scheduler_address)."""
+    from align.batching import check_scheduler_address
+
+    try:
+        return check_scheduler_address(text)
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def min_score_arg(text: str) -> float | str | None:
     """A number, off, or `weights` (the weights' own least score, exporting.min_scores)."""
-    return "weights" if text.strip().lower() == "weights" else optional_number(float)(text)
+    return "weights" if text.strip().lower() == "weights" else number_in(0, 1, off=True)(text)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from align.exporting import export, filter_pairs, output_paths, parse_formats, read_aligned
 
     formats = parse_formats(args.format)
+    # Every target checked before anything is read: no input (a named file), all writable.
+    check_outputs(output_paths(args.output, formats), args.inputs)
     # Never read back, nor overwrite, a file this run writes (e.g. -o inside the input folder).
     tables = read_aligned(args.inputs, outputs=output_paths(args.output, formats))
     frame, report = filter_pairs(
@@ -262,10 +384,10 @@ def progress_from(args: argparse.Namespace) -> bool | None:
 def check_local_device(args: argparse.Namespace) -> None:
     """Refuse a device this machine cannot give before starting a local cluster
     (the workers of a --scheduler may have what this machine lacks)."""
-    from align.embedding import resolve_device, resolve_model
+    from align.embedding import model_device, resolve_model
 
     if not args.scheduler:
-        resolve_device(args.device, resolve_model(args.model).backend)
+        model_device(resolve_model(args.model), args.device)
 
 
 def cache_from(args: argparse.Namespace):
@@ -277,17 +399,16 @@ def cache_from(args: argparse.Namespace):
 
 def cmd_pair(args: argparse.Namespace) -> int:
     from align.batching import dask_client
-    from align.pairing import list_documents, pair_documents, write_manifest, write_report
+    from align.pairing import list_documents, manifest_text, pair_documents, write_manifest, write_report
 
-    if args.candidates < 1:
-        raise UsageError("--candidates must be at least 1")
     zh_paths = list_documents(args.zh, args.zh_glob)
     en_paths = list_documents(args.en or args.zh, args.en_glob)
     if not zh_paths or not en_paths:
         raise InputError(f"no documents in {args.zh if not zh_paths else args.en or args.zh}")
-    refuse_overwriting_inputs([args.output, args.report], [args.zh, args.en, *zh_paths, *en_paths])
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be at least 1")
+    if args.output not in (None, "-") and args.report and same_path(args.output, args.report):
+        raise UsageError(f"-o and --report are the same file {args.output}: give two paths")
+    check_outputs([args.output, args.report], [args.zh, args.en, *zh_paths, *en_paths])
+    check_inputs(args, [*zh_paths, *en_paths])
     check_local_device(args)
     cache = cache_from(args)
     with dask_client(args.scheduler, args.workers) as client:
@@ -297,7 +418,7 @@ def cmd_pair(args: argparse.Namespace) -> int:
                                  cache_dir=None if cache is None else cache.folder, device=args.device)
     manifest = pairing.manifest()
     if args.output in (None, "-"):
-        sys.stdout.write(manifest.to_csv(sep="\t", index=False, lineterminator="\n"))
+        sys.stdout.write(manifest_text(manifest))  # absolute paths: stdout has no folder
     else:
         write_manifest(manifest, args.output)
     report = pairing.report()
@@ -328,20 +449,29 @@ def print_pairing(pairing, report, threshold: float) -> None:
 def cmd_batch(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from align.batching import BatchSettings, run_batch
+    from align.batching import BatchSettings, read_manifest, run_batch
+    from align.reading import MAX_INPUT_MB
+    from align.writing import refuse_overwriting_inputs, refuse_unusable_folder
 
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be at least 1")
+    # Before any work: the manifest and its documents are read, and no output is one of them.
+    check_inputs(args, [args.manifest])
+    pairs = read_manifest(args.manifest)
+    out_dir = Path(args.output)
+    refuse_unusable_folder(out_dir, files=("summary.tsv", "corpus.tsv", "corpus.parquet"), folders=("pairs",))
+    outputs = [out_dir / name for name in ("summary.tsv", "corpus.tsv", "corpus.parquet")]
+    outputs += [out_dir / "pairs" / f"{name}{suffix}" for name in pairs["pair"] for suffix in (".tsv", ".json")]
+    refuse_overwriting_inputs(outputs, [args.manifest, *pairs["zh_path"], *pairs["en_path"]])
     cache = cache_from(args)
     settings = BatchSettings(
         model=args.model, input_format=input_formats(args), encoding=encodings(args),
         split_semicolon=args.split_semicolon, params=asdict(params_from(args)),
         cache_dir=None if cache is None else str(cache.folder), device=args.device,
         # options other subcommands' align_pair takes, passed on only when given
-        align_options={name: True for name in ("force", "strict") if getattr(args, name, False)},
+        align_options={name: True for name in ("force", "strict") if getattr(args, name, False)}
+        | ({"max_input_bytes": max_input_bytes(args)} if args.max_input_mb != MAX_INPUT_MB else {}),
     )
     check_local_device(args)
-    result = run_batch(args.manifest, args.output, settings, workers=args.workers, scheduler=args.scheduler,
+    result = run_batch(pairs, args.output, settings, workers=args.workers, scheduler=args.scheduler,
                        threads=args.threads, redo=args.redo, progress=progress_from(args),
                        keep_not_parallel=args.keep_not_parallel)
     summary = result.summary
@@ -385,6 +515,9 @@ def cmd_cache(args: argparse.Namespace) -> int:
     print(f"size      {human_size(info['bytes'])} on disk")
     for model, count in info["models"].items():
         print(f"model     {model}: {count}")
+    if info["read_only"]:
+        print("access    read-only (no write permission): aligning reads it and saves nothing new; "
+              "`zhalign cache clear` needs write permission")
     if info["problem"]:
         print(f"problem   {info['problem']}: aligning bypasses it; `zhalign cache clear` removes it")
     return 0
@@ -403,6 +536,13 @@ def align_arguments(parser: argparse.ArgumentParser) -> None:
                              "Vecalign's output format, the third field a cost, 1 - score (index and vecalign: the "
                              "signature in FILE.signature beside it); jsonl: one bead a line as JSON, ids and "
                              "roles as lists (default: tsv)")
+    parser.add_argument("--anchors", metavar="FILE",
+                        help="beads to keep as given, in the index format (`[3, 4]:[5]` a line, `[7]:[]` for a "
+                             "sentence that pairs with nothing) or a zhalign TSV; sentence ids count from 0 as the "
+                             "documents are split; only the stretches between them are aligned")
+    parser.add_argument("--weights", metavar="FILE",
+                        help="the scorer's weights (JSON, as `zhalign tune` writes; default: those shipped for "
+                             "the model)")
 
 
 def eval_arguments(parser: argparse.ArgumentParser) -> None:
@@ -411,6 +551,9 @@ def eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--by-file", action="store_true", help="also a line per file")
     parser.add_argument("--by-type", action="store_true", help="also a line per bead type (e.g. 1-2)")
     parser.add_argument("--json", action="store_true", help="everything as JSON")
+    parser.add_argument("--partial", action="store_true",
+                        help="score the gold files that have a prediction and say how many have none "
+                             "(default: a gold file without a prediction is an error)")
 
 
 def plot_arguments(parser: argparse.ArgumentParser) -> None:
@@ -424,7 +567,7 @@ def plot_arguments(parser: argparse.ArgumentParser) -> None:
                              "with the sentences' text (default: the whole document)")
     parser.add_argument("--size", type=size_arg, default=(1800, 1100), metavar="WxH",
                         help="image size in pixels (default: 1800x1100)")
-    parser.add_argument("--dpi", type=int, default=100, help="dots per inch: scales the text (default: 100)")
+    parser.add_argument("--dpi", type=int_in(10, 1000), default=100, help="dots per inch: scales the text (default: 100)")
     parser.add_argument("--labels", choices=("auto", "text", "number"), default="auto",
                         help="heatmap tick labels: sentence text and number, number only, or auto (text for "
                              "small windows); Chinese text needs a CJK font (default: auto)")
@@ -449,9 +592,9 @@ def export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-type", default=ex.MAX_TYPE, metavar="M-N",
                         help="keep beads of at most M Chinese and N English sentences: 1-1 for 1-1 only, "
                              f"all for every shape; unaligned beads always go (default: {ex.MAX_TYPE})")
-    parser.add_argument("--min-length", type=int, default=ex.MIN_LENGTH,
+    parser.add_argument("--min-length", type=int_at_least(0), default=ex.MIN_LENGTH,
                         help=f"least Chinese characters and English words on each side (default: {ex.MIN_LENGTH})")
-    parser.add_argument("--max-length", type=optional_number(int), default=ex.MAX_LENGTH,
+    parser.add_argument("--max-length", type=optional_int_at_least(1), default=ex.MAX_LENGTH,
                         help="most Chinese characters and English words on each side; off for no limit "
                              f"(default: {ex.MAX_LENGTH})")
     parser.add_argument("--length-ratio", default=ex.LENGTH_RATIO, metavar="auto|published|off|LOW:HIGH",
@@ -459,7 +602,7 @@ def export_arguments(parser: argparse.ArgumentParser) -> None:
                              f"(median +- 3 robust deviations; the published ratio under {ex.MIN_FIT_PAIRS} "
                              f"pairs), published is {ex.PUBLISHED_BOUNDS[0]:.2f}:{ex.PUBLISHED_BOUNDS[1]:.1f} "
                              f"(default: {ex.LENGTH_RATIO})")
-    parser.add_argument("--min-script", type=float, default=ex.MIN_SCRIPT, metavar="SHARE",
+    parser.add_argument("--min-script", type=number_in(0, 1), default=ex.MIN_SCRIPT, metavar="SHARE",
                         help="language check: least share of Han letters on the Chinese side and of Latin "
                              f"letters on the English side; 0 turns it off (default: {ex.MIN_SCRIPT})")
     parser.add_argument("--keep-boilerplate", action="store_true",
@@ -479,18 +622,18 @@ def pair_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="FILE",
                         help="also write a TSV with every document: matched, unmatched or skipped, its partner or "
                              "best candidate, and the score's parts")
-    parser.add_argument("--threshold", type=float, default=0.45,
+    parser.add_argument("--threshold", type=number_in(0, 1), default=0.45,
                         help="least score of a pair; documents whose best one-to-one partner scores less stay "
                              "unmatched (default: 0.45)")
-    parser.add_argument("--candidates", type=int, default=3,
+    parser.add_argument("--candidates", type=int_at_least(1), default=3,
                         help="partners per document scored in full, chosen by the mean best-match sentence cosine; "
                              "every pair is scored when there are at most 64 (default: 3)")
     parser.add_argument("--zh-glob", default="*", help="files of the ZH folder to read (default: *)")
     parser.add_argument("--en-glob", default="*", help="files of the EN folder to read (default: *)")
-    parser.add_argument("--workers", type=int,
+    parser.add_argument("--workers", type=int_at_least(1),
                         help="worker processes of the local Dask cluster that read, embed and score the documents "
                              "(default: one per core)")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
+    parser.add_argument("--scheduler", metavar="ADDRESS", type=scheduler_arg,
                         help="use this Dask scheduler (e.g. tcp://host:8786) instead of a local cluster; its "
                              "workers must see the documents")
 
@@ -498,11 +641,11 @@ def pair_arguments(parser: argparse.ArgumentParser) -> None:
 def batch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("manifest", help="manifest TSV: columns zh_path, en_path (relative to its folder)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="output folder")
-    parser.add_argument("--workers", type=int,
+    parser.add_argument("--workers", type=int_at_least(1),
                         help="worker processes of the local cluster (default: one per core)")
-    parser.add_argument("--threads", type=int, default=1,
+    parser.add_argument("--threads", type=int_at_least(1), default=1,
                         help="OpenMP threads of each local worker's model (default: 1)")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
+    parser.add_argument("--scheduler", metavar="ADDRESS", type=scheduler_arg,
                         help="use this Dask scheduler (e.g. tcp://host:8786) instead of a local cluster; its "
                              "workers must see the input paths and OUT_DIR")
     parser.add_argument("--redo", action="store_true", help="align every pair again, even those already done")
@@ -513,8 +656,58 @@ def cache_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", metavar="DIR", help="cache folder (default: $ZHALIGN_CACHE or ~/.cache/zhalign)")
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from align.review_server import run_review
+
+    return run_review(args)
+
+
+def review_arguments(parser: argparse.ArgumentParser) -> None:
+    from align.review_server import review_arguments as add
+
+    add(parser)
+
+
 def models_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the registry as JSON")
+
+
+def tune_arguments(parser: argparse.ArgumentParser) -> None:
+    from align.embedding import DEFAULT_MODEL
+
+    parser.add_argument("gold", nargs="+", metavar="GOLD",
+                        help="a folder of hand-aligned pairs: zh/NAME and en/NAME (one sentence a line) and "
+                             "gold/NAME (index format, `[0, 1]:[0]` a line), as MAC-Dev is laid out; several folders "
+                             "may be given")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="weights file to write (JSON; for `zhalign align --weights FILE`); written whole or "
+                             "not at all")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"the model the weights are for; the fit starts from its shipped weights (default: "
+                             f"{DEFAULT_MODEL})")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of the coordinate ascent, each with steps half the last's (default: 3)")
+    parser.add_argument("--name", help="name in the weights id (default: tuned-DATE)")
+    parser.add_argument("--no-cv", action="store_true",
+                        help="skip the cross-validation (leave one document out) and its figure")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress of the fit on stderr")
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from align.tune import tune
+
+    command = " ".join([f"{PROG} tune", *args.gold, "-o", args.output, "--model", args.model, "--rounds",
+                        str(args.rounds)] + (["--name", args.name] if args.name else [])
+                       + (["--no-cv"] if args.no_cv else []))
+    report = tune([Path(folder) for folder in args.gold], Path(args.output), model=args.model, rounds=args.rounds,
+                  name=args.name, cross_validation=not args.no_cv, log=None if args.quiet else _stderr,
+                  command=command)
+    print(report.describe())
+    return 0
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -532,7 +725,8 @@ COMMANDS = (
             "Align ZH with EN and write the bitext (TSV by default).",
             cmd_align, align_arguments, ("reading", "aligning", "messages")),
     Command("models", "list the embedding models the aligner knows",
-            "List the model registry (models/registry.toml).", cmd_models, models_arguments),
+            "List the model registry (align/registry.toml, and your models folder's registry.toml if you wrote one).",
+            cmd_models, models_arguments),
     Command("eval", "score an alignment against gold: strict and lax precision, recall, F1",
             "Score predicted beads against gold beads (Sennrich & Volk 2010, as Vecalign and Bertalign score): "
             "strict counts exact beads, lax beads sharing a zh and an en sentence; pooled over files. GOLD and PRED "
@@ -566,8 +760,20 @@ COMMANDS = (
     Command("cache", "show or clear the persistent embedding cache",
             "The embedding cache keeps every sentence vector by model and text, so aligning again (other "
             "settings, a resumed batch) embeds nothing twice. `info` shows its location, entries and size on "
-            "disk; `clear` empties it (and removes a cache file that is not a database).",
+            "disk (and says when it is read-only); `clear` empties it (and removes a cache it cannot read: not a database, or of another schema).",
             cmd_cache, cache_arguments),
+    Command("review", "review and correct an alignment in the browser",
+            "Open a page on 127.0.0.1 to review an alignment bead by bead: merge, split, move sentences, confirm, "
+            "undo, align again around the confirmed beads. INPUT is ZH EN (aligned first), a TSV `zhalign align` "
+            "wrote, or that TSV and its ZH EN. Every edit is kept in OUT.review.json at once; saving writes OUT.tsv "
+            "(with a status column) and OUT.index; running it again resumes.",
+            cmd_review, review_arguments, ("reading", "aligning", "cache", "messages")),
+    Command("tune", "fit the scorer's weights to your own hand-aligned pairs",
+            "Fit the bead scorer's weights (coordinate ascent on strict F1, align.tuning) to the gold of GOLD "
+            "folders, starting from the weights shipped for --model, and write them to -o for `zhalign align "
+            "--weights`. Prints the strict F1 of the fitting procedure held out by document (each document "
+            "aligned with weights fitted on the others) beside the shipped weights' on the same documents.",
+            cmd_tune, tune_arguments),
 )
 
 
@@ -603,22 +809,38 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
+def terminate(signum, frame) -> None:
+    """SIGTERM as Ctrl-C: raise Terminated (a KeyboardInterrupt) once, so that the command
+    cleans up as it does for Ctrl-C; a second SIGTERM does not cut that short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    run: Callable[[argparse.Namespace], int] = args.run
-    with warnings.catch_warnings():  # the one-line format for this run only; the hook is restored after
-        warnings.showwarning = show_warning
-        try:
-            return run(args)
-        except KeyboardInterrupt:
-            print(f"{PROG}: interrupted", file=sys.stderr)
-            return 130
-        except BrokenPipeError:
-            return 1
-        except USER_ERRORS as error:
-            message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
-            print(f"{PROG}: error: {message}", file=sys.stderr)
-            return 1
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, terminate) if on_main_thread else None
+    try:  # from the first import of a heavy module (building the parser) on: Ctrl-C is one line, exit 130
+        args = build_parser().parse_args(argv)
+        run: Callable[[argparse.Namespace], int] = args.run
+        with warnings.catch_warnings():  # the one-line format for this run only; the hook is restored after
+            warnings.showwarning = show_warning
+            try:
+                return run(args)
+            except BrokenPipeError:
+                return 1
+            except USER_ERRORS as error:
+                message = str(error).splitlines()[0] if str(error) else error.__class__.__name__
+                print(f"{PROG}: error: {message}", file=sys.stderr)
+                return 1
+    except Terminated:
+        print(f"{PROG}: terminated (SIGTERM)", file=sys.stderr)
+        return 143
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 if __name__ == "__main__":

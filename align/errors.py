@@ -30,6 +30,11 @@ class AlignWarning(UserWarning):
     the command line shows it as one line (`zhalign: warning: ...`)."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, which the command line raises as this so that a command stops as on Ctrl-C
+    (exit 143 instead of 130); not a user error."""
+
+
 USER_ERRORS: tuple[type[BaseException], ...] = (InputError, UsageError, OutputError, ModelError)
 
-__all__ = ["AlignWarning", "InputError", "ModelError", "OutputError", "USER_ERRORS", "UsageError"]
+__all__ = ["AlignWarning", "InputError", "ModelError", "OutputError", "Terminated", "USER_ERRORS", "UsageError"]

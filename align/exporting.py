@@ -14,7 +14,6 @@ a line and the TMX stays valid XML.
 """
 from __future__ import annotations
 
-import contextlib
 import glob
 import json
 import math
@@ -34,7 +33,8 @@ from align.errors import InputError, UsageError
 from align.reading import Document, Paragraph
 from align.script import HAN_CHARS, han_share, latin_share
 from align.segmenting import split_document
-from align.writing import as_ids, as_roles, atomic_path, frame_to_tsv, read_tsv, same_file, verdict
+from align.writing import (as_ids, as_roles, atomic_paths, frame_to_tsv, read_tsv, refuse_unwritable_outputs, same_file,
+                           verdict)
 
 FORMATS = ("tsv", "full-tsv", "jsonl", "moses", "tmx")
 # What each format writes, as suffixes added to the output prefix.
@@ -68,8 +68,11 @@ RATIO_PRIOR_WORDS = 2.0  # short pairs are pulled toward the centre by 2 words a
 _ZH_UNIT = re.compile(rf"[{HAN_CHARS}]|[A-Za-z0-9]+(?:[.,][0-9]+)*")
 _WORD = re.compile(r"\w")
 _SPACES = re.compile(r"\s+")
-# Cc controls (tab/newline are already spaces by then), zero-width space, BOM, XML non-characters.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b\ufeff\ufffe\uffff\ud800-\udfff]")
+# Cc controls (tab/newline are already spaces by then), zero-width space, BOM, XML non-characters,
+# and bidirectional controls (marks, embeddings, overrides, isolates): invisible, they reorder how a
+# line displays (so a pair can read other than it is) and carry nothing a translation model should learn.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b\ufeff\ufffe\uffff\ud800-\udfff"
+                      r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
@@ -413,7 +416,7 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
 
 def _header(path: Path) -> list[str]:
     try:
-        with path.open(encoding="utf-8", errors="replace") as handle:
+        with path.open(encoding="utf-8-sig", errors="replace") as handle:  # a BOM is not part of the header
             return handle.readline().rstrip("\r\n").split("\t")
     except OSError:
         return []
@@ -423,8 +426,8 @@ def read_aligned(inputs: Iterable[str | Path], outputs: Iterable[str | Path] = (
     """{path: table} for every aligned TSV among the inputs (files, folders, globs).
 
     outputs: the files the export will write. One of them that is an input (a
-    file named, or an aligned TSV found in a folder) is refused with a
-    UsageError, never overwritten; an earlier export's plain files found in a
+    file named, or an aligned TSV found in a folder) is refused with an
+    InputError, never overwritten; an earlier export's plain files found in a
     folder (train.tsv without a header) are simply not read."""
     inputs = list(inputs)
     written = [Path(p) for p in outputs if Path(p).exists()]
@@ -437,7 +440,7 @@ def read_aligned(inputs: Iterable[str | Path], outputs: Iterable[str | Path] = (
     for path in expand_inputs(inputs):
         if is_output(path):
             if path in named or all(column in _header(path) for column in NEEDED_COLUMNS):
-                raise UsageError(f"export would overwrite its input {path}: refusing; choose another -o")
+                raise InputError(f"export would overwrite its input {path}: refusing; choose another -o")
             continue
         try:
             frame = read_tsv(path)
@@ -591,10 +594,11 @@ def export(frame: pd.DataFrame, prefix: str | Path, formats: str | Iterable[str]
 
 
 def _write_all(contents: Mapping[Path, str | bytes]) -> None:
-    # Every file goes to a temporary file first; the renames happen only once all are written.
-    with contextlib.ExitStack() as stack:
-        for path, content in contents.items():
-            temporary = stack.enter_context(atomic_path(path))
+    # Every target is checked, then every file goes to a temporary file; the renames happen only
+    # once all are written, and a failed one puts back those done (atomic_paths).
+    refuse_unwritable_outputs(contents)
+    with atomic_paths(list(contents)) as temporaries:
+        for temporary, content in zip(temporaries, contents.values()):
             if isinstance(content, bytes):
                 temporary.write_bytes(content)
             else:

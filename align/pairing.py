@@ -71,6 +71,7 @@ from __future__ import annotations
 import email.utils
 import functools
 import math
+import os
 import re
 import time
 import uuid
@@ -163,7 +164,7 @@ def list_documents(source: str | Path, pattern: str = "*") -> list[Path]:
         raise InputError(f"{source}: no such folder or list file")
     paths = []
     try:
-        lines = source.read_text("utf-8").splitlines()
+        lines = source.read_text("utf-8-sig").splitlines()  # a BOM is not part of the first path
     except UnicodeDecodeError:
         raise InputError(f"{source}: a list of documents must be UTF-8 text, one path a line") from None
     except OSError as error:
@@ -693,13 +694,34 @@ class _Tasks:
         return self.client.gather(futures), futures
 
 
+def manifest_text(frame: pd.DataFrame, folder: str | Path | None = None) -> str:
+    """The manifest as TSV, so that `zhalign batch` finds the documents from any folder: a
+    document's path relative to `folder` (where the manifest goes: the two move together)
+    when they share a folder below the root, else absolute; absolute for folder None (stdout)."""
+    table = frame[MANIFEST_COLUMNS].copy()
+    for column in ("zh_path", "en_path"):
+        table[column] = [manifest_path(path, folder) for path in table[column]]
+    return table.to_csv(sep="\t", index=False, lineterminator="\n")
+
+
+def manifest_path(path: str | Path, folder: str | Path | None) -> str:
+    """`path` as a manifest in `folder` lists it (see manifest_text)."""
+    absolute = os.path.abspath(path)
+    if folder is None:
+        return absolute
+    shared = os.path.commonpath([absolute, os.fspath(folder)])
+    return absolute if os.path.dirname(shared) == shared else os.path.relpath(absolute, folder)
+
+
 def write_manifest(frame: pd.DataFrame, path: str | Path) -> None:
-    write_atomically(path, frame[MANIFEST_COLUMNS].to_csv(sep="\t", index=False, lineterminator="\n"))
+    """Write the manifest to `path`, its document paths relative to the manifest's own folder
+    (resolved, as align.batching.read_manifest reads them)."""
+    write_atomically(path, manifest_text(frame, Path(path).resolve().parent))
 
 
 def write_report(frame: pd.DataFrame, path: str | Path) -> None:
     write_atomically(path, frame.to_csv(sep="\t", index=False, lineterminator="\n"))
 
 
-__all__ = ["pair_documents", "Pairing", "PairScore", "list_documents", "numbers_of", "write_manifest",
-           "MANIFEST_COLUMNS"]
+__all__ = ["pair_documents", "Pairing", "PairScore", "list_documents", "numbers_of", "manifest_text",
+           "write_manifest", "MANIFEST_COLUMNS"]

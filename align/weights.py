@@ -5,7 +5,7 @@ so is every threshold read in the calibrated scores' terms (the parallel
 check's median floor, the export's least score, the context the calibration
 reads): a refit changes the weights' id, and with it what those thresholds
 mean, so they live in the same file. scripts/tune_scorer.py writes the files;
-align/weights-MODEL.json ship in the package, one a model (models/registry.toml
+align/weights-MODEL.json ship in the package, one a model (align/registry.toml
 names each model's `scorer`).
 """
 from __future__ import annotations
@@ -53,21 +53,20 @@ class Weights:
     @classmethod
     def load(cls, path: str | Path) -> "Weights":
         """A weights file, checked (validate): a file that lacks a number, or a
-        weight for a feature, is an InputError naming the file and what it lacks."""
+        weight for a feature, is an InputError naming the file and what it lacks.
+        (A file that cannot be read, or is not JSON, raises OSError or JSONDecodeError:
+        the command line names it, cli.load_weights.)"""
         path = Path(path)
-        try:
-            data = json.loads(path.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise InputError(f"{path}: not a readable weights file ({error})") from None
+        data = json.loads(path.read_text("utf-8"))
         if not isinstance(data, dict):
             raise InputError(f"{path}: not a weights file (a JSON object)")
         required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
         missing = [name for name in required if name not in data]
         if missing:
-            raise InputError(f"{path}: the weights file has no {', '.join(missing)}")
+            raise InputError(f"{path}: not a weights file: it has no {', '.join(missing)}")
         unknown = sorted(set(data) - {f.name for f in fields(cls)})
         if unknown:
-            raise InputError(f"{path}: the weights file has unknown entries {', '.join(unknown)}")
+            raise InputError(f"{path}: not a weights file: it has unknown entries {', '.join(unknown)}")
         data["calibration"] = tuple(data["calibration"])
         weights = cls(**data)
         weights.validate(str(path))

@@ -18,13 +18,16 @@ import contextlib
 import json
 import os
 import re
+import shutil
+import stat
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from align.errors import OutputError, UsageError
+from align.errors import InputError, OutputError, UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -213,7 +216,8 @@ def output_paths(path: str | Path | None, output_format: str) -> list[str | Path
     """The files write_output(frame, path, output_format) writes (none for stdout)."""
     if path in (None, "-"):
         return []
-    return [path, signature_path(path)] if output_format in UNSIGNED_FORMATS else [path]
+    # No FILE.signature beside /dev/null or /dev/stdout.
+    return [path, signature_path(path)] if output_format in UNSIGNED_FORMATS and not writes_through(path) else [path]
 
 
 def write_atomically(path: str | Path, text: str | bytes) -> None:
@@ -232,34 +236,129 @@ def _temporary_beside(path: Path) -> Path:
     return path.with_name(f".{stem}.{uuid.uuid4().hex[:8]}.part")
 
 
+# A process's open files (/dev/stdout -> /proc/self/fd/1): written to, never replaced.
+_DESCRIPTOR_LINKS = ("/proc/", "/dev/fd/")
+
+
+def output_target(path: str | Path) -> tuple[Path, bool]:
+    """Where writing `path` goes, and whether it is written through rather than replaced.
+
+    A regular file (or none yet) is replaced by renaming a temporary file over
+    it; through a symlink, over the file the link leads to, so that the link
+    stays. A device (/dev/null, a terminal), a FIFO, a socket, or a process's
+    file descriptor (/dev/stdout) is opened and written to: renaming over it
+    would put a regular file in its place."""
+    current = Path(path)
+    for _ in range(40):  # as many links as the kernel follows
+        if str(current).startswith(_DESCRIPTOR_LINKS):
+            return Path(path), True
+        if not current.is_symlink():
+            break
+        target = Path(os.readlink(current))
+        current = target if target.is_absolute() else current.parent / target
+    try:
+        mode = os.stat(current).st_mode
+    except OSError:  # not there yet (or a link loop, which the write reports)
+        return Path(os.path.realpath(current)), False
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):  # a folder: the rename fails and says so
+        return Path(os.path.realpath(current)), False
+    return Path(path), True
+
+
+def writes_through(path: str | Path | None) -> bool:
+    """Whether an output path is a device, FIFO or file descriptor (see output_target)."""
+    return path not in (None, "-") and output_target(path)[1]
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary path beside `path` to write to; renamed over `path` only if
-    the block succeeds, and removed in every other case (an error, Ctrl-C at
-    any point). An OSError on the way becomes OutputError naming `path`."""
-    path = Path(path)
-    temporary: Path | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        while temporary is None:
-            temporary = _temporary_beside(path)
-            try:  # created with the usual mode (0666 less the umask), unlike mkstemp's 0600
-                os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            except FileExistsError:
-                temporary = None
+    """A temporary path to write to; renamed over `path` only if the block
+    succeeds, and removed in every other case (an error, Ctrl-C at any point).
+    A symlink is followed (the file it leads to is replaced, the link stays); a
+    device, FIFO or /dev/stdout gets the temporary file's bytes written to it
+    (output_target). An OSError on the way becomes OutputError naming `path`."""
+    with atomic_paths([path]) as (temporary,):
         yield temporary
-        os.replace(temporary, path)
+
+
+def _new_temporary(target: Path, through: bool, made: list[Path]) -> None:
+    """Make an empty temporary file for target and add it to `made`, named there
+    before it exists, so that an interrupt at any point leaves nothing behind."""
+    if through:  # the device's folder (/dev) may not be writable: the temporary file goes elsewhere
+        handle, name = tempfile.mkstemp(prefix=".zhalign-", suffix=".part")
+        made.append(Path(name))
+        os.close(handle)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        made.append(_temporary_beside(target))
+        try:  # created with the usual mode (0666 less the umask), unlike mkstemp's 0600
+            os.close(os.open(made[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return
+        except FileExistsError:
+            made.pop()
+
+
+@contextlib.contextmanager
+def atomic_paths(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
+    """Temporary paths to write several outputs to, all put in place once the
+    block succeeds, or none: when one rename fails, the files already renamed
+    are put back as they were (atomic_path, for several files at once)."""
+    paths = [Path(path) for path in paths]
+    temporaries: list[Path] = []
+    backups: list[Path] = []
+    placed: list[tuple[Path, Path | None]] = []  # (target renamed over, its old file's backup)
+    current = paths[0] if paths else Path()
+    try:
+        targets = []
+        for current in paths:
+            targets.append(output_target(current))
+            _new_temporary(*targets[-1], temporaries)
+        yield list(temporaries)
+        regular = [(path, target, temporary) for path, (target, through), temporary in zip(paths, targets, temporaries)
+                   if not through]
+        for current, target, temporary in regular:
+            with contextlib.suppress(OSError):  # the file replaced keeps its permissions
+                os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
+            backup = None
+            if len(regular) > 1 and target.is_file():  # kept until every rename has worked
+                backup = _temporary_beside(target)
+                with contextlib.suppress(OSError):
+                    os.link(target, backup)
+                    backups.append(backup)
+                backup = backup if backup in backups else None
+            os.replace(temporary, target)
+            placed.append((target, backup))
+        for current, (target, through), temporary in zip(paths, targets, temporaries):
+            if through:
+                with open(temporary, "rb") as source, open(current, "ab") as sink:  # append: a shell's file stays
+                    shutil.copyfileobj(source, sink)
     except OutputError:
+        _put_back(placed)
         raise
     except OSError as error:  # one line naming the file asked for, for the CLI
-        failure = OutputError(f"cannot write {path}: {error.strerror or error}")
+        _put_back(placed)
+        failure = OutputError(f"cannot write {current}: {error.strerror or error}")
         failure.errno = error.errno
         raise failure from None
+    except BaseException:
+        _put_back(placed)
+        raise
     finally:
-        # The name is chosen before the file exists: an interrupt anywhere leaves nothing behind.
-        if temporary is not None:
+        # The names are chosen before the files exist: an interrupt anywhere leaves nothing behind.
+        for leftover in temporaries + backups:
             with contextlib.suppress(OSError):
-                temporary.unlink()
+                leftover.unlink()
+
+
+def _put_back(placed: list[tuple[Path, Path | None]]) -> None:
+    """Undo the renames of a failed atomic_paths: old files back, new ones gone."""
+    for target, backup in reversed(placed):
+        with contextlib.suppress(OSError):
+            if backup is not None:
+                os.replace(backup, target)
+            else:
+                target.unlink()
 
 
 def _identity(path: str | Path | None) -> tuple[int, int] | None:
@@ -280,9 +379,10 @@ def same_file(a: str | Path, b: str | Path) -> bool:
 
 
 def refuse_overwriting_inputs(outputs: Iterable[str | Path | None], inputs: Iterable[str | Path | None]) -> None:
-    """Raise UsageError when an output path is one of the input files: the same
-    file as os.path.samefile decides (also through a symlink, a hard link or
-    another spelling). An output that does not exist yet cannot be an input."""
+    """Raise InputError when an output path is one of the input files (documents,
+    manifests, lists, aligned TSVs): the same file as os.path.samefile decides
+    (also through a symlink, a hard link or another spelling). An output that
+    does not exist yet cannot be an input. Call it before any work."""
     by_identity: dict[tuple[int, int], str] = {}
     for given in inputs:
         identity = _identity(given)
@@ -292,12 +392,73 @@ def refuse_overwriting_inputs(outputs: Iterable[str | Path | None], inputs: Iter
         given = by_identity.get(_identity(output))  # type: ignore[arg-type]
         if given is not None:
             same = "" if str(output) == given else f" (the same file as {given})"
-            raise UsageError(f"output {output} is an input{same}: refusing to overwrite it; choose another output path")
+            raise InputError(f"output {output} is an input{same}: refusing to overwrite it; choose another output path")
+
+
+def _nearest_existing(path: Path) -> Path:
+    for folder in (path, *path.parents):
+        if folder.exists() or folder.is_symlink():
+            return folder
+    return Path(".")
+
+
+def refuse_unwritable_outputs(outputs: Iterable[str | Path | None], make_folders: bool = True) -> None:
+    """Raise OutputError, naming the path, for an output file that cannot be
+    written where asked: an existing folder, a path under a regular file
+    (somefile.txt/out.tsv), a folder that does not exist and cannot be made
+    (that does not exist, without make_folders), or is not writable. A device, FIFO or /dev/stdout
+    passes (it is written through). Call it before any work, so that nothing
+    is aligned for an output that would fail."""
+    for output in outputs:
+        if output in (None, "-"):
+            continue
+        target, through = output_target(output)
+        if through:
+            continue
+        if target.is_dir():
+            raise OutputError(f"cannot write {output}: it is a folder")
+        folder = target.parent
+        if not folder.is_dir():
+            existing = _nearest_existing(folder)
+            if existing.exists() and not existing.is_dir():
+                raise OutputError(f"cannot write {output}: {existing} is a file, not a folder")
+            if not make_folders:
+                raise OutputError(f"cannot write {output}: folder {folder} does not exist")
+            folder = existing
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise OutputError(f"cannot write {output}: folder {folder} is not writable")
+
+
+def refuse_unusable_folder(folder: str | Path, files: Iterable[str] = (), folders: Iterable[str] = ()) -> None:
+    """Raise OutputError for an output folder that is a file or cannot be made
+    (a path under a regular file, a folder not writable), or whose named
+    `files` inside are folders or whose named `folders` inside are files."""
+    folder = Path(folder)
+    existing = _nearest_existing(folder)
+    if existing.exists() and not existing.is_dir():
+        raise OutputError(f"cannot write to {folder}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK) and existing != folder:
+        raise OutputError(f"cannot create {folder}: folder {existing} is not writable")
+    if existing != folder:
+        return  # made by the run: nothing in it yet
+    refuse_unwritable_outputs(folder / name for name in files)
+    for name in folders:
+        inside = folder / name
+        if inside.exists() and not inside.is_dir():
+            raise OutputError(f"cannot write to {inside}: it is a file, not a folder")
+
+
+def check_outputs(outputs: Iterable[str | Path | None], inputs: Iterable[str | Path | None] = ()) -> None:
+    """Before any work: no output is an input (InputError), and each can be written where asked (OutputError)."""
+    outputs = list(outputs)
+    refuse_overwriting_inputs(outputs, inputs)
+    refuse_unwritable_outputs(outputs)
 
 
 __all__ = [
-    "COLUMNS", "OUTPUT_FORMATS", "UNSIGNED_FORMATS", "as_ids", "as_roles", "atomic_path", "beads_to_frame", "format_ids",
+    "check_outputs", "COLUMNS", "OUTPUT_FORMATS", "UNSIGNED_FORMATS", "as_ids", "as_roles", "atomic_path", "atomic_paths", "beads_to_frame", "format_ids",
     "frame_to_index", "frame_to_jsonl", "frame_to_tsv", "frame_to_vecalign", "output_paths", "parse_ids", "read_tsv",
-    "refuse_overwriting_inputs", "same_file", "signature_path", "verdict", "write_atomically", "write_output",
-    "written_frame",
+    "output_target", "refuse_overwriting_inputs", "refuse_unusable_folder", "refuse_unwritable_outputs", "same_file",
+    "signature_path", "verdict", "write_atomically", "write_output",
+    "writes_through", "written_frame",
 ]

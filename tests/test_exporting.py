@@ -328,6 +328,26 @@ def test_jsonl_tsv_and_full_tsv(tmp_path):
     assert full["en"].tolist() == [clean_text(e) for _, e in TRICKY]
 
 
+QUOTED = [
+    ("“好，”他说。", '"Fine," he said.'),           # a field that starts with a quote
+    ("他说“好”", 'He said "fine" and left'),        # quotes inside
+    ("不适用", "NA"),                                # pandas reads NA as missing by default
+]
+
+
+def test_tsv_export_reads_back_with_the_readmes_pandas_call(tmp_path):
+    """The README's way of reading PREFIX.tsv (no quoting, no NA) gives the pairs back exactly;
+    read_csv's defaults would not (they strip the quotes of '"Fine," he said.' and make NA missing)."""
+    import csv
+
+    export(rows(*QUOTED), tmp_path / "train", ["tsv"])
+    read = pd.read_csv(tmp_path / "train.tsv", sep="\t", header=None, names=["zh", "en"],
+                       quoting=csv.QUOTE_NONE, keep_default_na=False, dtype=str)
+    assert list(zip(read["zh"], read["en"])) == QUOTED
+    naive = pd.read_csv(tmp_path / "train.tsv", sep="\t", header=None, names=["zh", "en"])
+    assert list(zip(naive["zh"], naive["en"])) != QUOTED
+
+
 def test_export_writes_all_files_or_none(tmp_path, monkeypatch):
     from pathlib import Path
 
@@ -479,7 +499,7 @@ def test_export_refuses_to_overwrite_an_input(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(folder)
     assert main(["export", "doc1.tsv", "doc2.tsv", "-o", "doc1"]) == 1  # doc1.tsv is the TSV it would write
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("zhalign: error: export would overwrite its input doc1.tsv")
+    assert err.count("\n") == 1 and err.startswith("zhalign: error: output doc1.tsv is an input")
     # An aligned train.tsv in the input folder is an input too.
     write_output(rows(GOOD[2]), folder / "train.tsv")
     assert main(["export", str(folder), "-o", str(folder / "train")]) == 1
@@ -530,3 +550,38 @@ def test_export_of_a_batch_folder_reads_its_corpus_with_pairs_as_sources(tmp_pat
     full = read_tsv(tmp_path / "train.full.tsv")
     assert full["source"].tolist() == ["doc1--en1-0000aaaa", "doc2--en2-0000bbbb", "doc2--en2-0000bbbb"]
     assert full["zh_ids"].tolist() == [[0], [0], [0]]
+
+
+def test_bidirectional_controls_do_not_reach_training_text():
+    # U+202E would show "txet" reversed; an isolate and a mark around a word: all invisible formatting.
+    assert clean_text("safe \u202etext\u202c and \u2067word\u2069\u200f end") == "safe text and word end"
+
+
+# --- issue 29: an export is all or none, checked before anything is read --------------------
+
+@pytest.mark.parametrize("blocker", ["train.tsv", "train.tmx"])
+def test_an_export_target_that_is_a_folder_writes_nothing(tmp_path, capsys, blocker):
+    """train.tsv a folder: the export failed, yet wrote the other five files (renamed before the failing one)."""
+    folder = tmp_path / "aligned"
+    write_output(rows(*GOOD), folder / "a.tsv")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "train.jsonl").write_text("an earlier run\n", encoding="utf-8")
+    (out / blocker).mkdir()
+    with pytest.raises(OutputError, match=f"cannot write {re.escape(str(out / blocker))}: it is a folder"):
+        export(rows(*GOOD), out / "train", FORMATS)
+    assert main(["export", str(folder), "-o", str(out / "train")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"zhalign: error: cannot write {out / blocker}: it is a folder\n"
+    assert sorted(p.name for p in out.iterdir()) == sorted(["train.jsonl", blocker])
+    assert (out / "train.jsonl").read_text(encoding="utf-8") == "an earlier run\n"
+
+
+def test_export_refuses_an_output_over_a_named_input_before_reading(tmp_path, capsys):
+    """The named inputs are checked against every output first, as batch and pair do: an InputError."""
+    write_output(rows(*GOOD), tmp_path / "train.full.tsv")
+    before = (tmp_path / "train.full.tsv").read_text(encoding="utf-8")
+    assert main(["export", str(tmp_path / "train.full.tsv"), "-o", str(tmp_path / "train")]) == 1
+    assert "is an input" in capsys.readouterr().err
+    assert (tmp_path / "train.full.tsv").read_text(encoding="utf-8") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.full.tsv"]

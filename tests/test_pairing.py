@@ -391,3 +391,42 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
     assert "|threshold:0.9|" in stricter.signature and stricter.signature != result.signature
     assert set(stricter.manifest()["signature"]) <= {stricter.signature}
     assert set(stricter.report()["signature"]) == {stricter.signature}
+
+
+def test_pair_writes_paths_batch_finds_from_any_folder(tmp_path, monkeypatch, capsys):
+    """`zhalign pair seeds -o pr/manifest.tsv && cd pr && zhalign batch manifest.tsv` finds the documents: the
+    manifest's paths are relative to its own folder; on stdout they are absolute. The pairing itself is
+    stubbed (one pair of the two documents): this is about the paths."""
+    import contextlib
+
+    import align.batching
+    from align.batching import read_manifest
+    from align.cli import main
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "zh.txt").write_text("一。\n", "utf-8")
+    (seeds / "en.txt").write_text("One.\n", "utf-8")
+
+    def one_pair(zh_paths, en_paths, *args, **kwargs):
+        zh = pairing.DocumentInfo(str(next(p for p in zh_paths if p.name == "zh.txt")), "zh")
+        en = pairing.DocumentInfo(str(next(p for p in en_paths if p.name == "en.txt")), "en")
+        score = PairScore(0, 0, 0.9, 0.9, None, 1.0)
+        return pairing.Pairing([zh], [en], [], [score], [score], 0.1, "made by")
+
+    monkeypatch.setattr(pairing, "pair_documents", one_pair)
+    monkeypatch.setattr(align.batching, "dask_client", lambda *args, **kwargs: contextlib.nullcontext())
+    monkeypatch.chdir(tmp_path)
+    assert main(["pair", "seeds", "-o", "pr/manifest.tsv", "-q", "--no-progress"]) == 0
+    written = pd.read_csv(tmp_path / "pr" / "manifest.tsv", sep="\t", keep_default_na=False)
+    assert written[["zh_path", "en_path"]].values.tolist() == [["../seeds/zh.txt", "../seeds/en.txt"]]
+    expected = [str((seeds / "zh.txt").resolve()), str((seeds / "en.txt").resolve())]
+    for folder in (tmp_path / "pr", tmp_path, tmp_path / "seeds"):
+        monkeypatch.chdir(folder)
+        pairs = read_manifest(tmp_path / "pr" / "manifest.tsv")
+        assert pairs[["zh_path", "en_path"]].values.tolist() == [expected]
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["pair", "seeds", "-q", "--no-progress"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[1].split("\t")[:2] == [str(seeds / "zh.txt"), str(seeds / "en.txt")]  # stdout: absolute

@@ -135,3 +135,32 @@ def test_lines_format_gives_roles_without_splitting():
     document = read_document("新华社记者 张玉薇 摄\n这是一句话。\n", "lines")
     assert [(s.text, s.role) for s in split_document(document, "zh")] == [("新华社记者 张玉薇 摄", "credit"),
                                                                           ("这是一句话。", "body")]
+
+
+def test_zero_width_joiner_is_kept_inside_an_emoji_only():
+    from align.reading import normalise_text
+
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    assert normalise_text(f"家庭{family}。") == f"家庭{family}。"
+    assert normalise_text("zero\u200dwidth\u200b join\u200d") == "zerowidth join"
+
+
+def test_a_device_or_fifo_is_refused_and_a_file_over_the_limit_too(tmp_path):
+    """/dev/zero was read until MemoryError; a FIFO blocked. Neither is opened now."""
+    import os
+
+    from align.reading import check_input_file
+
+    for endless in ("/dev/null", "/dev/zero"):
+        with pytest.raises(InputError, match=f"^{endless}: not a regular file"):
+            read_document(endless)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        read_document(fifo)
+    big = tmp_path / "big.txt"
+    big.write_text("A sentence.\n" * 100_000, encoding="utf-8")  # 1.2 MB
+    with pytest.raises(InputError, match=r"big.txt: 1.2 MB, more than the 1 MB an input may hold \(--max-input-mb\)"):
+        read_document(big, max_bytes=1_000_000)
+    assert len(read_document(big, "lines", max_bytes=None).paragraphs) == 100_000
+    assert check_input_file(big) == 1_200_000

@@ -2,12 +2,13 @@
 import errno
 import json
 import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from align.aligning import Bead
-from align.errors import OutputError, UsageError
+from align.errors import InputError, OutputError
 from align.segmenting import Sentence
 from align.writing import (
     COLUMNS, atomic_path, beads_to_frame, frame_to_index, frame_to_jsonl, frame_to_tsv, frame_to_vecalign, parse_ids,
@@ -180,7 +181,7 @@ def test_an_output_that_is_an_input_is_refused(tmp_path):
     source.write_text("原文。\n", encoding="utf-8")
     (tmp_path / "link.txt").symlink_to(source)
     for output in (source, tmp_path / "link.txt", tmp_path / "." / "zh.txt"):
-        with pytest.raises(UsageError, match="is an input"):
+        with pytest.raises(InputError, match="is an input"):
             refuse_overwriting_inputs([output], [source, tmp_path / "en.txt"])
     refuse_overwriting_inputs([tmp_path / "new.tsv", None, "-"], [source])  # not yet existing: not an input
     assert source.read_text(encoding="utf-8") == "原文。\n"
@@ -231,3 +232,115 @@ def test_alignment_signature_without_weights_names_those_fitted_for_the_model():
     # A model id (what it took before) is refused rather than taken for a folder or hub name.
     with pytest.raises(ValueError, match="not a model id"):
         alignment_signature(model_id(resolve_model("e5+use")))
+
+
+# --- issue 29: never harm what the user has ---------------------------------------------
+
+def test_a_device_a_fifo_and_stdout_are_written_to_not_replaced(tmp_path):
+    """`-o /dev/null` must leave /dev/null a device, `-o /dev/stdout` its symlink, and a FIFO's
+    reader gets the output; renaming a temporary file over them replaced each with a regular file."""
+    import stat
+    import threading
+
+    frame = beads_to_frame([Bead([0], [0], 0.9)], [Sentence("原文。", 0)], [Sentence("The original.", 0)], True, "made-by")
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # a second /dev/null
+    except PermissionError:
+        device = None  # not root: the FIFO and the descriptor link below still test writing through
+    if device is not None:
+        write_output(frame, device, "index")
+        assert stat.S_ISCHR(device.lstat().st_mode)
+        assert not (tmp_path / "null.signature").exists()  # nothing beside a device
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text(encoding="utf-8")))
+    reader.start()
+    write_atomically(fifo, "through the pipe\n")
+    reader.join(timeout=10)
+    assert received == ["through the pipe\n"] and stat.S_ISFIFO(fifo.lstat().st_mode)
+
+    read_end, write_end = os.pipe()
+    stdout_like = tmp_path / "stdout"
+    stdout_like.symlink_to(f"/proc/self/fd/{write_end}")  # what /dev/stdout is
+    try:
+        write_atomically(stdout_like, "to the descriptor\n")
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end, encoding="utf-8") as pipe:
+        assert pipe.read() == "to the descriptor\n"
+    assert stdout_like.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["fifo", "stdout", *(["null"] if device else [])])  # no temporary left anywhere here
+
+
+def test_a_symlink_to_a_regular_file_stays_and_its_file_is_replaced(tmp_path):
+    target = tmp_path / "real" / "out.tsv"
+    target.parent.mkdir()
+    target.write_text("old\n", encoding="utf-8")
+    target.chmod(0o640)
+    link = tmp_path / "link.tsv"
+    link.symlink_to(Path("real") / "out.tsv")  # relative, as ln -s makes them
+    write_atomically(link, "new\n")
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == "new\n"
+    assert (target.stat().st_mode & 0o777) == 0o640  # the file replaced keeps its permissions
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.tsv"]
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path):
+    from align.writing import check_outputs, refuse_unusable_folder, refuse_unwritable_outputs
+
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "somefile.txt").write_text("x\n", encoding="utf-8")
+    (tmp_path / "out.index.signature").mkdir()
+    cases = {
+        tmp_path / "folder": "it is a folder",
+        tmp_path / "somefile.txt" / "out.tsv": f"{tmp_path / 'somefile.txt'} is a file, not a folder",
+        tmp_path / "somefile.txt" / "deeper" / "out.tsv": f"{tmp_path / 'somefile.txt'} is a file, not a folder",
+        tmp_path / "out.index.signature": "it is a folder",
+    }
+    for output, reason in cases.items():
+        with pytest.raises(OutputError) as caught:
+            refuse_unwritable_outputs([output])
+        assert str(caught.value) == f"cannot write {output}: {reason}"
+    # A missing folder is made when it can be (as atomic_path does), refused before any work when asked.
+    refuse_unwritable_outputs([tmp_path / "missing" / "deeper" / "out.tsv"])
+    with pytest.raises(OutputError, match=f"cannot write .*out.tsv: folder {tmp_path / 'missing'} does not exist"):
+        refuse_unwritable_outputs([tmp_path / "missing" / "out.tsv"], make_folders=False)
+    with pytest.raises(OutputError, match="out.index.signature: it is a folder"):
+        check_outputs(output_paths(tmp_path / "out.index", "index"), [])
+    refuse_unwritable_outputs([tmp_path / "new.tsv", tmp_path / "somefile.txt", None, "-"])
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        refuse_unusable_folder(tmp_path / "somefile.txt")
+    with pytest.raises(OutputError, match=r"corpus.tsv: it is a folder"):
+        (tmp_path / "folder" / "corpus.tsv").mkdir()
+        refuse_unusable_folder(tmp_path / "folder", files=["corpus.tsv"])
+    refuse_unusable_folder(tmp_path / "new" / "out")  # made by the run
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "out.index.signature", "somefile.txt"]
+
+
+def test_several_outputs_are_all_put_in_place_or_none(tmp_path, monkeypatch):
+    """A rename that fails after others worked puts those back: the old files, not a mix of two runs."""
+    from align.writing import atomic_paths
+
+    paths = [tmp_path / f"train.{suffix}" for suffix in ("tsv", "jsonl", "zh")]
+    paths[0].write_text("old tsv\n", encoding="utf-8")
+    real_replace = os.replace
+    calls = []
+
+    def fail_third(source, target):
+        calls.append(target)
+        if len(calls) == 3:
+            raise OSError(errno.EIO, "Input/output error")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", fail_third)
+    with pytest.raises(OutputError, match="train.zh: Input/output error"):
+        with atomic_paths(paths) as temporaries:
+            for temporary in temporaries:
+                temporary.write_text("new\n", encoding="utf-8")
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.tsv"]
+    assert paths[0].read_text(encoding="utf-8") == "old tsv\n"

@@ -1,0 +1,169 @@
+"""The command line's own behaviour (issue 29): what it refuses before any work, and how it stops."""
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import align.batching
+import align.pipeline
+from align.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLD = ROOT / "data" / "gold"
+
+
+@pytest.fixture
+def pair(tmp_path):
+    """S: the first 25 Chinese and 27 English lines of the sample's gold sentences, one a line."""
+    zh, en = tmp_path / "zh.txt", tmp_path / "en.txt"
+    zh.write_text("".join(GOLD.joinpath("core-technology.zh").read_text("utf-8").splitlines(True)[:25]), "utf-8")
+    en.write_text("".join(GOLD.joinpath("core-technology.en").read_text("utf-8").splitlines(True)[:27]), "utf-8")
+    return zh, en
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Aligning, batching or pairing anything fails the test: the refusal must come first."""
+    def work(*args, **kwargs):
+        raise AssertionError("the work started before the refusal")
+
+    monkeypatch.setattr(align.pipeline, "align_pair", work)
+    monkeypatch.setattr(align.batching, "run_batch", work)
+
+
+def test_a_path_holding_a_newline_is_read_as_a_path(pair, tmp_path, monkeypatch):
+    """The CLI reads paths only: `en\\nfile.txt` was taken for text, two 'sentences' of its halves."""
+    zh, en = pair
+    odd = tmp_path / "nl" / "en\nfile.txt"
+    odd.parent.mkdir()
+    odd.write_bytes(en.read_bytes())
+    read = {}
+
+    def reading_only(zh, en, **options):
+        read["docs"] = align.pipeline.read_pair(zh, en, options["input_format"], options["encoding"])
+        raise align.pipeline.InputError("read; stopping before the model")
+
+    monkeypatch.setattr(align.pipeline, "align_pair", reading_only)
+    assert main(["align", str(zh), str(odd), "--input-format", "lines", "-q"]) == 1
+    zh_doc, en_doc = read["docs"]
+    assert en_doc.source == str(odd) and len(en_doc.paragraphs) == 27
+
+
+def test_batch_refuses_a_manifest_among_its_outputs(pair, tmp_path, capsys, no_work):
+    """`zhalign batch mf/out/corpus.tsv -o mf/out` exited 0 with the manifest overwritten."""
+    zh, en = pair
+    out = tmp_path / "mf" / "out"
+    out.mkdir(parents=True)
+    for name in ("corpus.tsv", "summary.tsv"):
+        manifest = out / name
+        text = f"zh_path\ten_path\n{zh}\t{en}\n"
+        manifest.write_text(text, "utf-8")
+        assert main(["batch", str(manifest), "-o", str(out), "-q"]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"zhalign: error: output {manifest} is an input") and err.count("\n") == 1
+        assert manifest.read_text("utf-8") == text
+        manifest.unlink()
+    # A document of one pair where another pair's output goes is an input too.
+    (tmp_path / "m.tsv").write_text(f"zh_path\ten_path\n{zh}\t{en}\n", "utf-8")
+    first_output = out / "pairs" / f"{align.batching.read_manifest(tmp_path / 'm.tsv')['pair'][0]}.tsv"
+    first_output.parent.mkdir()
+    first_output.write_bytes(en.read_bytes())
+    (tmp_path / "m.tsv").write_text(f"zh_path\ten_path\n{zh}\t{en}\n{zh}\t{first_output}\n", "utf-8")
+    assert main(["batch", str(tmp_path / "m.tsv"), "-o", str(out), "-q"]) == 1
+    assert capsys.readouterr().err.startswith(f"zhalign: error: output {first_output} is an input")
+
+
+@pytest.mark.parametrize("command, option, value", [
+    ("align", "--max-bead", "0"), ("align", "--max-bead", "-2"), ("align", "--max-total", "1"),
+    ("align", "--skip", "nan"), ("align", "--skip", "inf"), ("align", "--skip", "-1"), ("align", "--skip", "0"),
+    ("align", "--max-input-mb", "0"), ("align", "--max-input-mb", "nan"),
+    ("plot", "--dpi", "0"), ("plot", "--dpi", "-3"),
+    ("export", "--min-score", "2"), ("export", "--min-score", "nan"), ("export", "--min-length", "-1"),
+    ("export", "--max-length", "0"), ("export", "--min-script", "1.5"),
+    ("pair", "--threshold", "nan"), ("pair", "--threshold", "1.5"), ("pair", "--candidates", "0"),
+    ("pair", "--workers", "0"), ("batch", "--threads", "0"), ("batch", "--workers", "-1"),
+])
+def test_nonsensical_numbers_are_usage_errors_before_any_work(tmp_path, capsys, command, option, value):
+    """Exit 2 from argparse, naming the option; the inputs do not exist, so any later stop is exit 1."""
+    missing = str(tmp_path / "missing.txt")
+    argv = {"align": ["align", missing, missing], "plot": ["plot", missing, missing, "-o", str(tmp_path / "p.png")],
+            "export": ["export", missing, "-o", str(tmp_path / "train")], "pair": ["pair", missing, missing],
+            "batch": ["batch", missing, "-o", str(tmp_path / "out")]}[command]
+    with pytest.raises(SystemExit) as stopped:
+        main([*argv, f"{option}={value}"])
+    assert stopped.value.code == 2
+    assert f"argument {option}" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("output, reason", [
+    ("{folder}", "it is a folder"),
+    ("{file}/out.tsv", "{file} is a file, not a folder"),
+    ("{file}/deeper/out.tsv", "{file} is a file, not a folder"),
+])
+def test_an_output_that_cannot_be_written_is_refused_before_the_model_loads(pair, tmp_path, capsys, no_work,
+                                                                           output, reason):
+    zh, en = pair
+    folder, file = tmp_path / "folder", tmp_path / "somefile.txt"
+    folder.mkdir()
+    file.write_text("keep\n", "utf-8")
+    output, reason = output.format(folder=folder, file=file), reason.format(folder=folder, file=file)
+    for argv in (["align", str(zh), str(en), "-o", output], ["plot", str(zh), str(en), "-o", output]):
+        assert main(argv) == 1
+        assert capsys.readouterr().err == f"zhalign: error: cannot write {output}: {reason}\n"
+    assert file.read_text("utf-8") == "keep\n"
+
+
+def test_a_signature_side_file_that_is_a_folder_is_refused_before_the_model_loads(pair, tmp_path, capsys, no_work):
+    zh, en = pair
+    (tmp_path / "out.index.signature").mkdir()
+    assert main(["align", str(zh), str(en), "-o", str(tmp_path / "out.index"), "--format", "index"]) == 1
+    assert capsys.readouterr().err == f"zhalign: error: cannot write {tmp_path / 'out.index.signature'}: it is a folder\n"
+    # batch: OUT_DIR a file, or its corpus.tsv a folder
+    (tmp_path / "m.tsv").write_text(f"zh_path\ten_path\n{zh}\t{en}\n", "utf-8")
+    assert main(["batch", str(tmp_path / "m.tsv"), "-o", str(zh)]) == 1
+    assert "is a file, not a folder" in capsys.readouterr().err
+    (tmp_path / "out" / "corpus.tsv").mkdir(parents=True)
+    assert main(["batch", str(tmp_path / "m.tsv"), "-o", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err == f"zhalign: error: cannot write {tmp_path / 'out' / 'corpus.tsv'}: it is a folder\n"
+
+
+def test_endless_and_huge_inputs_are_refused_before_any_work(pair, tmp_path, capsys, no_work):
+    """/dev/zero was read until MemoryError."""
+    zh, en = pair
+    assert main(["align", "/dev/zero", str(en)]) == 1
+    assert capsys.readouterr().err == "zhalign: error: /dev/zero: not a regular file (a device, FIFO or socket); give a file\n"
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert main(["align", str(zh), str(fifo)]) == 1  # would block on open
+    assert "not a regular file" in capsys.readouterr().err
+    big = tmp_path / "big.txt"
+    big.write_bytes(en.read_bytes() * (2_100_000 // len(en.read_bytes())))
+    assert main(["align", str(zh), str(big), "--max-input-mb", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"zhalign: error: {big}: 2.1 MB, more than the 2 MB") and "--max-input-mb" in err
+    (tmp_path / "m.tsv").write_text(f"zh_path\ten_path\n{zh}\t{en}\n", "utf-8")
+    assert main(["batch", "/dev/zero", "-o", str(tmp_path / "out")]) == 1
+    assert "not a regular file" in capsys.readouterr().err
+
+
+def test_ctrl_c_while_importing_is_one_line_and_exit_130(pair):
+    """Ctrl-C in the first half second (the heavy imports) printed a KeyboardInterrupt traceback."""
+    zh, en = pair
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "align", "align", str(zh), str(en),
+                                "--input-format", "lines"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, cwd=ROOT)
+    seen = []
+    for line in process.stderr:  # -X importtime: one line a module, when its import is done
+        seen.append(line)
+        if line.rstrip().endswith("| align.cli"):  # zhalign's own code runs from here on
+            break
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=120)
+    err = "".join(seen) + rest
+    assert process.returncode == 130 and "Traceback" not in err
+    assert rest.splitlines()[-1] == "zhalign: interrupted"
