@@ -15,12 +15,15 @@ evidence (align.lexicon).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
-from align.scoring import (BeadContext, CentredRows, DictionaryEvidence, SentenceStats, Weights, bead_score,
-                           default_weights, rough_values)
+from align.features import DictionaryEvidence, SentenceStats
+from align.geometry import CentredRows
+from align.scoring import BeadContext, bead_score, rough_values
 from align.search import Band, BandTable, PathSearch, best_path
+from align.weights import Weights
 
 # Cells of the full grid we are willing to fill before switching to a band.
 FULL_GRID_LIMIT = 1_000_000
@@ -65,13 +68,31 @@ def bead_shapes(params: AlignParams, weights: Weights) -> list[tuple[int, int]]:
     return paired + [(1, 0), (0, 1)]
 
 
+class Profile(Protocol):
+    """What the aligner reads of an align.profile.Profile (which also names the model)."""
+
+    weights: Weights
+    params: AlignParams
+
+
+def weights_and_params(weights: Weights | Profile, params: AlignParams | None) -> tuple[Weights, AlignParams]:
+    """The Weights and the AlignParams to align with: given weights and params,
+    or a profile's (params given override the profile's)."""
+    if isinstance(weights, Weights):
+        return weights, params or AlignParams()
+    if weights is None or not hasattr(weights, "weights"):
+        raise TypeError(f"weights must be Weights or a Profile, not {type(weights).__name__}")
+    return weights.weights, params or weights.params
+
+
 def align_vectors(
     zh: np.ndarray,
     en: np.ndarray,
     zh_stats: SentenceStats | None = None,
     en_stats: SentenceStats | None = None,
     params: AlignParams | None = None,
-    weights: Weights | None = None,
+    *,
+    weights: Weights | Profile,
     dictionary: DictionaryEvidence | None = None,
     anchors: list | None = None,
 ) -> Alignment:
@@ -80,13 +101,15 @@ def align_vectors(
     zh, en: L2-normalised sentence vectors (n x d, m x d).
     zh_stats, en_stats: per-sentence lengths and marks (align.marks.sentence_stats);
     without them every sentence has length 1 and no marks.
+    weights: the scorer's Weights fitted for the vectors' model, or an
+    align.profile.Profile (its weights, and its params unless `params` are given).
     dictionary: word-match evidence between the sides (align.lexicon.Lexicon).
     anchors: beads to keep as given, (zh ids, en ids) or Beads; the stretches
     between them are aligned (align.anchoring.align_with_anchors)."""
+    weights, params = weights_and_params(weights, params)
     if anchors:
         from align.anchoring import align_with_anchors  # it builds on this module
-        return align_with_anchors(zh, en, anchors, zh_stats, en_stats, params, weights, dictionary)
-    params, weights = params or AlignParams(), weights or default_weights()
+        return align_with_anchors(zh, en, anchors, zh_stats, en_stats, params, weights=weights, dictionary=dictionary)
     n, m = len(zh), len(en)
     if n == 0 or m == 0:
         beads = [Bead([i], [], 0.0) for i in range(n)] + [Bead([], [j], 0.0) for j in range(m)]

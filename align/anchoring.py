@@ -37,11 +37,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from align.aligning import Alignment, AlignParams, Bead, bead_context, bead_shapes
+from align.aligning import Alignment, AlignParams, Bead, Profile, bead_context, bead_shapes, weights_and_params
 from align.errors import InputError
-from align.scoring import (BeadContext, CentredRows, DictionaryEvidence, SentenceStats, Weights, bead_score,
-                           default_weights)
+from align.features import DictionaryEvidence, SentenceStats
+from align.geometry import CentredRows
+from align.scoring import BeadContext, bead_score
 from align.search import Band, BandTable, PathSearch
+from align.weights import Weights
 
 
 @dataclass(frozen=True)
@@ -128,12 +130,13 @@ def align_with_anchors(
     zh_stats: SentenceStats | None = None,
     en_stats: SentenceStats | None = None,
     params: AlignParams | None = None,
-    weights: Weights | None = None,
+    *,
+    weights: Weights | Profile,
     dictionary: DictionaryEvidence | None = None,
 ) -> Alignment:
     """align_vectors' alignment with every anchor kept as given (see the module's
     doc); the same arguments, and the anchors (check_anchors says which may be given)."""
-    params, weights = params or AlignParams(), weights or default_weights()
+    weights, params = weights_and_params(weights, params)
     n, m = len(zh), len(en)
     anchors = check_anchors(anchors, n, m)
     zh_stats = zh_stats if zh_stats is not None else SentenceStats.from_lengths(np.ones(n))
@@ -247,7 +250,7 @@ class _Document:
         a, b = len(anchor.zh), len(anchor.en)
         features = self.context(z0, z1, e0, e1, [(a, b)]).features(a, b, anchor.zh[-1] + 1 - z0,
                                                                    anchor.en[-1] + 1 - e0)
-        return float(sum(self.weights.features.get(name, 0.0) * np.nan_to_num(value)
+        return float(sum(self.weights.features[name] * np.nan_to_num(value)
                          for name, value in features.items()))
 
 

@@ -111,7 +111,7 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     header, is an InputError naming the manifest and its line. Rows that name
     the same two files (by another spelling: a.txt, ../corpus/a.txt, an
     absolute path) are one pair, aligned once, with a warning."""
-    from align.checking import AlignWarning
+    from align.errors import AlignWarning
 
     path = Path(path)
     header, rows, lines = _manifest_rows(path)
@@ -303,6 +303,7 @@ def align_one(task: PairTask) -> PairRecord:
     """Align one pair, write its TSV and then its record; never raises: a bad
     pair, or an output that cannot be written, is a record with its error."""
     from align.pipeline import align_pair
+    from align.profile import Profile
 
     settings = BatchSettings(**task.settings)
     clock = time.perf_counter()
@@ -319,15 +320,15 @@ def align_one(task: PairTask) -> PairRecord:
             warnings.simplefilter("always")
             result = align_pair(
                 Path(task.zh_path), Path(task.en_path), model=encoder, input_format=tuple(settings.input_format),
-                encoding=settings.encoding, params=AlignParams(**settings.params),
+                encoding=settings.encoding, profile=Profile.for_model(encoder, params=AlignParams(**settings.params)),
                 split_semicolon=settings.split_semicolon, progress=False, **settings.align_options,
             )
         record.warnings = "; ".join(dict.fromkeys(str(w.message).splitlines()[0] for w in caught if str(w.message)))
         write_output(result.frame, task.output, "tsv")
         summary = result.summary()
         record.status = "ok" if result.parallel.parallel is not False else "not-parallel"
-        record.zh_sentences, record.en_sentences = summary["zh_sentences"], summary["en_sentences"]
-        record.beads, record.mean_score = summary["beads"], round(summary["mean_score"], 4)
+        record.zh_sentences, record.en_sentences = summary.zh_sentences, summary.en_sentences
+        record.beads, record.mean_score = summary.beads, round(summary.mean_score, 4)
         record.parallel = verdict(result.parallel.parallel)
         record.auc = "" if result.parallel.auc is None else result.parallel.auc
         record.embedded = encoder.texts_embedded - embedded_before
@@ -503,7 +504,7 @@ def run_batch(
     keep_not_parallel: put the beads of pairs judged not parallel into corpus.* too.
     A pair that fails is in the summary with its error; when summary.tsv or
     the corpus cannot be written (a full disk), write_error says why."""
-    from align.checking import AlignWarning
+    from align.errors import AlignWarning
     from align.progress import progress_bar, show_progress
 
     clock = time.perf_counter()

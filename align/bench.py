@@ -26,12 +26,14 @@ import numpy as np
 
 from align.aligning import Alignment, AlignParams, align_vectors
 from align.caching import attach_cache
-from align.embedding import DEFAULT_MODEL, Encoder, load_encoder, weights_for
+from align.embedding import DEFAULT_MODEL, Encoder, load_encoder
 from align.evaluating import evaluate, format_report, read_alignment
 from align.marks import PairEvidence
-from align.pipeline import alignment_signature
+from align.pipeline import pair_settings
+from align.preparing import prepare_pair, prepare_side
+from align.profile import Profile
 from align.reading import InputError, parse_lines
-from align.scoring import Weights
+from align.weights import Weights
 from align.writing import format_ids, write_atomically
 
 BENCH_VARIABLE = "ZHALIGN_BENCH"
@@ -44,9 +46,9 @@ def read_sentences(path: Path) -> list[str]:
 
 @dataclass
 class BenchDocument:
-    """One gold file with everything the aligner reads."""
+    """One gold file with everything the aligner reads (align.preparing)."""
 
-    zh_vectors: np.ndarray
+    zh_vectors: np.ndarray  # as the aligner compares them (Side.aligned_vectors)
     en_vectors: np.ndarray
     evidence: PairEvidence
     gold: list
@@ -63,16 +65,20 @@ def bench_dir(given: Path | None) -> Path:
 
 
 def load_bench(bench: Path, encoder: Encoder, progress: bool | None = None) -> dict[str, BenchDocument]:
-    """name -> BenchDocument for every gold file; embeds every distinct sentence once."""
+    """name -> BenchDocument for every gold file, each side prepared as align_pair
+    prepares one (align.preparing; one sentence a line, so no roles); embeds every
+    distinct sentence once."""
     names = sorted(p.name for p in (bench / "gold").iterdir() if p.is_file())
     if not names:
         raise InputError(f"{bench}/gold has no files")
     texts = {name: (read_sentences(bench / "zh" / name), read_sentences(bench / "en" / name)) for name in names}
     encoder.encode([t for zh, en in texts.values() for t in zh + en], progress=progress, desc="embedding")
-    return {name: BenchDocument(encoder.encode_document(zh), encoder.encode_document(en),
-                                PairEvidence.of(zh, en, encoder.lengths(zh), encoder.lengths(en)),
-                                read_alignment(bench / "gold" / name))
-            for name, (zh, en) in texts.items()}
+    docs = {}
+    for name, (zh, en) in texts.items():
+        zh_side, en_side = prepare_side(encoder, zh), prepare_side(encoder, en)
+        docs[name] = BenchDocument(zh_side.aligned_vectors, en_side.aligned_vectors, prepare_pair(zh_side, en_side),
+                                   read_alignment(bench / "gold" / name))
+    return docs
 
 
 def load_deletion_set(folder: Path, encoder: Encoder) -> dict[str, BenchDocument]:
@@ -81,9 +87,9 @@ def load_deletion_set(folder: Path, encoder: Encoder) -> dict[str, BenchDocument
     return {f"{DELETIONS}/{name}": doc for name, doc in load_bench(bench_dir(folder), encoder).items()}
 
 
-def align_documents(docs: dict[str, BenchDocument], weights: Weights | None = None,
+def align_documents(docs: dict[str, BenchDocument], weights: Weights | Profile,
                     params: AlignParams | None = None) -> dict[str, Alignment]:
-    """name -> the alignment of that file."""
+    """name -> the alignment of that file, with a profile or weights (align.aligning.align_vectors)."""
     return {name: align_vectors(doc.zh_vectors, doc.en_vectors, params=params, weights=weights,
                                 **doc.evidence.arguments())
             for name, doc in docs.items()}
@@ -95,7 +101,7 @@ def predicted_beads(alignments: dict[str, Alignment]) -> dict[str, list]:
             for name, alignment in alignments.items()}
 
 
-def align_bench(docs: dict[str, BenchDocument], weights: Weights | None = None,
+def align_bench(docs: dict[str, BenchDocument], weights: Weights | Profile,
                 params: AlignParams | None = None) -> dict[str, list]:
     """name -> predicted beads, as (zh ids, en ids, score)."""
     return predicted_beads(align_documents(docs, weights, params))
@@ -127,7 +133,7 @@ def reliability(docs: dict[str, BenchDocument], predicted: dict[str, list], bins
     return {"bins": rows, "ece": error, "beads": len(scores)}
 
 
-def null_share_above(docs: dict[str, BenchDocument], alignments: dict[str, Alignment], weights: Weights | None,
+def null_share_above(docs: dict[str, BenchDocument], alignments: dict[str, Alignment], weights: Weights | Profile,
                      threshold: float) -> tuple[float, int]:
     """(share, count) of the paired beads of the documents' null alignments
     (checking.null_alignments: unrelated halves of each alignment) that score above threshold."""
@@ -159,13 +165,14 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
     if cache:
         attach_cache(encoder)
     load_seconds = time.perf_counter() - start
-    weights = weights or weights_for(encoder)
+    profile = Profile.for_model(encoder, weights)
+    weights = profile.weights
     start = time.perf_counter()
     docs = load_bench(bench, encoder)
     embed_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
-    alignments = align_documents(docs, weights)
+    alignments = align_documents(docs, profile)
     predicted = predicted_beads(alignments)
     align_seconds = time.perf_counter() - start
     if out is not None:
@@ -174,7 +181,7 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
     result = {
         "scores": scores_of(docs, predicted),
         "reliability": reliability(docs, predicted),
-        "null_above_half": null_share_above(docs, alignments, weights, 0.5),
+        "null_above_half": null_share_above(docs, alignments, profile, 0.5),
         "files": len(docs),
         "zh_sentences": sum(len(d.zh_vectors) for d in docs.values()),
         "en_sentences": sum(len(d.en_vectors) for d in docs.values()),
@@ -182,12 +189,12 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
         "seconds": {"load_model": load_seconds, "embed": embed_seconds, "align": align_seconds},
         "weights": weights.id,
         # What made the --out files, which stay beads only (other evaluation scripts read that folder).
-        "signature": alignment_signature(encoder.spec, input_format="lines", encoding="utf-8", weights=weights),
+        "signature": profile.signature(pair_settings(input_format="lines", encoding="utf-8")),
     }
     deletion_docs = {}
     if deletions is not None:
         deletion_docs = load_deletion_set(deletions, encoder)
-        result["deletion_scores"] = scores_of(deletion_docs, align_bench(deletion_docs, weights))
+        result["deletion_scores"] = scores_of(deletion_docs, align_bench(deletion_docs, profile))
     if cv:
         from align.tuning import cross_validate, held, kept, neutral_start, tuning_documents
 
@@ -209,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m align.bench", description=__doc__.splitlines()[0])
     parser.add_argument("bench", nargs="?", type=Path, help=f"folder with zh/, en/, gold/ (default: ${BENCH_VARIABLE})")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"embedding model (default: {DEFAULT_MODEL})")
-    parser.add_argument("--weights", type=Path, help="a weights file (default: the shipped align/weights.json)")
+    parser.add_argument("--weights", type=Path,
+                        help="a weights file (default: those the model's registry entry names, align/weights-MODEL.json)")
     parser.add_argument("--out", type=Path, help="also write the predicted alignments (index format) here")
     parser.add_argument("--no-cache", action="store_true",
                         help="embed everything anew instead of using the persistent embedding cache")

@@ -174,7 +174,7 @@ class EmbeddingCache:
 
     def _bypass(self, error: Exception) -> None:
         """Stop using the cache, with one warning naming it and why."""
-        from align.checking import AlignWarning
+        from align.errors import AlignWarning
 
         if self.problem is None:
             self.problem = str(error)

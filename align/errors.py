@@ -25,6 +25,11 @@ class ModelError(RuntimeError):
     """A model that cannot be loaded; the message is one line for the user."""
 
 
+class AlignWarning(UserWarning):
+    """A problem the aligner works around (with --force) or can only point out;
+    the command line shows it as one line (`zhalign: warning: ...`)."""
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, which the command line raises as this so that a command stops as on Ctrl-C
     (exit 143 instead of 130); not a user error."""
@@ -32,4 +37,4 @@ class Terminated(KeyboardInterrupt):
 
 USER_ERRORS: tuple[type[BaseException], ...] = (InputError, UsageError, OutputError, ModelError)
 
-__all__ = ["InputError", "ModelError", "OutputError", "Terminated", "USER_ERRORS", "UsageError"]
+__all__ = ["AlignWarning", "InputError", "ModelError", "OutputError", "Terminated", "USER_ERRORS", "UsageError"]

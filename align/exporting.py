@@ -31,7 +31,7 @@ import pandas as pd
 from align import __version__
 from align.errors import InputError, UsageError
 from align.reading import Document, Paragraph
-from align.script import han_share, latin_share
+from align.script import HAN_CHARS, han_share, latin_share
 from align.segmenting import split_document
 from align.writing import (as_ids, as_roles, atomic_paths, frame_to_tsv, read_tsv, refuse_unwritable_outputs, same_file,
                            verdict)
@@ -44,7 +44,7 @@ FULL_COLUMNS = ["zh", "en", "score", "type", "source", "zh_ids", "en_ids", "zh_r
 NEEDED_COLUMNS = ["zh", "en", "score", "type"]
 
 # Defaults of the filters (the CLI shows the same ones).
-MIN_SCORE = 0.1          # unrelated text scores about 0.01-0.02, a translation 0.9 and up: only clear misses go
+MIN_SCORE = "weights"    # each pair's weights' min_export_score (min_scores): a score's meaning is its calibration's
 MAX_TYPE = "3-3"         # the aligner makes beads up to 6 sentences a side; the largest are the least sure
 MIN_LENGTH = 2           # Chinese characters / English words on each side: drops one-word fragments
 MAX_LENGTH = 250         # the same units: drops runaway beads, not long sentences
@@ -64,9 +64,8 @@ FIT_WIDTH = 3.0          # bounds at median +- 3 robust standard deviations of l
 FIT_MIN_SIGMA = 0.2      # a very uniform corpus still gets bounds of at least x/ 1.8
 RATIO_PRIOR_WORDS = 2.0  # short pairs are pulled toward the centre by 2 words at the central ratio
 
-_HAN_CHAR = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Chinese length unit: a Han character, or a run of Latin letters/digits (GDP, 2020, 2.4).
-_ZH_UNIT = re.compile(rf"[{_HAN_CHAR}]|[A-Za-z0-9]+(?:[.,][0-9]+)*")
+_ZH_UNIT = re.compile(rf"[{HAN_CHARS}]|[A-Za-z0-9]+(?:[.,][0-9]+)*")
 _WORD = re.compile(r"\w")
 _SPACES = re.compile(r"\s+")
 # Cc controls (tab/newline are already spaces by then), zero-width space, BOM, XML non-characters,
@@ -228,10 +227,31 @@ def fit_ratio_bounds(zh_lengths: np.ndarray, en_lengths: np.ndarray) -> tuple[fl
     return (math.exp(centre - FIT_WIDTH * sigma), math.exp(centre + FIT_WIDTH * sigma))
 
 
+def min_scores(signatures: pd.Series) -> np.ndarray:
+    """The least score of a kept pair, for each row: the min_export_score of the
+    weights its signature names (align.signature: `weights:ID`) when those are
+    shipped weights (align/weights-*.json), else the default model's. Unrelated
+    text scores about 0.01-0.02 and a translation 0.9 and up with both shipped
+    files, whose floor is 0.1: only clear misses go."""
+    from align.embedding import DEFAULT_MODEL
+    from align.profile import Profile
+    from align.weights import shipped_files, shipped_weights
+
+    by_id = {w.id: w.min_export_score for w in (shipped_weights(path.name) for path in shipped_files())}
+    default = Profile.for_model(DEFAULT_MODEL).weights.min_export_score
+
+    def least(signature: str) -> float:
+        named = [part[len("weights:"):] for part in str(signature).split("|") if part.startswith("weights:")]
+        return by_id.get(named[0], default) if named else default
+
+    floors = {signature: least(signature) for signature in set(signatures)}
+    return np.array([floors[signature] for signature in signatures], dtype=float)
+
+
 def filter_pairs(
     frames: Frames,
     *,
-    min_score: float | None = MIN_SCORE,
+    min_score: float | str | None = MIN_SCORE,
     max_type: str | None = MAX_TYPE,
     boilerplate: bool = True,
     min_script: float = MIN_SCRIPT,
@@ -243,7 +263,8 @@ def filter_pairs(
 ) -> tuple[pd.DataFrame, FilterReport]:
     """Training pairs from aligned tables (one DataFrame, a list, or {source: DataFrame}).
 
-    min_score: drop pairs scoring below it (None keeps all).
+    min_score: drop pairs scoring below it (None keeps all); "weights": below the
+        least score the weights that scored each pair name (min_scores).
     max_type: 'M-N' keeps beads of at most M Chinese and N English sentences
         ('1-1' for 1-1 only; None or 'all' keeps every shape). Unaligned beads always go.
     boilerplate: drop every pair holding a credit (photo or staff credit, byline,
@@ -286,7 +307,9 @@ def filter_pairs(
         shapes = [parse_type(t) for t in table["type"]]
         drop(f"bead type beyond {limits[0]}-{limits[1]}", [m > limits[0] or n > limits[1] for m, n in shapes])
     if min_score is not None:
-        drop(f"score below {min_score:g}", table["score"] < min_score)
+        least = min_scores(table["signature"]) if min_score == MIN_SCORE else np.full(len(table), float(min_score))
+        drop("score below " + "/".join(f"{x:g}" for x in sorted(set(least))) if len(table) else "score below",
+             table["score"].to_numpy(dtype=float) < least)
     if boilerplate:
         def holds_credit(roles: pd.Series) -> np.ndarray:
             return np.array(["credit" in r for r in roles], dtype=bool)

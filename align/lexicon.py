@@ -291,7 +291,7 @@ def _offsets(sizes: Iterable[int]) -> np.ndarray:
 
 class Lexicon:
     """Dictionary evidence for one document pair, as the aligner asks for it
-    (scoring.DictionaryEvidence): word matches near the band, for any subset."""
+    (features.DictionaryEvidence): word matches near the band, for any subset."""
 
     def __init__(self, zh_texts: list[str], en_texts: list[str]):
         self.zh_texts, self.en_texts = list(zh_texts), list(en_texts)

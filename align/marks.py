@@ -3,7 +3,7 @@
 Dialogue marks, questions and staff credits survive translation: a sentence
 that opens a quotation in Chinese mostly opens one in English. This module
 reads them from the texts (and the roles reading gave) into a
-`scoring.SentenceStats`; the aligner itself sees only the arrays.
+`features.SentenceStats`; the aligner itself sees only the arrays.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from align.lexicon import Lexicon
-from align.scoring import SentenceStats
+from align.features import SentenceStats
 
 _QUESTION = re.compile(r"[?？]")
 CREDIT_ROLE = "credit"

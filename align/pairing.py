@@ -29,9 +29,9 @@ Then:
        score = 0.7 * aligned + 0.15 * numbers + 0.15 * length
 
    - aligned: the two documents are aligned sentence by sentence (the same
-     aligner as `zhalign align`, with the vectors and the weights it takes for
-     the model: Encoder.encode_document's, per-member centred over each
-     document for an ensemble, and align.embedding.weights_for's), and so are
+     aligner as `zhalign align`, prepared the same way (align.preparing: the
+     vectors per-member centred over each document for an ensemble, lengths,
+     marks, credit lines) and with the same profile (align.profile), and so are
      the null pairs the parallel check
      cuts from them (align.checking.null_alignments: unrelated halves, the
      English reversed); this is the share of all their sentences that fall in
@@ -84,14 +84,16 @@ import pandas as pd
 
 from align.aligning import align_vectors
 from align.checking import null_alignments, paired_similarity
-from align.embedding import DEFAULT_MODEL, Encoder, MemberCentring, ModelSpec, load_encoder, model_id, model_spec, weights_for
-from align.errors import InputError
-from align.marks import PairEvidence
+from align.embedding import DEFAULT_MODEL, Encoder, MemberCentring, ModelSpec, load_encoder, model_id, model_spec
+from align.errors import InputError, UsageError
+from align.features import SentenceStats
+from align.marks import sentence_stats
+from align.preparing import Side, prepare_pair, prepare_side
+from align.profile import Profile
 from align.reading import Document, per_side, read_document
-from align.scoring import Weights, centred
+from align.geometry import centred
 from align.script import script_profile
 from align.segmenting import split_document
-from align.signature import signature
 from align.progress import progress_bar, show_progress
 from align.writing import write_atomically
 
@@ -133,11 +135,18 @@ class DocumentInfo:
     # member's part centred over this document) so that a collection holds one array a document.
     centring: MemberCentring | None = None  # the encoder's (None: a single model, encode's vectors as they are)
     model: ModelSpec | None = None  # that embedded the document (None: made by hand, taken as the default model)
+    stats: SentenceStats | None = None  # lengths and marks (align.preparing; None: made by hand, from lengths alone)
 
     @property
     def vectors_to_align(self) -> np.ndarray | None:
         """What aligned_share gives the aligner: Encoder.encode_document's vectors."""
         return self.vectors if self.centring is None or self.vectors is None else self.centring(self.vectors)
+
+    @property
+    def side(self) -> Side:
+        """The document as the aligner reads it (align.preparing.Side)."""
+        stats = self.stats if self.stats is not None else sentence_stats(self.sentences, self.lengths)
+        return Side(self.sentences, self.vectors, stats, self.centring)
 
     @property
     def length(self) -> float:
@@ -231,16 +240,16 @@ def read_info(
             if document_language(document) != lang:
                 info.error = NOT_LANGUAGE[lang]
                 continue
-            info.sentences = [s.text for s in split_document(document, lang)]
-            if not info.sentences:
+            sentences = split_document(document, lang)
+            if not sentences:
                 raise InputError(f"{path}: no sentences found")
         except InputError as error:
             info.error = str(error).splitlines()[0]
             return info
+        side = prepare_side(encoder, [s.text for s in sentences], [s.role for s in sentences])
         info.model = encoder.spec
-        info.vectors = encoder.encode(info.sentences, progress=False)
-        info.centring = encoder.centring
-        info.lengths = encoder.lengths(info.sentences)
+        info.sentences, info.vectors, info.centring = side.texts, side.vectors, side.centring
+        info.lengths, info.stats = side.stats.length, side.stats
         info.numbers = numbers_of("\n".join(info.sentences), document.metadata)
         return info
     return info
@@ -296,42 +305,44 @@ class ShareEvidence:
         return float(self.sizes[self.similarity > cut].sum()) / self.sentences
 
 
-def share_evidence(zh: DocumentInfo, en: DocumentInfo, weights: Weights | None = None) -> ShareEvidence:
+def share_evidence(zh: DocumentInfo, en: DocumentInfo, profile: Profile | None = None) -> ShareEvidence:
     """The pair aligned, and its null pairs, as aligned_share does it."""
-    weights = weights or weights_for(zh.model or DEFAULT_MODEL)
-    zh_vectors, en_vectors = zh.vectors_to_align, en.vectors_to_align
-    evidence = PairEvidence.of(zh.sentences, en.sentences, zh.lengths, en.lengths).arguments()
-    alignment = align_vectors(zh_vectors, en_vectors, weights=weights, **evidence)
+    profile = profile or Profile.for_model(zh.model or DEFAULT_MODEL)
+    zh_side, en_side = zh.side, en.side
+    zh_vectors, en_vectors = zh_side.aligned_vectors, en_side.aligned_vectors
+    evidence = prepare_pair(zh_side, en_side).arguments()
+    alignment = align_vectors(zh_vectors, en_vectors, weights=profile, **evidence)
     paired = [b for b in alignment.beads if b.zh and b.en]
-    null = null_alignments(alignment, zh_vectors, en_vectors, weights=weights, **evidence).similarity
+    null = null_alignments(alignment, zh_vectors, en_vectors, weights=profile, **evidence).similarity
     return ShareEvidence(paired_similarity(alignment), np.array([len(b.zh) + len(b.en) for b in paired], dtype=int),
                          len(zh.sentences) + len(en.sentences), null)
 
 
 def shares_evidence(pairs: Sequence[tuple[DocumentInfo, DocumentInfo]],
-                    weights: Weights | None = None) -> list[ShareEvidence]:
+                    profile: Profile | None = None) -> list[ShareEvidence]:
     """share_evidence of each (zh, en) pair: one task's work in pair_documents."""
-    return [share_evidence(zh, en, weights) for zh, en in pairs]
+    return [share_evidence(zh, en, profile) for zh, en in pairs]
 
 
 def null_cut(null: np.ndarray) -> float:
     return float(np.quantile(null, NULL_QUANTILE)) if len(null) else -np.inf
 
 
-def aligned_share(zh: DocumentInfo, en: DocumentInfo, weights: Weights | None = None) -> float:
+def aligned_share(zh: DocumentInfo, en: DocumentInfo, profile: Profile | None = None) -> float:
     """Share of both documents' sentences in beads that pair both sides and are more
     similar than what the aligner finds between unrelated parts of the same documents.
 
-    The documents are aligned as align_pair aligns them: their vectors_to_align
-    (Encoder.encode_document's), scored with `weights` (None: those fitted for
-    the model that embedded them, align.embedding.weights_for). The null pairs
+    The documents are aligned as align_pair aligns them: prepared alike
+    (align.preparing: Encoder.encode_document's vectors, lengths, marks and
+    credit lines), with `profile` (None: the profile of the model that
+    embedded them, align.profile.Profile.for_model). The null pairs
     (checking.null_alignments, the parallel check's null model) have the same
     kind of sentences, lengths and vectors but cannot be parallel, so their
-    beads' similarities, with the same weights, are the null: a bead counts when
+    beads' similarities, with the same profile, are the null: a bead counts when
     it beats the NULL_QUANTILE of them. (Similarities, not scores: a score reads
     the bead's neighbours too, checking.paired_similarity.)
     In a collection, collection_shares judges short pairs against a larger null."""
-    evidence = share_evidence(zh, en, weights)
+    evidence = share_evidence(zh, en, profile)
     return evidence.share(null_cut(evidence.null))
 
 
@@ -456,18 +467,18 @@ def score_pairs(
     ens: Sequence[DocumentInfo],
     candidates: int = 3,
     evidence: Callable[[list[tuple[int, int]]], list[ShareEvidence]] | None = None,
-    weights: Weights | None = None,
+    profile: Profile | None = None,
 ) -> list[PairScore]:
     """The confidence of every candidate pair (see the module's doc).
 
     evidence: share_evidence of each candidate pair (zh index, en index), e.g.
     computed on a cluster; by default computed here, one pair after another,
-    with `weights` (None: those fitted for the model that embedded the
-    documents, as aligned_share takes them). The shares are collection_shares'."""
+    with `profile` (None: that of the model that embedded the documents, as
+    aligned_share takes it). The shares are collection_shares'."""
     if not zhs or not ens:
         return []
     pairs = candidate_pairs(prescores(zhs, ens), candidates)
-    found = evidence(pairs) if evidence else [share_evidence(zhs[i], ens[j], weights) for i, j in pairs]
+    found = evidence(pairs) if evidence else [share_evidence(zhs[i], ens[j], profile) for i, j in pairs]
     shares = collection_shares(found)
     details = [(i, j, share, number_cue(zhs[i], ens[j])) for (i, j), share in zip(pairs, shares)]
     confident = [ens[j].length / max(zhs[i].length, 1) for i, j, share, _ in details if share >= 0.6]
@@ -565,6 +576,7 @@ def pair_documents(
     client=None,
     cache_dir: str | Path | None = None,
     device: str = "auto",
+    profile: Profile | None = None,
 ) -> Pairing:
     """Read, embed and pair two collections of documents one to one; input_format
     and encoding are given once or as (Chinese documents, English documents).
@@ -574,8 +586,8 @@ def pair_documents(
     (align.batching.dask_client) to read, embed and score the candidate pairs
     on its workers, each with its own encoder of the model named by
     `encoder`; None does everything in this process. The candidate pairs are
-    aligned with the weights fitted for that model (align.embedding.weights_for),
-    resolved here once and handed to the workers. progress: bars on
+    aligned with that model's profile (align.profile.Profile.for_model), or
+    `profile` (of the same model), resolved here once and handed to the workers. progress: bars on
     stderr as align.progress.show_progress says."""
     clock = time.perf_counter()
     show = show_progress(progress)
@@ -595,7 +607,9 @@ def pair_documents(
         reading = ReadSettings(encoder, formats, encodings, None if cache_dir is None else str(cache_dir), device)
         read = functools.partial(read_with_worker_encoder, reading=reading)
     spec = model_spec(encoder)
-    weights = weights_for(spec)
+    profile = profile or Profile.for_model(spec)
+    if profile.model_id != model_id(spec):
+        raise UsageError(f"a profile of model {profile.model.name!r} given to pair with {spec.name!r}")
     tasks = _Tasks(client)
 
     # A path on both sides (one mixed folder) is read once, as the language it is in.
@@ -617,22 +631,22 @@ def pair_documents(
     def evidence(pairs: list[tuple[int, int]]) -> list[ShareEvidence]:
         # Runs of consecutive candidates (sorted by zh document: a run shares its zh documents).
         runs = [pairs[k:k + PAIRS_PER_TASK] for k in range(0, len(pairs), PAIRS_PER_TASK)]
-        calls = [([(zh_kept[i][1], en_kept[j][1]) for i, j in run], weights) for run in runs]
+        calls = [([(zh_kept[i][1], en_kept[j][1]) for i, j in run], profile) for run in runs]
         with progress_bar(len(pairs), "scoring pairs", "pair", show) as bar:
             found = tasks.run(shares_evidence, calls, "score", bar, counts=[len(run) for run in runs])[0]
         return [one for run in found for one in run]
 
-    scores = score_pairs(zhs, ens, candidates, evidence, weights)
+    scores = score_pairs(zhs, ens, candidates, evidence, profile)
     pairs = assign(scores, len(zhs), len(ens), threshold)
-    made_by = pairing_signature(spec, weights, threshold, candidates, formats, encodings)
+    made_by = pairing_signature(profile, threshold, candidates, formats, encodings)
     return Pairing(zhs, ens, skipped, scores, pairs, time.perf_counter() - clock, made_by)
 
 
-def pairing_signature(spec: ModelSpec, weights: Weights, threshold: float, candidates: int,
+def pairing_signature(profile: Profile, threshold: float, candidates: int,
                       formats: dict[str, str], encodings: dict[str, str | None]) -> str:
     """What made a pairing, as align.signature signs an alignment: the version, the
     model, the weights the candidates were aligned with, and the pairing's settings."""
-    return signature(model_id(spec), weights.id, {
+    return profile.signature(with_params=False, extra={
         "task": "pair", "threshold": threshold, "candidates": candidates, "null_quantile": NULL_QUANTILE,
         "min_null_beads": MIN_NULL_BEADS, "input_format": (formats["zh"], formats["en"]),
         "encoding": (encodings["zh"], encodings["en"])})

@@ -9,7 +9,7 @@ import re
 import time
 import warnings
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +17,15 @@ import pandas as pd
 
 from align.aligning import Alignment, AlignParams, align_vectors
 from align.anchoring import anchors_digest, check_anchors
-from align.checking import AlignWarning, ParallelReport, check_languages, parallelism
-from align.embedding import DEFAULT_MODEL, Encoder, ModelSpec, load_encoder, model_id, resolve_model, weights_for
-from align.errors import InputError
-from align.marks import PairEvidence
+from align.checking import ParallelReport, check_languages, parallelism
+from align.embedding import DEFAULT_MODEL, Encoder, ModelSpec, load_encoder, resolve_model
+from align.errors import AlignWarning, InputError, UsageError
+from align.preparing import prepare_pair, prepare_side
+from align.profile import Profile
 from align.reading import MAX_INPUT_BYTES, Document, per_side, read_document
-from align.scoring import Weights
+from align.weights import Weights
 from align.progress import show_progress, status
 from align.segmenting import Sentence, split_document
-from align.signature import signature
 from align.writing import beads_to_frame
 
 Source = str | Path | Document
@@ -39,6 +39,31 @@ Source = str | Path | Document
 # give 4,900.
 MAX_COUNT_RATIO = 5.0
 COUNT_SLACK = 10
+
+
+@dataclass
+class PairSummary:
+    """What `zhalign align` reports of one alignment (cli.format_summary, the batch's records)."""
+
+    zh_sentences: int
+    en_sentences: int
+    beads: int
+    types: dict[str, int]            # bead type -> beads of it, most frequent first
+    mean_score: float                # of the beads that pair both sides
+    seconds: dict[str, float]
+    model: str
+    weights: str                     # the weights' id
+    device: str
+    parallel: bool | None
+    parallel_report: ParallelReport | None
+    warnings: list[str]
+    signature: str
+
+    def to_dict(self) -> dict:
+        """For JSON: the fields, the parallel report as its own dict (`parallel_evidence`)."""
+        data = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "parallel_report"}
+        data["parallel_evidence"] = self.parallel_report.as_dict() if self.parallel_report else None
+        return data
 
 
 @dataclass
@@ -57,9 +82,10 @@ class PairResult:
     seconds: dict[str, float] = field(default_factory=dict)
     parallel: ParallelReport | None = None   # is the pair parallel? (align.checking)
     warnings: list[str] = field(default_factory=list)
-    weights_id: str = ""                     # which tuned weights scored it (scoring.Weights.id)
+    weights_id: str = ""                     # which tuned weights scored it (weights.Weights.id)
     signature: str = ""                      # what made it (align.signature)
     device: str = "cpu"            # where the model ran (cpu or cuda)
+    profile: Profile | None = None           # the model, weights and settings that made it
 
     def similarity(self) -> np.ndarray:
         """Sentence-by-sentence cosine similarity (n x m); for inspection of short documents."""
@@ -74,24 +100,24 @@ class PairResult:
             points.append((i, j))
         return points
 
-    def summary(self) -> dict:
+    def summary(self) -> PairSummary:
         types = Counter(self.frame["type"])
         paired = self.frame[(self.frame["zh"] != "") & (self.frame["en"] != "")]
-        return {
-            "zh_sentences": len(self.zh),
-            "en_sentences": len(self.en),
-            "beads": len(self.frame),
-            "types": dict(sorted(types.items(), key=lambda kv: -kv[1])),
-            "mean_score": float(paired["score"].mean()) if len(paired) else 0.0,
-            "seconds": self.seconds,
-            "model": self.model,
-            "weights": self.weights_id,
-            "device": self.device,
-            "parallel": self.parallel.parallel if self.parallel else None,
-            "parallel_evidence": self.parallel.as_dict() if self.parallel else None,
-            "warnings": list(self.warnings),
-            "signature": self.signature,
-        }
+        return PairSummary(
+            zh_sentences=len(self.zh),
+            en_sentences=len(self.en),
+            beads=len(self.frame),
+            types=dict(sorted(types.items(), key=lambda kv: -kv[1])),
+            mean_score=float(paired["score"].mean()) if len(paired) else 0.0,
+            seconds=self.seconds,
+            model=self.model,
+            weights=self.weights_id,
+            device=self.device,
+            parallel=self.parallel.parallel if self.parallel else None,
+            parallel_report=self.parallel,
+            warnings=list(self.warnings),
+            signature=self.signature,
+        )
 
 
 def read_pair(
@@ -110,6 +136,17 @@ def read_pair(
     return zh_doc, en_doc
 
 
+def pair_settings(split_semicolon: bool = False, input_format: str | tuple[str, str] = "auto",
+                  encoding: str | None | tuple[str | None, str | None] = None, anchors: list | None = None) -> dict:
+    """The settings of align_pair beyond the profile's that change the beads (the signature names them;
+    anchors only when there are some)."""
+    settings = {"split_semicolon": split_semicolon, "input_format": per_side(input_format),
+                "encoding": per_side(encoding)}
+    if anchors:
+        settings["anchors"] = anchors_digest(anchors)
+    return settings
+
+
 def alignment_signature(
     model: ModelSpec | str = DEFAULT_MODEL,
     params: AlignParams | None = None,
@@ -123,19 +160,15 @@ def alignment_signature(
 
     model: a ModelSpec (an Encoder's is `encoder.spec`) or a name resolve_model
     takes (a registry name, a folder), as align_pair's `model`; the signature
-    names its model_id. weights: as given to align_pair; without them, those
-    fitted for the model (align.embedding.weights_for), which align_pair uses then.
+    names its model_id. weights: as given to align_pair; without them, those of
+    the model's profile (align.profile.Profile.for_model), which align_pair uses then.
     anchors: as given to align_pair; named (how many, and a digest of them) only when there are some."""
     if isinstance(model, str):
         if re.fullmatch(r".+#[0-9a-f]{12}", model) and not Path(model).expanduser().exists():
             raise ValueError(f"alignment_signature takes the model (a ModelSpec or a name), not a model id: {model!r}")
         model = resolve_model(model)
-    settings = asdict(params or AlignParams()) | {"split_semicolon": split_semicolon,
-                                                  "input_format": per_side(input_format),
-                                                  "encoding": per_side(encoding)}
-    if anchors:
-        settings["anchors"] = anchors_digest(anchors)
-    return signature(model_id(model), (weights or weights_for(model)).id, settings)
+    profile = Profile.for_model(model, weights, params)
+    return profile.signature(pair_settings(split_semicolon, input_format, encoding, anchors))
 
 
 def check_sentence_counts(zh_count: int, en_count: int, zh_name: str, en_name: str, force: bool = False) -> list[str]:
@@ -167,6 +200,7 @@ def align_pair(
     device: str = "auto",
     anchors: list | None = None,
     max_input_bytes: int | None = MAX_INPUT_BYTES,
+    profile: Profile | None = None,
 ) -> PairResult:
     """Align a Chinese document with its English translation.
 
@@ -175,8 +209,8 @@ def align_pair(
     folder, or an Encoder already loaded (reuse one across many pairs).
     input_format, encoding: one for both sides, or (Chinese side, English side);
     encoding None detects it.
-    weights: the scorer's tuned numbers (default: those fitted for the model,
-    align.embedding.weights_for: align/weights-e5+use.json for e5+use).
+    weights: the scorer's tuned numbers (default: those of the model's profile,
+    align.profile.Profile.for_model: align/weights-e5+use.json for e5+use).
     progress: bars and status lines on stderr: None on a terminal only,
     True always, False never (align.progress).
     force: a side in the wrong language, or with far more sentences than the
@@ -187,6 +221,9 @@ def align_pair(
     the sentences split (align.anchoring); one that cannot be kept is an InputError
     (anchoring.AnchorError, naming it) before anything is embedded.
     max_input_bytes: the largest file read (None: no limit); a device or FIFO is never read.
+    profile: the model, weights and settings at once (align.profile.Profile); `model`
+    then is its model (a name) or an Encoder of it, and weights or params given
+    replace the profile's.
     """
     show = show_progress(progress)
     clock = time.perf_counter()
@@ -204,27 +241,31 @@ def align_pair(
     seconds = {"read": time.perf_counter() - clock}
 
     clock = time.perf_counter()
+    if profile is not None and isinstance(model, str):
+        if model not in (DEFAULT_MODEL, profile.model.name):
+            raise UsageError(f"model {model!r} and a profile of model {profile.model.name!r}: give one")
+        model = profile.model.name
     with status(f"loading model {model if isinstance(model, str) else model.name}", show and isinstance(model, str)):
-        encoder = load_encoder(model, device)
-    weights = weights or weights_for(encoder)
+        encoder = load_encoder(profile.model if profile is not None and isinstance(model, str) else model, device)
+    profile = profile_of(encoder, profile, weights, params)
+    if profile.warning:
+        warnings.warn(profile.warning, AlignWarning, stacklevel=2)
+        problems.append(profile.warning)
     seconds["load_model"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    zh_vectors = encoder.encode_document([s.text for s in zh_sents], show, desc="embedding zh")
-    en_vectors = encoder.encode_document([s.text for s in en_sents], show, desc="embedding en")
+    zh_side = prepare_side(encoder, [s.text for s in zh_sents], [s.role for s in zh_sents], show, "embedding zh")
+    en_side = prepare_side(encoder, [s.text for s in en_sents], [s.role for s in en_sents], show, "embedding en")
+    zh_vectors, en_vectors = zh_side.aligned_vectors, en_side.aligned_vectors
     seconds["embed"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    zh_texts, en_texts = [s.text for s in zh_sents], [s.text for s in en_sents]
-    evidence = PairEvidence.of(zh_texts, en_texts, encoder.lengths(zh_texts), encoder.lengths(en_texts),
-                               [s.role for s in zh_sents], [s.role for s in en_sents])
+    evidence = prepare_pair(zh_side, en_side)
     with status(f"aligning {len(zh_sents):,} x {len(en_sents):,} sentences", show):
-        alignment = align_vectors(zh_vectors, en_vectors, params=params, weights=weights, anchors=anchors,
-                                  **evidence.arguments())
+        alignment = align_vectors(zh_vectors, en_vectors, weights=profile, anchors=anchors, **evidence.arguments())
     seconds["align"] = time.perf_counter() - clock
     clock = time.perf_counter()
     with status("checking that the pair is parallel", show):
-        report = parallelism(alignment, zh_vectors, en_vectors, params=params, weights=weights,
-                             **evidence.arguments())
+        report = parallelism(alignment, zh_vectors, en_vectors, weights=profile, **evidence.arguments())
     seconds["check"] = time.perf_counter() - clock
     if report.parallel is False:
         message = f"{zh_doc.source} and {en_doc.source} do not look parallel: {report.reason}"
@@ -232,10 +273,23 @@ def align_pair(
             raise InputError(message)
         warnings.warn(message, AlignWarning, stacklevel=2)
         problems.append(message)
-    made_by = alignment_signature(encoder.spec, params, split_semicolon, input_format, encoding, weights, anchors)
+    made_by = profile.signature(pair_settings(split_semicolon, input_format, encoding, anchors))
     frame = beads_to_frame(alignment.beads, zh_sents, en_sents, report.parallel, made_by)
     return PairResult(frame, zh_sents, en_sents, zh_vectors, en_vectors, alignment, zh_doc, en_doc, encoder.name, seconds,
-                      report, problems, weights.id, made_by, encoder.device)
+                      report, problems, profile.weights.id, made_by, encoder.device, profile)
+
+
+def profile_of(encoder: Encoder, profile: Profile | None = None, weights: Weights | None = None,
+               params: AlignParams | None = None) -> Profile:
+    """The profile an encoder aligns with: `profile` (which must be of the encoder's
+    model), else the model's own (Profile.for_model); weights and params given replace its."""
+    if profile is None:
+        return Profile.for_model(encoder, weights, params)
+    if profile.model_id != encoder.model_id:
+        raise UsageError(f"a profile of model {profile.model_id} given with an encoder of {encoder.model_id}")
+    if weights is not None:
+        profile = Profile.for_model(profile.model, weights, profile.params)
+    return profile.with_params(params)
 
 
 def align_texts(zh: Source, en: Source, **options) -> pd.DataFrame:
@@ -244,4 +298,5 @@ def align_texts(zh: Source, en: Source, **options) -> pd.DataFrame:
     return align_pair(zh, en, **options).frame
 
 
-__all__ = ["align_pair", "align_texts", "alignment_signature", "PairResult", "read_pair", "check_sentence_counts"]
+__all__ = ["align_pair", "align_texts", "alignment_signature", "PairResult", "PairSummary", "profile_of", "read_pair",
+           "check_sentence_counts"]

@@ -18,6 +18,7 @@ import yaml
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
 from align.errors import InputError
+from align.script import CJK_PUNCTUATION, HAN_CHARS
 
 INPUT_FORMATS = ("auto", "zaker", "text", "lines")
 # Largest input document read (`--max-input-mb`): a book is a few MB; far more is the wrong file.
@@ -49,7 +50,7 @@ def per_side(option: _Option | tuple[_Option, _Option]) -> tuple[_Option, _Optio
 
 
 # "Chinese" for ZAKER's spacing: Han characters and CJK/full-width punctuation.
-_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+_CJK = CJK_PUNCTUATION + HAN_CHARS
 _LATIN_DIGIT_QUOTE = r"0-9A-Za-z\"'\u201c\u201d\u2018\u2019"
 _ZAKER_SPACE = re.compile(
     rf"(?<=[{_CJK}])[ \u00a0]+(?=[{_LATIN_DIGIT_QUOTE}])"
@@ -81,7 +82,6 @@ BYLINE = re.compile(r"^(?:[A-Z][\w’'-]*\s+){0,4}reporters?\s+(?:[A-Z][\w’'-]
 # "John A. Smith", is no sentence break.)
 _CREDIT_SENTENCE_END = re.compile(r"[。！？!?.…][\"'”’)）」』]*$")
 _SENTENCE_BREAK = re.compile(r"[。！？!?]|[^\W\d_]{2}\.\s")
-_HAN_CHAR = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _EN_NAME = r"[A-Z][\w'’-]*"
 # Bylines and datelines fused to the front of a paragraph's text; split off as a credit.
 LEADING_BYLINE = re.compile(
@@ -89,11 +89,11 @@ LEADING_BYLINE = re.compile(
     rf"^(?:Xinhua News Agency|Xinhua) (?:reporters?|correspondents?|photographers?)"
     rf"(?: {_EN_NAME}){{1,3}}(?:(?:,| and|, and)(?: {_EN_NAME}){{1,3}})*\s*(?=[\"“‘'(\[])"
     # 新华社记者 董瑞丰 "…"
-    rf"|^新华社(?:特约)?(?:记者|通讯员)(?:[\s、]*[{_HAN_CHAR}·]{{2,4}})+\s*(?=[\"“‘'「『（(])"
+    rf"|^新华社(?:特约)?(?:记者|通讯员)(?:[\s、]*[{HAN_CHARS}·]{{2,4}})+\s*(?=[\"“‘'「『（(])"
     # BEIJING, July 8 (Xinhua) --
     r"|^[A-Z][A-Z .'-]+, [A-Z][a-z]{2,8}\.? \d{1,2} \(Xinhua\)\s*(?:--|—|-)\s*"
     # 新华社北京7月8日电（记者董瑞丰）
-    rf"|^新华社[{_HAN_CHAR}]{{2,8}}\d{{1,2}}月\d{{1,2}}日电\s*(?:[（(][^）)]{{0,30}}[）)])?\s*"
+    rf"|^新华社[{HAN_CHARS}]{{2,8}}\d{{1,2}}月\d{{1,2}}日电\s*(?:[（(][^）)]{{0,30}}[）)])?\s*"
 )
 
 

@@ -11,7 +11,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
+# The Han characters (CJK unified ideographs, extension A, compatibility ideographs, extensions
+# B-F) as the inside of a regex character class: the one definition every module uses.
+HAN_CHARS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
+# CJK punctuation and full-width forms: with HAN_CHARS, the characters of Chinese text.
+CJK_PUNCTUATION = r"\u3000-\u303f\uff00-\uffef"
+HAN = re.compile(f"[{HAN_CHARS}]")
 LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]+")
 _LETTER = re.compile(r"[^\W\d_]")

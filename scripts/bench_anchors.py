@@ -20,9 +20,10 @@ from align import __version__
 from align.aligning import align_vectors
 from align.bench import bench_dir, read_sentences
 from align.caching import attach_cache
-from align.embedding import DEFAULT_MODEL, load_encoder, weights_for
+from align.embedding import DEFAULT_MODEL, load_encoder
 from align.evaluating import read_alignment
-from align.marks import PairEvidence
+from align.preparing import prepare_pair, prepare_side
+from align.profile import Profile
 
 
 def main() -> None:
@@ -39,15 +40,15 @@ def main() -> None:
     gold = read_alignment(bench / "gold" / args.chapter)
     anchors = gold[::args.every]
     encoder = attach_cache(load_encoder(args.model))
-    zh_vectors, en_vectors = encoder.encode_document(zh), encoder.encode_document(en)
-    zh_lengths, en_lengths = encoder.lengths(zh), encoder.lengths(en)
-    weights = weights_for(encoder)
+    zh_side, en_side = prepare_side(encoder, zh), prepare_side(encoder, en)
+    zh_vectors, en_vectors = zh_side.aligned_vectors, en_side.aligned_vectors
+    weights = Profile.for_model(encoder).weights
 
     def timed(given) -> tuple[float, object]:
         best, alignment = float("inf"), None
         for _ in range(args.repeats):
             clock = time.perf_counter()
-            evidence = PairEvidence.of(zh, en, zh_lengths, en_lengths)
+            evidence = prepare_pair(zh_side, en_side)  # the dictionary's evidence, as the pipeline makes it
             alignment = align_vectors(zh_vectors, en_vectors, weights=weights, anchors=given, **evidence.arguments())
             best = min(best, time.perf_counter() - clock)
         return best, alignment

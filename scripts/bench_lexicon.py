@@ -5,12 +5,12 @@ copied) and the long documents of scripts/bench_long.py (the chapters
 repeated to --sentences Chinese sentences, about 53,000 English ones).
 The band is the one the aligner searches, drawn around the gold path instead
 of the rough path: each Chinese sentence is matched with the English
-sentences within BAND of the gold path, widened by MAX_BEAD (aligning's
-_columns_near). Coverage is asked for every bead shape the second pass
-searches (up to 6 sentences a side, 8 in all) at every cell of that band:
-per DP row with `coverage`, as the aligner does today, and for all cells of
-a shape at once with `coverage_cells` (when this version has it; the two
-are compared).
+sentences within BAND of the gold path, widened by MAX_BEAD (as
+align.search.Band.columns_near widens the aligner's band). Coverage is asked
+for every bead shape the second pass searches (up to 6 sentences a side, 8 in
+all) at every cell of that band: per DP row with `coverage`, and for all cells
+of a shape at once with `coverage_cells`, as the aligner does
+(align.lexicon.Lexicon.coverage); the two are compared.
 
     python scripts/bench_lexicon.py                    # chapter 001 and 40,000 sentences
     python scripts/bench_lexicon.py --sentences 10000 --chapter 002

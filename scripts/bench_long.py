@@ -76,15 +76,16 @@ def embed_distinct(corpus, model: str, cache: Path | None):
         data = np.load(cache)
         return data["zh"], data["en"], 0.0
     from align.embedding import load_encoder
+    from align.preparing import prepare_side
 
     encoder = load_encoder(model)
     zh_texts = [s for zh, _, _ in corpus for s in zh]
     en_texts = [s for _, en, _ in corpus for s in en]
     clock = time.perf_counter()
-    # As the pipeline gives them (an ensemble centred member by member); the long
+    # As the pipeline gives them (align.preparing: an ensemble centred member by member); the long
     # documents repeat these sentences, so their means are these texts' means.
-    zh_vectors = encoder.encode_document(zh_texts, progress=None, desc="embedding zh")
-    en_vectors = encoder.encode_document(en_texts, progress=None, desc="embedding en")
+    zh_vectors = prepare_side(encoder, zh_texts, progress=None, desc="embedding zh").aligned_vectors
+    en_vectors = prepare_side(encoder, en_texts, progress=None, desc="embedding en").aligned_vectors
     seconds = time.perf_counter() - clock
     if cache:
         np.savez(cache, zh=zh_vectors, en=en_vectors)
@@ -98,9 +99,10 @@ def _peak_mib() -> float:
 def align_in_child(bench: str, vectors_file: str, zh_sentences: int, check: bool, model: str, queue) -> None:
     """Run in a fresh process: build the long documents, align, score; report time and peak memory."""
     from align.aligning import align_vectors
-    from align.embedding import load_encoder, weights_for
+    from align.embedding import load_encoder
     from align.evaluating import score_pair
-    from align.marks import PairEvidence
+    from align.preparing import prepare_pair, side_of
+    from align.profile import Profile
 
     start_mib = _peak_mib()
     corpus = load_corpus(Path(bench))
@@ -114,11 +116,12 @@ def align_in_child(bench: str, vectors_file: str, zh_sentences: int, check: bool
     # the pipeline has them from reading).
     zh_texts, en_texts = [zh_texts_all[k] for k in zh_index], [en_texts_all[k] for k in en_index]
     encoder = load_encoder(model)
-    weights = weights_for(encoder)
-    evidence = PairEvidence.of(zh_texts, en_texts, encoder.lengths(zh_texts), encoder.lengths(en_texts)).arguments()
+    profile = Profile.for_model(encoder)
+    evidence = prepare_pair(side_of(zh_texts, zh, encoder.lengths(zh_texts)),
+                            side_of(en_texts, en, encoder.lengths(en_texts))).arguments()
     inputs_mib = _peak_mib()
     clock = time.perf_counter()
-    alignment = align_vectors(zh, en, weights=weights, **evidence)
+    alignment = align_vectors(zh, en, weights=profile, **evidence)
     align_seconds = time.perf_counter() - clock
     align_mib = _peak_mib()
     pred = [(tuple(b.zh), tuple(b.en)) for b in alignment.beads]
@@ -130,7 +133,7 @@ def align_in_child(bench: str, vectors_file: str, zh_sentences: int, check: bool
         from align.checking import parallelism
 
         clock = time.perf_counter()
-        report = parallelism(alignment, zh, en, weights=weights, **evidence)
+        report = parallelism(alignment, zh, en, weights=profile, **evidence)
         result |= {"check_seconds": time.perf_counter() - clock, "check_mib": _peak_mib(),
                    "parallel": report.describe()}
     queue.put(result)

@@ -25,8 +25,9 @@ from pathlib import Path
 
 from align import __version__
 from align.bench import bench_dir
-from align.checking import MIN_AUC, MIN_MEDIAN_SCORE, ParallelReport, decide
-from align.embedding import DEFAULT_MODEL, load_encoder, weights_for
+from align.checking import MIN_AUC, ParallelReport, decide
+from align.embedding import DEFAULT_MODEL, load_encoder
+from align.profile import Profile
 from align.evaluating import bead_lines, read_alignment
 from align.pipeline import align_pair
 
@@ -66,8 +67,9 @@ def main(argv=None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[6, 10, 20, 40])
     args = parser.parse_args(argv)
     bench, encoder = bench_dir(args.bench), load_encoder(args.model)
-    print(f"zhalign {__version__}, model {encoder.name}, weights {weights_for(encoder).id}; "
-          f"median floor {MIN_MEDIAN_SCORE}, AUC {MIN_AUC}")
+    weights = Profile.for_model(encoder).weights
+    print(f"zhalign {__version__}, model {encoder.name}, weights {weights.id}; "
+          f"median floor {weights.min_median_score}, AUC {MIN_AUC}")
     print("| beads | true pairs | judged not parallel (shipped / relative only) | smallest true median "
           "| unrelated pairs | judged parallel (shipped / relative only) | largest unrelated median |")
     print("| --- " * 7 + "|")

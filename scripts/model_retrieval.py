@@ -10,7 +10,7 @@ Vectors come from the persistent embedding cache (align.caching, filled as
 needed), except with --speed: then each model is loaded fresh and embeds
 without it, so the speed is the model's own. For an ensemble three ways of
 centring are shown:
-the concatenation at once (what `scoring.centred` does to any vector), each
+the concatenation at once (what `geometry.centred` does to any vector), each
 member on its own and then joined with its weight, and members first and then
 the concatenation again (what the aligner would do to vectors centred per
 member before it).
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from align.scoring import centred
+from align.geometry import centred
 from align.bench import bench_dir, read_sentences
 from align.caching import attach_cache
 from align.embedding import EnsembleEncoder, load_encoder

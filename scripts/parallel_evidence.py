@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from align.checking import QUANTILES, AlignWarning
+from align.checking import QUANTILES
+from align.errors import AlignWarning
 from align.embedding import DEFAULT_MODEL, load_encoder
 from align.pipeline import align_pair
 

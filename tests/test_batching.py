@@ -16,7 +16,7 @@ from align.batching import (
     MAX_NAME_BYTES, BatchSettings, dask_client, file_sha256, pair_names, read_manifest, run_batch, worker_peak_memory,
 )
 from align.caching import EmbeddingCache
-from align.checking import AlignWarning
+from align.errors import AlignWarning
 from align.reading import InputError, read_document
 from align.segmenting import split_document
 from align.writing import COLUMNS, read_tsv

