@@ -165,14 +165,20 @@ def test_cli_bad_weights_file_is_one_line_naming_it(tmp_path, capsys, content, s
     assert code == 1 and len(error) == 1 and error[0].startswith(f"zhalign: error: {weights}: ") and says in error[0]
 
 
-# --- the sample's hand alignment: gold beads given as anchors come back ---------------------
+# --- gold beads given as anchors come back: the sample's hand alignment, and MAC-Dev --------
 
-@pytest.fixture(scope="module")
-def sample_gold(encoder, tmp_path_factory):
-    """The sample's gold (data/gold: 119 beads, English-only ones among them) laid out as MAC-Dev is."""
+@pytest.fixture(scope="module", params=[
+    "sample",
+    pytest.param("mac-dev", marks=[pytest.mark.slow, pytest.mark.shared("bench", "mac-dev")]),
+])
+def sample_gold(request, encoder, tmp_path_factory):
+    """Gold laid out as MAC-Dev is: the sample's (data/gold: 119 beads, English-only ones among
+    them) and, where ../shared is beside the project, MAC-Dev's six chapters (issue 28 asks for them)."""
     from align.bench import load_bench
-    from mac_corpus import SAMPLE_GOLD
+    from mac_corpus import MAC, SAMPLE_GOLD
 
+    if request.param == "mac-dev":
+        return load_bench(MAC, encoder, progress=False)
     bench = tmp_path_factory.mktemp("bench")
     for side, suffix in (("zh", "zh"), ("en", "en"), ("gold", "gold")):
         (bench / side).mkdir()
