@@ -7,6 +7,8 @@ a folder to keep those vectors between runs too (the persistent cache of
 align.caching); MAC-Dev then costs its embedding only once.
 """
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,39 @@ def sample_result(encoder):
     from align.pipeline import align_pair
 
     return align_pair(ZH_SAMPLE, EN_SAMPLE, model=encoder, progress=False)
+
+
+# A small parallel pair and the CLI as a user runs it, for the tests of bad input
+# (test_reading, test_cli, test_checking, test_pipeline, test_writing).
+
+ZH_LINES = ["今天天气很好。", "我们去公园散步。", "公园里有很多花。", "孩子们在草地上玩耍。", "傍晚我们回家吃饭。",
+            "晚饭后大家一起看电视。"]
+EN_LINES = ["The weather is nice today.", "We went for a walk in the park.", "There are many flowers in the park.",
+            "The children are playing on the grass.", "In the evening we went home for dinner.",
+            "After dinner everyone watched TV together."]
+ZH_TEXT = "".join(ZH_LINES[:3]) + "\n\n" + "".join(ZH_LINES[3:]) + "\n"
+EN_TEXT = " ".join(EN_LINES[:3]) + "\n\n" + " ".join(EN_LINES[3:]) + "\n"
+
+
+def run_cli(*args, timeout=600, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "align", "align", *map(str, args), "--no-progress"],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT, **kwargs)
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess, *named: str) -> str:
+    assert done.returncode == 1, (done.returncode, done.stderr)
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("zhalign: error: ") and "Traceback" not in done.stderr
+    for name in named:
+        assert name in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def small_pair(tmp_path):
+    zh, en = tmp_path / "zh.txt", tmp_path / "en.txt"
+    zh.write_text(ZH_TEXT, encoding="utf-8")
+    en.write_text(EN_TEXT, encoding="utf-8")
+    return zh, en

