@@ -64,6 +64,7 @@ def test_cli_index_format_to_stdout():
     assert all(":" in line and line.startswith("[") for line in lines)
 
 
+@pytest.mark.slow  # the model in a subprocess
 def test_cli_jsonl_format_streams_beads_with_lists_roles_and_signature(tmp_path, sample_result):
     import json
 

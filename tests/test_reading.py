@@ -252,6 +252,7 @@ def test_western_single_byte_english_is_decoded_as_western(tmp_path, codec):
     assert decode_file(path) == LATIN_EN  # not CP1250's 'Ĺngström'
 
 
+@pytest.mark.slow  # the model in a subprocess
 def test_each_side_has_its_own_encoding(tmp_path, small_pair):
     zh, en = small_pair
     zh.write_bytes(ZH_TEXT.encode("gb18030"))
