@@ -342,8 +342,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def scheduler_arg(text: str) -> str:
-    """A Dask scheduler address, checked before anything starts (align.batching.check_scheduler_address)."""
-    from align.batching import check_scheduler_address
+    """A Dask scheduler address, checked before anything starts (align.cluster.check_scheduler_address)."""
+    from align.cluster import check_scheduler_address
 
     try:
         return check_scheduler_address(text)
@@ -398,7 +398,7 @@ def cache_from(args: argparse.Namespace):
 
 
 def cmd_pair(args: argparse.Namespace) -> int:
-    from align.batching import dask_client
+    from align.cluster import dask_client
     from align.pairing import list_documents, manifest_text, pair_documents, write_manifest, write_report
 
     zh_paths = list_documents(args.zh, args.zh_glob)

@@ -12,9 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from align.batching import (
-    MAX_NAME_BYTES, BatchSettings, dask_client, file_sha256, pair_names, read_manifest, run_batch, worker_peak_memory,
-)
+from align.batching import MAX_NAME_BYTES, BatchSettings, file_sha256, pair_names, read_manifest, run_batch
+from align.cluster import dask_client, worker_peak_memory
 from align.caching import EmbeddingCache
 from align.errors import AlignWarning
 from align.reading import InputError, read_document
@@ -304,7 +303,7 @@ def test_a_closing_worker_drops_only_its_heartbeat_error():
 
     from distributed.core import Status
 
-    from align.batching import HEARTBEAT_RACE, ClosingHeartbeatFilter
+    from align.cluster import HEARTBEAT_RACE, ClosingHeartbeatFilter
 
     def record(message):
         return logging.LogRecord("distributed.worker", logging.ERROR, __file__, 1, message, None, None)
