@@ -614,6 +614,8 @@ def export_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def pair_arguments(parser: argparse.ArgumentParser) -> None:
+    from align import pairing
+
     parser.add_argument("zh", help="folder of Chinese documents, or a file listing them one path a line")
     parser.add_argument("en", nargs="?",
                         help="folder of English documents, or a file listing them (default: ZH too: a mixed "
@@ -622,12 +624,13 @@ def pair_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="FILE",
                         help="also write a TSV with every document: matched, unmatched or skipped, its partner or "
                              "best candidate, and the score's parts")
-    parser.add_argument("--threshold", type=number_in(0, 1), default=0.45,
+    parser.add_argument("--threshold", type=number_in(0, 1), default=pairing.DEFAULT_THRESHOLD,
                         help="least score of a pair; documents whose best one-to-one partner scores less stay "
-                             "unmatched (default: 0.45)")
-    parser.add_argument("--candidates", type=int_at_least(1), default=3,
+                             f"unmatched (default: {pairing.DEFAULT_THRESHOLD})")
+    parser.add_argument("--candidates", type=int_at_least(1), default=pairing.DEFAULT_CANDIDATES,
                         help="partners per document scored in full, chosen by the mean best-match sentence cosine; "
-                             "every pair is scored when there are at most 64 (default: 3)")
+                             f"every pair is scored when there are at most {pairing.ALL_PAIRS_LIMIT} "
+                             f"(default: {pairing.DEFAULT_CANDIDATES})")
     parser.add_argument("--zh-glob", default="*", help="files of the ZH folder to read (default: *)")
     parser.add_argument("--en-glob", default="*", help="files of the EN folder to read (default: *)")
     parser.add_argument("--workers", type=int_at_least(1),

@@ -80,7 +80,6 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from align.cluster import Tasks
 from align.confidence import (
     MIN_NULL_BEADS, NULL_QUANTILE, ShareEvidence, collection_shares, combine, share_evidence, shares_evidence,
 )
@@ -88,7 +87,9 @@ from align.cues import DEFAULT_RATIO, length_cue, number_cue
 from align.documents import DocumentInfo, ReadSettings, list_documents, read_info, read_with_worker_encoder
 from align.embedding import DEFAULT_MODEL, Encoder, load_encoder, model_id, model_spec
 from align.errors import UsageError
-from align.matching import DEFAULT_CANDIDATES, DEFAULT_THRESHOLD, PairScore, assign, candidate_pairs, prescores
+from align.matching import (
+    ALL_PAIRS_LIMIT, DEFAULT_CANDIDATES, DEFAULT_THRESHOLD, PairScore, assign, candidate_pairs, prescores,
+)
 from align.profile import Profile
 from align.progress import progress_bar, show_progress
 from align.reading import per_side
@@ -230,6 +231,8 @@ def pair_documents(
     profile = profile or Profile.for_model(spec)
     if profile.model_id != model_id(spec):
         raise UsageError(f"a profile of model {profile.model.name!r} given to pair with {spec.name!r}")
+    from align.cluster import Tasks  # here: importing distributed is slow, and the command line reads this module's defaults
+
     tasks = Tasks(client, "pair")
 
     # A path on both sides (one mixed folder) is read once, as the language it is in.
@@ -309,4 +312,4 @@ def write_report(frame: pd.DataFrame, path: str | Path) -> None:
 
 
 __all__ = ["pair_documents", "Pairing", "PairScore", "list_documents", "manifest_text", "write_manifest",
-           "MANIFEST_COLUMNS", "DEFAULT_THRESHOLD", "DEFAULT_CANDIDATES"]
+           "MANIFEST_COLUMNS", "DEFAULT_THRESHOLD", "DEFAULT_CANDIDATES", "ALL_PAIRS_LIMIT"]
