@@ -17,7 +17,6 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +24,8 @@ from pathlib import Path
 # main's guard, so that Ctrl-C in the first half second is an interrupt like any later one.
 from align import __version__
 from align.errors import USER_ERRORS, InputError, Terminated, UsageError
+from align.options import encodings, input_formats, progress_from
 from align.writing import OUTPUT_FORMATS, check_outputs
-
-if TYPE_CHECKING:
-    from align.pipeline import PairSummary
 
 PROG = "zhalign"
 
@@ -191,14 +188,6 @@ def same_path(a: str | Path, b: str | Path) -> bool:
     return Path(a).resolve() == Path(b).resolve()
 
 
-def input_formats(args: argparse.Namespace) -> tuple[str, str]:
-    return (args.zh_format or args.input_format, args.en_format or args.input_format)
-
-
-def encodings(args: argparse.Namespace) -> tuple[str | None, str | None]:
-    return (args.zh_encoding or args.encoding, args.en_encoding or args.encoding)
-
-
 def align_from_args(args: argparse.Namespace):
     """align_pair with the reading and aligning options (for align and plot; --anchors
     and --weights where the command has them)."""
@@ -256,22 +245,8 @@ def cmd_align(args: argparse.Namespace) -> int:
     result = align_from_args(args)
     write_output(result.frame, args.output, args.format)
     if not args.quiet:
-        print(format_summary(result.summary()), file=sys.stderr)
+        print(result.summary().describe(), file=sys.stderr)
     return 0
-
-
-def format_summary(summary: "PairSummary") -> str:
-    """The summary line, then the signature line."""
-    types = ", ".join(f"{kind} {count}" for kind, count in summary.types.items())
-    seconds = summary.seconds
-    total = sum(seconds.values())
-    parallel = f"; {summary.parallel_report.describe()}" if summary.parallel_report else ""
-    return (
-        f"{summary.zh_sentences} zh and {summary.en_sentences} en sentences -> "
-        f"{summary.beads} beads ({types}); mean score {summary.mean_score:.3f}; "
-        f"{total:.1f} s (embedding {seconds.get('embed', 0):.1f} s, aligning {seconds.get('align', 0):.1f} s) "
-        f"with {summary.model}" + parallel + f"\nsignature: {summary.signature}"
-    )
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -335,7 +310,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
                                  centred=not args.raw)
         save_png(figure, args.output)
     if not args.quiet:
-        print(format_summary(result.summary()), file=sys.stderr)
+        print(result.summary().describe(), file=sys.stderr)
         font = "" if cjk_font() else "; no CJK font found, Chinese sentences labelled by number"
         print(f"wrote {args.output} ({args.size[0]}x{args.size[1]} pixels){font}", file=sys.stderr)
     return 0
@@ -374,11 +349,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"{len(tables)} aligned file{'s' if len(tables) != 1 else ''} read; " + report.format(), file=sys.stderr)
         print("wrote " + ", ".join(str(path) for path in written), file=sys.stderr)
     return 0
-
-
-def progress_from(args: argparse.Namespace) -> bool | None:
-    """Progress as the options ask: None (on a terminal only, align.progress) or False (--no-progress)."""
-    return None if args.progress else False
 
 
 def check_local_device(args: argparse.Namespace) -> None:
