@@ -475,21 +475,21 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
     cache = EmbeddingCache(args.cache_dir)
     if args.action == "clear":
-        size = cache.info()["bytes"]
+        size = cache.info().bytes
         removed = cache.clear()
         print(f"cleared {cache.path}: {removed} vectors, {human_size(size)} before", file=sys.stderr)
         return 0
     info = cache.info()
-    print(f"location  {info['path']}")
-    print(f"entries   {info['entries']}")
-    print(f"size      {human_size(info['bytes'])} on disk")
-    for model, count in info["models"].items():
+    print(f"location  {info.path}")
+    print(f"entries   {info.entries}")
+    print(f"size      {human_size(info.bytes)} on disk")
+    for model, count in info.models.items():
         print(f"model     {model}: {count}")
-    if info["read_only"]:
+    if info.read_only:
         print("access    read-only (no write permission): aligning reads it and saves nothing new; "
               "`zhalign cache clear` needs write permission")
-    if info["problem"]:
-        print(f"problem   {info['problem']}: aligning bypasses it; `zhalign cache clear` removes it")
+    if info.problem:
+        print(f"problem   {info.problem}: aligning bypasses it; `zhalign cache clear` removes it")
     return 0
 
 

@@ -148,8 +148,8 @@ def test_other_settings_realign_without_embedding(first_run, corpus, client, cac
         distinct |= {s.text for s in split_document(read_document(path, "lines"), "zh")}
     info = EmbeddingCache(cache_dir).info()
     # One vector per distinct sentence and model (an ensemble's members each keep their own), whatever the settings.
-    assert info["models"] and set(info["models"].values()) == {len(distinct)}
-    assert info["bytes"] > 0
+    assert info.models and set(info.models.values()) == {len(distinct)}
+    assert info.bytes > 0
 
 
 def test_manifest_paths_relative_to_its_folder(corpus, tmp_path):
