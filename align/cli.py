@@ -649,9 +649,10 @@ def tune_arguments(parser: argparse.ArgumentParser) -> None:
     from align.embedding import DEFAULT_MODEL
 
     parser.add_argument("gold", nargs="+", metavar="GOLD",
-                        help="a folder of hand-aligned pairs: zh/NAME and en/NAME (one sentence a line) and "
-                             "gold/NAME (index format, `[0, 1]:[0]` a line), as MAC-Dev is laid out; several folders "
-                             "may be given")
+                        help="hand-aligned pairs: a TSV `zhalign review` saved (one document, its beads the gold; "
+                             "beads left auto are used too, and counted on stderr), or a folder of zh/NAME and "
+                             "en/NAME (one sentence a line) and gold/NAME (index format, `[0, 1]:[0]` a line), as "
+                             "MAC-Dev is laid out; several of either may be given")
     parser.add_argument("-o", "--output", required=True, metavar="FILE",
                         help="weights file to write (JSON; for `zhalign align --weights FILE`); written whole or "
                              "not at all")
@@ -672,9 +673,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
     command = " ".join([f"{PROG} tune", *args.gold, "-o", args.output, "--model", args.model, "--rounds",
                         str(args.rounds)] + (["--name", args.name] if args.name else [])
                        + (["--no-cv"] if args.no_cv else []))
-    report = tune([Path(folder) for folder in args.gold], Path(args.output), model=args.model, rounds=args.rounds,
+    report = tune([Path(gold) for gold in args.gold], Path(args.output), model=args.model, rounds=args.rounds,
                   name=args.name, cross_validation=not args.no_cv, log=None if args.quiet else _stderr,
-                  command=command)
+                  command=command, warn=_stderr)
     print(report.describe())
     return 0
 
@@ -743,8 +744,8 @@ COMMANDS = (
             cmd_review, review_arguments, ("reading", "aligning", "cache", "messages")),
     Command("tune", "fit the scorer's weights to your own hand-aligned pairs",
             "Fit the bead scorer's weights (coordinate ascent on strict F1, align.tuning) to the gold of GOLD "
-            "folders, starting from the weights shipped for --model, and write them to -o for `zhalign align "
-            "--weights`. Prints the strict F1 of the fitting procedure held out by document (each document "
+            "(TSVs `zhalign review` saved, or gold folders), starting from the weights shipped for --model, and "
+            "write them to -o for `zhalign align --weights`. Prints the strict F1 of the fitting procedure held out by document (each document "
             "aligned with weights fitted on the others) beside the shipped weights' on the same documents.",
             cmd_tune, tune_arguments),
 )

@@ -353,7 +353,7 @@ def test_skip_repeat_leaves_a_repeated_line_unaligned(side):
 
 
 @pytest.mark.slow
-@pytest.mark.shared("bench", "mac-dev")
+@pytest.mark.shared("bench", "mac-dev")  # kept: the figures (51 of 53 copies) are of MAC-Dev's deletion set, which the weights were fitted with
 def test_default_weights_leave_the_deletion_sets_repeated_lines_unaligned(encoder, tmp_path):
     """The default model's weights were fitted with MAC-Dev's deletion set (53 lines written
     twice): they leave nearly every copy out (51 of 53); with skip_repeat at 0, 14."""
@@ -471,7 +471,7 @@ def test_feature_values_on_orthogonal_vectors():
 # --- end to end -----------------------------------------------------------------------
 
 @pytest.mark.slow
-@pytest.mark.shared("bench", "mac-dev")
+@pytest.mark.shared("bench", "mac-dev")  # kept: accuracy on all six MAC-Dev chapters
 def test_mac_dev_accuracy_floor(encoder):
     """All six MAC-Dev chapters with the default model and the weights fitted for it.
     In-sample 0.922 (lax 0.993); the weights were fitted from neutral ones with the

@@ -28,9 +28,9 @@ from align.reading import InputError, decode_file, read_document
 from align.segmenting import MAX_CHARS, PIECE_CHARS, split_document, split_paragraph
 from align.writing import atomic_path, read_tsv, write_atomically
 from conftest import EN_SAMPLE, ROOT, ZH_SAMPLE
-from mac_corpus import SEEDS
+from mac_corpus import SHARED, UNRELATED_EN
 
-OTHER_EN = SEEDS / "other-en-xi-innovation-2023.txt"
+OTHER_EN = UNRELATED_EN  # an English text that translates nothing here (data/unrelated-en.txt)
 
 ZH_LINES = ["今天天气很好。", "我们去公园散步。", "公园里有很多花。", "孩子们在草地上玩耍。", "傍晚我们回家吃饭。",
             "晚饭后大家一起看电视。"]
@@ -303,10 +303,10 @@ def test_cli_force_aligns_with_a_warning(tmp_path, small_pair):
 
 # --- sentence counts far apart -------------------------------------------------------
 
-MAC_DEV = SEEDS.parent / "bench" / "mac-dev"
+MAC_DEV = SHARED / "bench" / "mac-dev"
 
 
-@pytest.mark.shared("bench", "mac-dev")
+@pytest.mark.shared("bench", "mac-dev")  # kept: MAC-Dev's chapters are the data the bound was set from
 def test_translations_have_sentence_counts_well_inside_the_bound():
     """The data the bound was set from: MAC-Dev's chapters read both ways, the sample,
     every run of gold beads (short documents) and the long benchmark's pair pass."""
@@ -548,7 +548,6 @@ def test_true_pair_is_parallel(sample_result):
     assert summary.warnings == []
 
 
-@pytest.mark.shared("seeds")
 def test_false_pair_is_not_parallel_from_the_same_vectors(sample_result, encoder):
     """The sample's Chinese vectors against an unrelated English article."""
     other = split_document(read_document(OTHER_EN), "en")
@@ -600,20 +599,20 @@ def test_judge_wants_likely_beads_not_only_beads_better_than_the_null():
     assert parallel is False and "40% of sentences unaligned" in reason
 
 
-@pytest.mark.shared("bench", "mac-dev")
 def test_short_unrelated_pieces_are_not_parallel(encoder):
-    """Ten beads of chapter 003's Chinese against ten of 002's English beat their null
-    halves (AUC 0.8 with 0.4.2's check, judged parallel); each chapter with its own
-    translation is parallel."""
-    from mac_corpus import mac_piece
+    """Ten gold beads of the sample's Chinese (from bead 15) against the English of ten others
+    of the same article (from bead 30): same story, same style, no translation. They beat their
+    null halves (AUC 0.9: judged parallel by the AUC alone); each piece with its own translation
+    is parallel. (MAC-Dev's chapter 003 against 002's English did the same.)"""
+    from mac_corpus import sample_piece
 
-    zh_003, en_003 = mac_piece("003", 10, 10)
-    _, en_002 = mac_piece("002", 10, 10)
+    zh_15, en_15 = sample_piece(15, 10)
+    _, en_30 = sample_piece(30, 10)
     with pytest.warns(AlignWarning, match="do not look parallel: most beads are unlikely"):
-        unrelated = align_pair(zh_003, en_002, encoder, input_format="lines", progress=False).parallel
+        unrelated = align_pair(zh_15, en_30, encoder, input_format="lines", progress=False).parallel
     assert unrelated.parallel is False and "median bead score" in unrelated.reason
     assert unrelated.auc >= MIN_AUC  # what the AUC alone would have let through
-    assert align_pair(zh_003, en_003, encoder, input_format="lines", progress=False).parallel.parallel is True
+    assert align_pair(zh_15, en_15, encoder, input_format="lines", progress=False).parallel.parallel is True
 
 
 def test_short_documents_are_not_judged():
@@ -625,7 +624,6 @@ def test_short_documents_are_not_judged():
 
 
 @pytest.mark.slow
-@pytest.mark.shared("seeds")
 def test_cli_false_pair_warns_and_strict_fails(tmp_path):
     out = tmp_path / "out.tsv"
     done = run_cli(ZH_SAMPLE, OTHER_EN, "-o", out)

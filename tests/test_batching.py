@@ -19,19 +19,19 @@ from align.errors import AlignWarning
 from align.reading import InputError, read_document
 from align.segmenting import split_document
 from align.writing import COLUMNS, read_tsv
-from mac_corpus import mac_piece
+from mac_corpus import UNRELATED_EN, sample_piece
 
-pytestmark = pytest.mark.shared("bench", "mac-dev")  # the pairs are pieces of MAC-Dev
 GOOD = ("zh0--en0", "zh1--en1", "zh2--en2")
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    """Three small parallel pairs, an empty file and a binary one, in a manifest with relative paths."""
+    """Three small parallel pairs (ten gold beads each of the sample, on innovation, the vaccine and farming),
+    an empty file and a binary one, in a manifest with relative paths."""
     folder = tmp_path_factory.mktemp("corpus")
     rows = []
-    for k, text_id in enumerate(("001", "003", "005")):
-        zh_text, en_text = mac_piece(text_id, 10, 10)
+    for k, first in enumerate((10, 30, 50)):
+        zh_text, en_text = sample_piece(first, 10)
         (folder / f"zh{k}.txt").write_text(zh_text, "utf-8")
         (folder / f"en{k}.txt").write_text(en_text, "utf-8")
         rows.append(f"zh{k}.txt\ten{k}.txt\t0.9")
@@ -195,19 +195,20 @@ def test_cli_batch_and_cache(first_run, corpus, cache_dir, tmp_path):  # first_r
 
     bad = cli("batch", tmp_path / "missing.tsv", "-o", tmp_path / "out2")
     assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
-        f"zhalign: error: {tmp_path / 'missing.tsv'}: no such manifest"]
+        f"zhalign: error: {tmp_path / 'missing.tsv'}: no such file"]  # the inputs are checked before the manifest is read
 
 
 # --- verdicts, resuming by content, manifest paths, long names, a full disk -----------------
 
 @pytest.fixture
 def small_corpus(corpus, tmp_path):
-    """Copies of one parallel pair and an unrelated English side, in a manifest that lists the
-    parallel pair three times (three spellings of the same paths) and the unrelated pair once."""
+    """Copies of one parallel pair and an unrelated English side (data/unrelated-en.txt: baking), in a manifest
+    that lists the parallel pair three times (three spellings of the same paths) and the unrelated pair once."""
     folder = tmp_path / "corpus2"
     folder.mkdir()
-    for name in ("zh0.txt", "en0.txt", "en1.txt"):
+    for name in ("zh0.txt", "en0.txt"):
         shutil.copy(corpus.parent / name, folder / name)
+    shutil.copy(UNRELATED_EN, folder / "en1.txt")
     rows = ["zh0.txt\ten0.txt", "../corpus2/zh0.txt\ten0.txt", f"{folder / 'zh0.txt'}\t{folder}/./en0.txt",
             "zh0.txt\ten1.txt"]
     manifest = folder / "manifest.tsv"
@@ -222,6 +223,7 @@ def test_manifest_paths_are_resolved_and_repeats_warned(small_corpus):
     assert pairs["zh_path"].tolist() == [str(small_corpus.parent / "zh0.txt")] * 2
 
 
+@pytest.mark.slow  # starts Dask
 def test_not_parallel_pairs_and_resuming_by_content(small_corpus, client, cache_dir, tmp_path):
     settings = BatchSettings(input_format=("lines", "lines"), cache_dir=str(cache_dir))
     out = tmp_path / "out"
@@ -265,6 +267,7 @@ def test_long_file_names_are_cut_in_bytes(tmp_path):
         (tmp_path / (name + suffix)).write_text("ok", "utf-8")  # no Errno 36
 
 
+@pytest.mark.slow  # starts Dask
 def test_a_full_disk_is_one_line_a_pair_and_one_clear_error(corpus, cache_dir, tmp_path, monkeypatch, capfd):
     """Every write under OUT_DIR fails with ENOSPC; the pairs run on an in-process worker so that it fails there too."""
     from distributed import Client
@@ -318,6 +321,7 @@ def test_a_closing_worker_drops_only_its_heartbeat_error():
         assert quiet.filter(other)
 
 
+@pytest.mark.slow  # starts Dask
 def test_local_cluster_workers_carry_the_filter(client):
     import logging
 

@@ -537,19 +537,35 @@ def test_export_on_a_full_disk_names_the_file(tmp_path, monkeypatch, capsys):
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.tsv", "ro"]
 
 
+@pytest.mark.slow  # runs zhalign batch: a Dask worker loads the model
 def test_export_of_a_batch_folder_reads_its_corpus_with_pairs_as_sources(tmp_path, capsys):
-    out = tmp_path / "out"
-    first, second = aligned(GOOD[0]), aligned(GOOD[1], GOOD[2])
-    write_output(first, out / "pairs" / "doc1--en1-0000aaaa.tsv")
-    write_output(second, out / "pairs" / "doc2--en2-0000bbbb.tsv")
-    corpus = pd.concat([first.assign(pair="doc1--en1-0000aaaa"), second.assign(pair="doc2--en2-0000bbbb")])
-    write_output(corpus[["pair", *first.columns]], out / "corpus.tsv")
-    (out / "summary.tsv").write_text("pair\tstatus\ndoc1--en1-0000aaaa\tok\ndoc2--en2-0000bbbb\tok\n", "utf-8")
+    """`zhalign batch` on two small pairs (ten gold beads each of the sample), then `zhalign export OUT_DIR`:
+    the batch's corpus is read as one file, each row's source is its pair and its ids are its pair's own."""
+    from mac_corpus import sample_piece
+
+    docs, out = tmp_path / "docs", tmp_path / "out"
+    docs.mkdir()
+    lines = {}
+    for k, first in enumerate((10, 30)):
+        zh_text, en_text = sample_piece(first, 10)
+        (docs / f"zh{k}.txt").write_text(zh_text, "utf-8")
+        (docs / f"en{k}.txt").write_text(en_text, "utf-8")
+        lines[k] = zh_text.splitlines()
+    (docs / "manifest.tsv").write_text("zh_path\ten_path\nzh0.txt\ten0.txt\nzh1.txt\ten1.txt\n", "utf-8")
+    assert main(["batch", str(docs / "manifest.tsv"), "-o", str(out), "--workers", "1", "--input-format", "lines",
+                 "--no-progress", "-q"]) == 0
+    capsys.readouterr()
     assert main(["export", str(out), "-o", str(tmp_path / "train"), "--format", "full-tsv"]) == 0
     assert "1 aligned file read" in capsys.readouterr().err
     full = read_tsv(tmp_path / "train.full.tsv")
-    assert full["source"].tolist() == ["doc1--en1-0000aaaa", "doc2--en2-0000bbbb", "doc2--en2-0000bbbb"]
-    assert full["zh_ids"].tolist() == [[0], [0], [0]]
+    pairs = pd.read_csv(out / "summary.tsv", sep="\t", keep_default_na=False)["pair"].tolist()
+    assert [name.split("-")[0] for name in pairs] == ["zh0", "zh1"]
+    assert full["source"].unique().tolist() == pairs  # every row named by its pair, the pairs in order
+    for k, pair in enumerate(pairs):
+        exported = full[full["source"] == pair]
+        assert len(exported) >= 5
+        for text, ids in zip(exported["zh"], exported["zh_ids"]):  # ids count from that pair's first sentence
+            assert ids and all(lines[k][i] in text for i in ids), (pair, text, ids)
 
 
 def test_bidirectional_controls_do_not_reach_training_text():

@@ -9,7 +9,7 @@ from align.aligning import AlignParams, align_vectors
 from align.marks import PairEvidence
 from align.lexicon import WordMatches, chinese_keys, english_words
 from align.weights import shipped_weights
-from mac_corpus import MAC
+from mac_corpus import SAMPLE_GOLD
 
 ZH = ["王二说火星探测器着陆了。", "陈清扬是医生。", "她来找我。"]
 EN = ["Wang Er said the Mars probe had landed.", "Chen Qingyang was a doctor.", "She came to see me."]
@@ -84,12 +84,13 @@ def _or(values):
 
 
 @pytest.fixture(scope="module")
-def mac_pair():
-    """A MAC-Dev chapter, with two long sentences made of ten each (more than 64 words a side:
-    the top bit and the cut at 64 words), and a band of English sentences around the diagonal."""
-    zh = (MAC / "zh" / "002").read_text("utf-8").splitlines()
-    en = (MAC / "en" / "002").read_text("utf-8").splitlines()
-    zh, en = zh + ["".join(zh[40:50])], en + [" ".join(en[60:75])]
+def sample_pair():
+    """The sample's sentences (data/gold, one a line; MAC-Dev's chapter 002 before), with two long sentences made
+    of ten each (more than 64 words a side: the top bit and the cut at 64 words), and a band of English sentences
+    around the diagonal."""
+    zh = (SAMPLE_GOLD / "core-technology.zh").read_text("utf-8").splitlines()
+    en = (SAMPLE_GOLD / "core-technology.en").read_text("utf-8").splitlines()
+    zh, en = zh + ["".join(zh[40:50])], en + [" ".join(en[46:57])]  # beads 40-49 of the gold: a translation
     n, m = len(zh), len(en)
     diagonal = np.arange(n) * m // n
     start = (diagonal - 12).clip(0, m)
@@ -99,9 +100,8 @@ def mac_pair():
     return zh, en, start, stop
 
 
-@pytest.mark.shared("bench", "mac-dev")
-def test_counted_masks_are_the_reference_masks_bit_for_bit(mac_pair):
-    zh, en, start, stop = mac_pair
+def test_counted_masks_are_the_reference_masks_bit_for_bit(sample_pair):
+    zh, en, start, stop = sample_pair
     words = WordMatches.count(zh, en, start, stop)
     masks, zh_sizes, en_sizes = reference_masks(zh, en, start, stop)
     assert max(zh_sizes) == 64 and max(en_sizes) == 64  # the long sentences reach the cut
@@ -115,9 +115,8 @@ def test_counted_masks_are_the_reference_masks_bit_for_bit(mac_pair):
     assert list(words.zh_words) == zh_sizes and list(words.en_words) == en_sizes
 
 
-@pytest.mark.shared("bench", "mac-dev")
-def test_coverage_cells_gives_each_bead_the_reference_coverage(mac_pair):
-    zh, en, start, stop = mac_pair
+def test_coverage_cells_gives_each_bead_the_reference_coverage(sample_pair):
+    zh, en, start, stop = sample_pair
     words = WordMatches.count(zh, en, start, stop)
     masks, zh_sizes, en_sizes = reference_masks(zh, en, start, stop)
     rng = np.random.default_rng(1)

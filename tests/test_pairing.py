@@ -1,4 +1,4 @@
-"""Pairing documents: the seed articles, MAC-Dev pieces, the score's parts, the CLI."""
+"""Pairing documents: the sample pair and pieces of its gold, an unrelated text, the score's parts, the CLI."""
 import os
 import subprocess
 import sys
@@ -14,11 +14,8 @@ from align.cues import DEFAULT_RATIO, numbers_of
 from align.matching import CUE_WEIGHT, PairScore, assign, best_match_similarity, prescores
 from align.pairing import DEFAULT_THRESHOLD, list_documents, pair_documents
 from align.reading import InputError
-from mac_corpus import SEEDS, mac_piece
-
-ZH_SEED = SEEDS / "zaker-zh-core-technology.md"
-EN_SEED = SEEDS / "xinhua-en-core-technology.txt"
-OTHERS = sorted(SEEDS.glob("other-en-*.txt"))
+from conftest import EN_SAMPLE, ZH_SAMPLE
+from mac_corpus import UNRELATED_EN, sample_piece
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +30,22 @@ def run_cli(*args, cache_dir):
                           timeout=600, env=env)
 
 
+@pytest.fixture
+def seeds(tmp_path):
+    """A user's folder as zhalign pair sees it: the sample's two files as they are and an English text that
+    translates neither (data/unrelated-en.txt)."""
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    for source, name in ((ZH_SAMPLE, ZH_SAMPLE.name), (EN_SAMPLE, EN_SAMPLE.name), (UNRELATED_EN, "other-en-baking.txt")):
+        (folder / name).write_bytes(source.read_bytes())
+    return folder
+
+
 @pytest.mark.slow
-@pytest.mark.shared("seeds")
-def test_seeds_chinese_article_pairs_with_its_translation_and_others_stay_unmatched(tmp_path, cache_dir):
-    assert len(OTHERS) == 3
+def test_seeds_chinese_article_pairs_with_its_translation_and_others_stay_unmatched(seeds, tmp_path, cache_dir):
+    zh_seed, en_seed, others = seeds / ZH_SAMPLE.name, seeds / EN_SAMPLE.name, [seeds / "other-en-baking.txt"]
     manifest, report = tmp_path / "manifest.tsv", tmp_path / "report.tsv"
-    done = run_cli("pair", SEEDS, SEEDS, "--en-glob", "*.txt", "-o", manifest, "--report", report, "--no-progress",
+    done = run_cli("pair", seeds, seeds, "--en-glob", "*.txt", "-o", manifest, "--report", report, "--no-progress",
                    cache_dir=cache_dir)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
@@ -48,60 +55,77 @@ def test_seeds_chinese_article_pairs_with_its_translation_and_others_stay_unmatc
     assert made_by.startswith(f"zhalign {align.__version__}|model:e5+use#")
     assert f"|weights:{Profile.for_model('e5+use').weights.id}|task:pair|threshold:0.45|candidates:3|" in made_by
     assert len(pairs) == 1
-    assert pairs.loc[0, "zh_path"] == str(ZH_SEED) and pairs.loc[0, "en_path"] == str(EN_SEED)
+    # The manifest's paths are relative to its own folder (batch reads them so).
+    assert [pairs.loc[0, "zh_path"], pairs.loc[0, "en_path"]] == ["seeds/" + zh_seed.name, "seeds/" + en_seed.name]
     assert pairs.loc[0, "score"] >= 0.8
 
     table = pd.read_csv(report, sep="\t", keep_default_na=False).set_index("path")
-    for other in OTHERS:
+    for other in others:
         row = table.loc[str(other)]
         assert row["status"] == "unmatched" and row["lang"] == "en"
-        assert row["best_candidate"] == str(ZH_SEED)
+        assert row["best_candidate"] == str(zh_seed)
         assert float(row["best_score"]) < DEFAULT_THRESHOLD
         assert f"unmatched  en     {other}" in done.stderr
-    assert table.loc[str(ZH_SEED), "status"] == "matched"
+    assert table.loc[str(zh_seed), "status"] == "matched"
     assert set(table["signature"]) == {made_by}
-    assert table.loc[str(ZH_SEED), "partner"] == str(EN_SEED)
-    assert "1 pair (score >= 0.45); unmatched: 0 zh, 3 en" in done.stderr
+    assert table.loc[str(zh_seed), "partner"] == str(en_seed)
+    assert "1 pair (score >= 0.45); unmatched: 0 zh, 1 en" in done.stderr
+
+
+@pytest.fixture
+def halves(tmp_path):
+    """The first half of the sample (gold beads 0-54) in Chinese and English, the English of the second half
+    (beads 60-118: same story, same style, dates and numbers of its own) and the unrelated English text."""
+    zh_first, en_first = sample_piece(0, 55)
+    paths = {name: tmp_path / f"{name}.txt" for name in ("zh-first", "en-first", "en-second", "en-unrelated")}
+    paths["zh-first"].write_text(zh_first, "utf-8")
+    paths["en-first"].write_text(en_first, "utf-8")
+    paths["en-second"].write_text(sample_piece(60, 59)[1], "utf-8")
+    paths["en-unrelated"].write_text(UNRELATED_EN.read_text("utf-8"), "utf-8")
+    return paths
 
 
 @pytest.mark.slow
-@pytest.mark.shared("seeds")
-def test_chinese_article_without_its_translation_stays_unmatched(encoder):
-    result = pair_documents([ZH_SEED], OTHERS, encoder)
+def test_chinese_article_without_its_translation_stays_unmatched(encoder, halves):
+    zh_path = halves["zh-first"]
+    result = pair_documents([zh_path], [halves["en-second"], halves["en-unrelated"]], encoder, input_format="lines")
     assert result.pairs == []
     zh_left, en_left = result.unmatched()
-    assert [d.path for d in zh_left] == [str(ZH_SEED)]
-    assert len(en_left) == 3
+    assert [d.path for d in zh_left] == [str(zh_path)]
+    assert len(en_left) == 2
     best = result.best("zh", 0)
     assert best is not None and best.score < DEFAULT_THRESHOLD and best.aligned < 0.3
 
 
 @pytest.mark.slow
-@pytest.mark.shared("seeds")
-def test_translation_scores_high_on_every_part(encoder):
-    result = pair_documents([ZH_SEED], [EN_SEED, *OTHERS], encoder)
-    assert [(result.zh[p.zh].path, result.en[p.en].path) for p in result.pairs] == [(str(ZH_SEED), str(EN_SEED))]
+def test_translation_scores_high_on_every_part(encoder, halves):
+    zh_path, en_path = halves["zh-first"], halves["en-first"]
+    result = pair_documents([zh_path], [en_path, halves["en-second"], halves["en-unrelated"]], encoder,
+                            input_format="lines")
+    assert [(result.zh[p.zh].path, result.en[p.en].path) for p in result.pairs] == [(str(zh_path), str(en_path))]
     pair = result.pairs[0]
     others = [s for s in result.scores if s is not pair]
     assert pair.aligned > 0.8 and pair.numbers is not None and pair.numbers > 0.6
-    assert all(pair.aligned > s.aligned + 0.5 and pair.numbers > s.numbers for s in others)
+    assert all(pair.aligned > s.aligned + 0.5 for s in others)
+    # The second half has numbers (dates, counts) of its own; the baking text too few to count.
+    assert [s.numbers is not None for s in others] == [True, False] and pair.numbers > others[0].numbers
 
 
 def write_pieces(folder):
-    """Three zh pieces and their translations under shuffled names, and an English piece with no partner."""
+    """Three zh pieces of the sample (15 gold beads each: the opening, the hard-tech incubator, the farms) and
+    their translations under shuffled names, and an English piece (the quantum and space part) with no partner."""
     folder.mkdir()
     truth = {}
-    for (text_id, first), en_name in zip((("001", 20), ("004", 20), ("006", 20)), ("en-c", "en-a", "en-b")):
-        zh_text, en_text = mac_piece(text_id, first, 15)
-        (folder / f"zh-{text_id}.txt").write_text(zh_text, "utf-8")
+    for first, en_name in zip((5, 40, 75), ("en-c", "en-a", "en-b")):
+        zh_text, en_text = sample_piece(first, 15)
+        (folder / f"zh-{first:03}.txt").write_text(zh_text, "utf-8")
         (folder / f"{en_name}.txt").write_text(en_text, "utf-8")
-        truth[str(folder / f"zh-{text_id}.txt")] = str(folder / f"{en_name}.txt")
-    (folder / "en-x.txt").write_text(mac_piece("005", 20, 15)[1], "utf-8")
+        truth[str(folder / f"zh-{first:03}.txt")] = str(folder / f"{en_name}.txt")
+    (folder / "en-x.txt").write_text(sample_piece(95, 15)[1], "utf-8")
     return truth
 
 
 @pytest.mark.slow
-@pytest.mark.shared("bench", "mac-dev")
 def test_pieces_paired_one_to_one_and_distractor_unmatched(tmp_path, encoder, monkeypatch):
     truth = write_pieces(tmp_path / "docs")
     zh = list_documents(tmp_path / "docs", "zh-*")
@@ -177,18 +201,17 @@ def test_documents_from_a_list_file(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.shared("seeds")
-def test_cli_bad_input_is_one_line(tmp_path, cache_dir):
+def test_cli_bad_input_is_one_line(seeds, tmp_path, cache_dir):
     done = run_cli("pair", tmp_path / "nowhere", tmp_path, cache_dir=cache_dir)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [f"zhalign: error: {tmp_path / 'nowhere'}: no such folder or list file"]
     (tmp_path / "empty").mkdir()
-    done = run_cli("pair", tmp_path / "empty", SEEDS, cache_dir=cache_dir)
+    done = run_cli("pair", tmp_path / "empty", seeds, cache_dir=cache_dir)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith("zhalign: error: no documents in")
-    done = run_cli("pair", SEEDS, "--candidates", "0", cache_dir=cache_dir)
-    assert done.returncode == 1
-    assert done.stderr.strip().splitlines() == ["zhalign: error: --candidates must be at least 1"]
+    done = run_cli("pair", seeds, "--candidates", "0", cache_dir=cache_dir)
+    assert done.returncode == 2  # a usage error, as argparse reports them
+    assert done.stderr.strip().splitlines()[-1] == "zhalign pair: error: argument --candidates: must be at least 1, not 0"
 
 
 def _document(lang: str, vector, numbers=(), length: float = 100.0) -> documents.DocumentInfo:
@@ -274,14 +297,15 @@ def test_best_match_similarity_in_blocks_is_the_pairwise_mean_of_best_cosines():
     assert matching._blocks(np.array([0, 1, 6, 8, 17]), 6) == [(0, 2), (2, 3), (3, 4)]
 
 
-@pytest.mark.shared("bench", "mac-dev")
-@pytest.mark.slow
-def test_pairing_on_a_dask_cluster_matches_pairing_here(tmp_path, encoder, cache_dir):
+@pytest.mark.slow  # starts Dask
+def test_pairing_on_a_dask_cluster_matches_pairing_here(tmp_path, encoder):
     """Reading, embedding and the aligned share of every candidate run on the workers, each with its own
-    model; the pairs and scores are those of pairing in one process."""
+    model; the pairs and scores are those of pairing in one process. What a user sees: the same manifest,
+    work on both workers of the dashboard's task stream, and the vectors in the cache folder given."""
     from distributed import get_task_stream
 
     from align import cluster
+    from align.caching import EmbeddingCache
     from align.cluster import dask_client
     from align.embedding import DEFAULT_MODEL
 
@@ -289,20 +313,18 @@ def test_pairing_on_a_dask_cluster_matches_pairing_here(tmp_path, encoder, cache
     zh = list_documents(tmp_path / "docs", "zh-*")
     en = list_documents(tmp_path / "docs", "en-*")
     here = pair_documents(zh, en, encoder, input_format="lines")
+    cache_dir = tmp_path / "cache"  # a cache of its own: what is in it, the workers put there
     with dask_client(workers=2) as client, get_task_stream(client) as stream:
         there = pair_documents(zh, en, DEFAULT_MODEL, input_format="lines", client=client, cache_dir=cache_dir)
+        workers = set(client.scheduler_info()["workers"])
         loads = client.run(cluster.model_loads)
     assert dict(zip(there.manifest()["zh_path"], there.manifest()["en_path"])) == truth
+    assert there.manifest().equals(here.manifest())
     assert [(s.zh, s.en, s.score) for s in there.scores] == [(s.zh, s.en, s.score) for s in here.scores]
-    ran = [task["key"].split("-")[1] for task in stream.data]
-    assert ran.count("read") == len(zh) + len(en)
-    assert ran.count("score") == -(-len(there.scores) // pairing.PAIRS_PER_TASK) > 1  # candidates in runs, one task a run
-    # Longest document first (it was listed last): it starts on one of the two workers straight away.
-    started = sorted((min(s["start"] for s in task["startstops"] if s["action"] == "compute"), int(task["key"].split("-")[2]))
-                     for task in stream.data if task["key"].split("-")[1] == "read")
-    sizes = [os.path.getsize(path) for path in [*zh, *en]]
-    assert sizes.index(max(sizes)) == len(sizes) - 1 and sizes.index(max(sizes)) in [k for _, k in started[:2]]
+    assert {task["worker"] for task in stream.data} == workers and len(workers) == 2  # both workers did work
     assert sorted(loads.values()) == [1, 1]  # both workers embedded: each loaded the model once
+    sentences = {line for path in [*zh, *en] for line in path.read_text("utf-8").splitlines() if line.strip()}
+    assert set(EmbeddingCache(cache_dir).info().models.values()) == {len(sentences)}  # every sentence, once
     with pytest.raises(TypeError, match="by name"):
         pair_documents(zh, en, encoder, client=object())
 
@@ -370,8 +392,8 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
     info = result.zh[0]
     np.testing.assert_allclose(info.vectors, encoder.encode(zh_lines))  # the candidate stage's
     assert not np.allclose(info.vectors, zh_doc)
-    # One array of vectors a document: the aligner's are made from encode's when the pair is aligned.
-    assert [name for name, value in vars(info).items() if isinstance(value, np.ndarray)] == ["vectors", "lengths"]
+    # The aligner's vectors, made from encode's when the pair is aligned, are encode_document's.
+    np.testing.assert_allclose(info.vectors_to_align, zh_doc, atol=1e-6)
     assert len(result.pairs) == 1 and result.pairs[0].aligned > 0.8
     assert f"|weights:{fitted.id}|task:pair|threshold:{DEFAULT_THRESHOLD}|" in result.signature
 

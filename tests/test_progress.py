@@ -14,12 +14,13 @@ import time
 import pytest
 
 from align import progress
-from mac_corpus import mac_piece
+from mac_corpus import sample_piece
 
 
-def piece_files(folder, text_id="003", first=10, count=12):
-    zh_text, en_text = mac_piece(text_id, first, count)
-    zh, en = folder / f"zh-{text_id}.txt", folder / f"en-{text_id}.txt"
+def piece_files(folder, first=10, count=12):
+    """`count` gold beads of the sample from bead `first`, one sentence a line, as zh-FIRST.txt and en-FIRST.txt."""
+    zh_text, en_text = sample_piece(first, count)
+    zh, en = folder / f"zh-{first}.txt", folder / f"en-{first}.txt"
     zh.write_text(zh_text, "utf-8")
     en.write_text(en_text, "utf-8")
     return zh, en
@@ -92,7 +93,7 @@ def test_status_line_ticks_and_is_erased(monkeypatch):
     assert "hidden" not in terminal.getvalue()
 
 
-@pytest.mark.shared("bench", "mac-dev")
+@pytest.mark.slow  # the model in a subprocess
 def test_every_stage_shows_on_a_terminal(tmp_path):
     zh, en = piece_files(tmp_path)  # 12 beads: far fewer sentences than the old bar's threshold of 200
     command, env = zhalign("plot", zh, en, "--input-format", "lines", "-o", tmp_path / "plot.png",
@@ -108,15 +109,17 @@ def test_every_stage_shows_on_a_terminal(tmp_path):
     quiet = stderr_on_terminal(command, env)
     assert not redrawn(quiet)
     lines = quiet.splitlines()  # the summary and the signature alone
-    assert len(lines) == 2 and lines[0].startswith("12 zh and 16 en sentences -> ") and lines[1].startswith("signature: ")
+    zh_count, en_count = (len(path.read_text("utf-8").splitlines()) for path in (zh, en))
+    assert len(lines) == 2 and lines[0].startswith(f"{zh_count} zh and {en_count} en sentences -> ")
+    assert lines[1].startswith("signature: ")
 
 
-@pytest.mark.shared("bench", "mac-dev")
+@pytest.mark.slow  # pair and batch start Dask in a subprocess
 @pytest.mark.parametrize("command", ["pair", "batch"])
 def test_redirected_stderr_gets_summary_lines_only(tmp_path, command):
     docs = tmp_path / "docs"
     docs.mkdir()
-    (zh1, en1), (zh2, en2) = piece_files(docs, "001"), piece_files(docs, "005")
+    (zh1, en1), (zh2, en2) = piece_files(docs, 10), piece_files(docs, 50)
     if command == "pair":
         args = ("pair", docs, "-o", tmp_path / "manifest.tsv")
     else:

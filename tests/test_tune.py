@@ -65,3 +65,80 @@ def test_tune_names_a_missing_side_in_one_line(tmp_path, capsys):
     assert len(error) == 1 and error[0] == (f"zhalign: error: {folder / 'en' / '001'}: no such file (every gold/NAME "
                                             "needs zh/NAME and en/NAME, one sentence a line)")
     assert not (tmp_path / "my.json").exists()
+
+
+def reviewed_tsvs(root, pieces: int = 3) -> list:
+    """The sample's gold pieces (gold_folder) aligned and reviewed through align.reviewing, without a
+    browser: the first has its first two beads merged and everything up to bead 5 confirmed, its
+    journal kept beside it; the others every bead confirmed, and the last with no journal (its
+    sentences read from the rows). Returns the saved TSVs."""
+    from align.pipeline import align_pair
+    from align.reviewing import Journal, Review, ReviewPaths, ReviewSources, save_review, state_from_result
+
+    folder = gold_folder(root / "pieces", pieces)
+    saved = []
+    for k in range(pieces):
+        name = f"{k:03d}"
+        state = state_from_result(align_pair(folder / "zh" / name, folder / "en" / name, input_format="lines",
+                                             progress=False))
+        state = state.merge(0).confirm_through(5) if k == 0 else state.confirm_through(len(state.beads) - 1)
+        paths = ReviewPaths.of(root / f"{name}.reviewed.tsv")
+        if k < pieces - 1:
+            Journal(paths.journal, ReviewSources(zh=str(folder / "zh" / name), en=str(folder / "en" / name))).write(
+                Review(state))
+        save_review(state, paths)
+        saved.append((paths.tsv, state))
+    return saved
+
+
+@pytest.mark.slow
+def test_tune_fits_reviewed_tsvs_and_counts_the_beads_nobody_reviewed(tmp_path, capsys):
+    saved = reviewed_tsvs(tmp_path)
+    files = [path for path, _ in saved]
+    first = saved[0][1]
+    auto = sum(bead.status == "auto" for bead in first.beads)
+    assert 0 < auto < len(first.beads)
+    output = tmp_path / "my.json"
+    assert main(["tune", *map(str, files), "-o", str(output), "--rounds", "1", "-q", "--name", "mine"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == [
+        f"{files[0]}: {auto} of {len(first.beads)} beads not reviewed (status auto); used as gold as the aligner "
+        "made them"]
+    weights = Weights.load(output)
+    assert weights.id.startswith("mine#")
+    assert weights.provenance["reviewed"] == [str(path) for path in files]
+    assert weights.provenance["folders"] == []
+    assert weights.provenance["documents"] == sorted(path.name for path in files)
+    assert weights.provenance["command"].startswith(f"zhalign tune {' '.join(map(str, files))} -o {output}")
+    assert 0 <= weights.provenance["cv_strict_f1"] <= 1
+    assert f"{weights.provenance['cv_strict_f1']:.4f}" in captured.out
+
+
+@pytest.mark.slow
+def test_the_gold_of_a_reviewed_tsv_is_its_saved_beads_and_sentences(tmp_path):
+    from align.tune import read_reviewed
+
+    for path, state in reviewed_tsvs(tmp_path):
+        read = read_reviewed(path)
+        assert [(b.zh, b.en) for b in read.beads] == [(b.zh, b.en) for b in state.beads]
+        assert [b.status for b in read.beads] == [b.status for b in state.beads]
+        assert (read.document.zh, read.document.en) == (state.document.zh, state.document.en)
+
+
+def test_tune_refuses_a_tsv_review_did_not_save_in_one_line(tmp_path, capsys):
+    from align.reviewing import ReviewBead, ReviewDocument, ReviewState, reviewed_frame
+    from align.writing import write_output
+
+    document = ReviewDocument(("甲。", "乙。"), ("A.", "B."), ("body",) * 2, ("body",) * 2)
+    state = ReviewState(document, (ReviewBead((0,), (0,), 0.9), ReviewBead((1,), (1,), 0.8)))
+    aligned = tmp_path / "aligned.tsv"
+    write_output(reviewed_frame(state).drop(columns="status"), aligned, "tsv")  # as `zhalign align` writes it
+    folder = gold_folder(tmp_path / "mine")
+    for given in ([str(aligned)], [str(folder), str(aligned)]):
+        assert main(["tune", *given, "-o", str(tmp_path / "my.json")]) == 1
+        error = capsys.readouterr().err.strip().splitlines()
+        assert error == [f"zhalign: error: {aligned}: not a TSV `zhalign review` saved (no status column); give "
+                         "reviewed TSVs or gold folders"]
+    assert main(["tune", str(tmp_path / "nothing.tsv"), "-o", str(tmp_path / "my.json")]) == 1
+    assert capsys.readouterr().err.strip() == f"zhalign: error: {tmp_path / 'nothing.tsv'}: no such file or folder"
+    assert not (tmp_path / "my.json").exists()
