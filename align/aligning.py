@@ -1,11 +1,5 @@
-"""Aligning: sentence vectors in, beads out, in two passes as in Vecalign.
-
-A first pass finds a rough path with small beads (1-1, 1-2, 2-1, 1-0, 0-1)
-and Vecalign's cost: on the full similarity grid when the documents are
-short, otherwise on a band around the path found for the same documents at
-half resolution (adjacent sentences averaged), recursively. The second pass
-scores every bead shape the weights have a bias for (align.scoring) in a
-band around that rough path and searches it again (align.search).
+"""Aligning: sentence vectors in, beads out, in two passes as in Vecalign
+(align.passes), around the beads a person fixed when there are any (align.anchoring).
 
 Vectors are first centred per document (sentence embeddings share a large
 common direction). Everything here works on arrays: vectors, per-sentence
@@ -14,75 +8,12 @@ evidence (align.lexicon).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Protocol
-
 import numpy as np
 
+from align.anchoring import align_with_anchors
 from align.features import DictionaryEvidence, SentenceStats
-from align.geometry import CentredRows
-from align.scoring import BeadContext, bead_score, rough_values
-from align.search import Band, BandTable, PathSearch, best_path
+from align.passes import Alignment, AlignParams, Bead, Profile, two_passes, weights_and_params
 from align.weights import Weights
-
-# Cells of the full grid we are willing to fill before switching to a band.
-FULL_GRID_LIMIT = 1_000_000
-ROUGH_SHAPES = [(1, 1), (1, 2), (2, 1), (1, 0), (0, 1)]
-
-
-@dataclass
-class AlignParams:
-    """What a user may set; every tuned number is in the Weights."""
-
-    max_bead: int = 6          # most sentences on one side of a bead (1-5 and 1-6 occur in novels)
-    max_total: int = 8         # most sentences in a bead, both sides together
-    skip: float | None = None  # a fixed cost of leaving a sentence unaligned (default: the fitted one)
-    band: int = 8              # half width of the second-pass band, in sentences
-    coarse_band: int = 6       # half width of the band projected from a coarser level
-
-
-@dataclass
-class Bead:
-    zh: list[int]
-    en: list[int]
-    score: float
-
-    @property
-    def type(self) -> str:
-        return f"{len(self.zh)}-{len(self.en)}"
-
-
-@dataclass
-class Alignment:
-    beads: list[Bead]
-    band: Band = field(repr=False)  # the second pass's band: allowed columns [lo, hi) per DP row
-    similarity: list[float] = field(default_factory=list, repr=False)  # of each bead (NaN for unaligned ones)
-
-
-def bead_shapes(params: AlignParams, weights: Weights) -> list[tuple[int, int]]:
-    """(zh sentences, en sentences) of every bead kind searched: those the
-    weights have a bias for (only those were tuned, so only those can win),
-    within the user's size limits; 1-0 and 0-1 last."""
-    shapes = [tuple(int(x) for x in kind.split("-")) for kind in weights.shapes]
-    paired = [(a, b) for a, b in shapes if a and b and max(a, b) <= params.max_bead and a + b <= params.max_total]
-    return paired + [(1, 0), (0, 1)]
-
-
-class Profile(Protocol):
-    """What the aligner reads of an align.profile.Profile (which also names the model)."""
-
-    weights: Weights
-    params: AlignParams
-
-
-def weights_and_params(weights: Weights | Profile, params: AlignParams | None) -> tuple[Weights, AlignParams]:
-    """The Weights and the AlignParams to align with: given weights and params,
-    or a profile's (params given override the profile's)."""
-    if isinstance(weights, Weights):
-        return weights, params or AlignParams()
-    if weights is None or not hasattr(weights, "weights"):
-        raise TypeError(f"weights must be Weights or a Profile, not {type(weights).__name__}")
-    return weights.weights, params or weights.params
 
 
 def align_vectors(
@@ -108,82 +39,7 @@ def align_vectors(
     between them are aligned (align.anchoring.align_with_anchors)."""
     weights, params = weights_and_params(weights, params)
     if anchors:
-        from align.anchoring import align_with_anchors  # it builds on this module
         return align_with_anchors(zh, en, anchors, zh_stats, en_stats, params, weights=weights, dictionary=dictionary)
-    n, m = len(zh), len(en)
-    if n == 0 or m == 0:
-        beads = [Bead([i], [], 0.0) for i in range(n)] + [Bead([], [j], 0.0) for j in range(m)]
-        return Alignment(beads, Band.full(n, m), [float("nan")] * len(beads))
-    zh, en = CentredRows(zh), CentredRows(en)  # centred as they are read: long documents held once
-    zh_stats = zh_stats if zh_stats is not None else SentenceStats.from_lengths(np.ones(n))
-    en_stats = en_stats if en_stats is not None else SentenceStats.from_lengths(np.ones(m))
+    return two_passes(zh, en, zh_stats, en_stats, params, weights, dictionary)
 
-    return best_alignment(bead_context(zh, en, zh_stats, en_stats, params, weights, dictionary), params, weights)
-
-
-def bead_context(
-    zh: np.ndarray,
-    en: np.ndarray,
-    zh_stats: SentenceStats,
-    en_stats: SentenceStats,
-    params: AlignParams,
-    weights: Weights,
-    dictionary: DictionaryEvidence | None = None,
-    keep_features: bool = False,
-) -> BeadContext:
-    """The first pass, the second pass's band and what its features read.
-    zh, en centred already (arrays, or CentredRows: read only by slices). keep_features keeps every feature table, so that
-    best_alignment with other feature weights costs only the search (tuning)."""
-    rough_path = _rough_path(zh, en, params, weights)
-    band = Band.around(rough_path, len(zh), len(en), params.band)
-    shapes = bead_shapes(params, weights)
-    table = BandTable.for_band(band, max(a for a, _ in shapes), max(b for _, b in shapes))
-    return BeadContext(zh, en, zh_stats, en_stats, table, shapes, weights, dictionary, keep_features)
-
-
-def best_alignment(context: BeadContext, params: AlignParams, weights: Weights) -> Alignment:
-    """The second pass: every bead shape scored over the band, chunk by chunk,
-    and the best path found."""
-    shapes = bead_shapes(params, weights)
-    search = PathSearch(shapes, context.table)
-    for start, values, similarities in context.values(shapes, weights, params.skip):
-        search.add(values, start, similarities)  # the search keeps the winning beads' similarities
-    return _beads(search, weights)
-
-
-def _rough_path(zh: np.ndarray, en: np.ndarray, params: AlignParams, weights: Weights) -> list[tuple[int, int]]:
-    """The first pass: the full grid if small, else a band around the path of
-    the half-resolution documents (Vecalign's recursion)."""
-    n, m = len(zh), len(en)
-    if (n + 1) * (m + 1) <= FULL_GRID_LIMIT or min(n, m) < 8:
-        band = Band.full(n, m)
-    else:
-        half = _rough_path(_halve(zh), _halve(en), params, weights)
-        band = Band.around([(min(2 * i, n), min(2 * j, m)) for i, j in half], n, m, params.coarse_band)
-    table = BandTable.for_band(band, 2, 2)
-    return best_path(rough_values(zh, en, table, ROUGH_SHAPES, weights.rough_skip), ROUGH_SHAPES, table)
-
-
-def _halve(vectors: np.ndarray | CentredRows, block: int = 8192) -> np.ndarray:
-    """Average each pair of adjacent sentences (a last odd one stands alone),
-    a block of rows at a time (CentredRows are made as they are read)."""
-    n, dim = vectors.shape
-    out = np.empty(((n + 1) // 2, dim), dtype=vectors.dtype)
-    for start in range(0, n, block):  # block is even: pairs never straddle two blocks
-        rows = vectors[start:min(n, start + block)]
-        pairs = len(rows) // 2
-        out[start // 2: start // 2 + pairs] = rows[: 2 * pairs].reshape(pairs, 2, dim).sum(axis=1)
-        if len(rows) % 2:
-            out[-1] = rows[-1]
-    out /= np.linalg.norm(out, axis=1, keepdims=True).clip(1e-9)
-    return out
-
-
-def _beads(search: PathSearch, weights: Weights) -> Alignment:
-    path = search.path()
-    spans = list(zip(path, path[1:]))
-    similarity = [search.label(i1, j1) if i1 > i0 and j1 > j0 else float("nan") for (i0, j0), (i1, j1) in spans]
-    scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights), nan=0.0)  # unaligned: 0
-    beads = [Bead(list(range(i0, i1)), list(range(j0, j1)), float(score))
-             for ((i0, j0), (i1, j1)), score in zip(spans, scores)]
-    return Alignment(beads, search.table.band, similarity)
+__all__ = ["align_vectors", "AlignParams", "Alignment", "Bead", "Profile", "weights_and_params"]

@@ -26,7 +26,7 @@ from the calibration over the joined alignment (align.scoring.bead_score),
 so a bead's context counts across anchors. An unaligned anchor scores 0,
 as unaligned beads do. Anchors are kept whatever they score.
 
-Works on arrays only, as align.aligning does; reading anchors from a file is
+Works on arrays only, as align.passes does; reading anchors from a file is
 the caller's (align.evaluating.read_alignment reads the index format).
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from align.aligning import Alignment, AlignParams, Bead, Profile, bead_context, bead_shapes, weights_and_params
+from align.passes import Alignment, AlignParams, Bead, Profile, bead_context, bead_shapes, weights_and_params
 from align.errors import InputError
 from align.features import DictionaryEvidence, SentenceStats
 from align.geometry import CentredRows

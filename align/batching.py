@@ -35,13 +35,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import functools
 import hashlib
 import json
-import logging
 import os
 import re
-import sys
 import time
 import uuid
 import warnings
@@ -49,12 +46,12 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import pandas as pd
-from distributed import Client, LocalCluster, WorkerPlugin, as_completed
-from distributed.core import Status
+from distributed import as_completed
 
 from align.aligning import AlignParams
+from align.cluster import check_scheduler_address, dask_client, model_loads, worker_encoder
 from align.embedding import DEFAULT_MODEL
-from align.errors import USER_ERRORS, InputError, OutputError, UsageError
+from align.errors import USER_ERRORS, InputError, OutputError
 from align.writing import COLUMNS, atomic_path, frame_to_tsv, read_tsv, verdict, write_atomically, write_output
 
 SUMMARY_COLUMNS = ["pair", "zh_path", "en_path", "status", "zh_sentences", "en_sentences", "beads", "mean_score",
@@ -214,23 +211,6 @@ def _safe(text: str) -> str:
 
 # --- on a worker -------------------------------------------------------------------
 
-MODEL_LOADS = 0  # models this process has loaded; the worker_encoder cache keeps it at one per model
-
-
-@functools.lru_cache(maxsize=2)
-def worker_encoder(model: str, cache_dir: str | None, device: str = "auto"):
-    """The encoder of this worker process: loaded on its first task, kept for the rest."""
-    global MODEL_LOADS
-    from align.caching import attach_cache
-    from align.embedding import load_encoder
-
-    encoder = load_encoder(model, device)
-    MODEL_LOADS += 1
-    if cache_dir is not None:
-        attach_cache(encoder, cache_dir)
-    return encoder
-
-
 @dataclass
 class PairRecord:
     """What a batch knows of one pair: pairs/NAME.json on disk (as JSON, one key a
@@ -338,7 +318,7 @@ def align_one(task: PairTask) -> PairRecord:
         record.status = "failed"
         record.error = error_line(error)
     record.seconds = round(time.perf_counter() - clock, 3)
-    record.model_loads = MODEL_LOADS
+    record.model_loads = model_loads()
     try:
         write_atomically(task.record, record.to_json())
     except OSError as error:  # the pair is not done: it runs again next time
@@ -354,105 +334,7 @@ def error_line(error: BaseException) -> str:
     return (kind + message).strip() or error.__class__.__name__
 
 
-def worker_peak_memory() -> dict:
-    """This worker process's peak resident memory, in MB (for the benchmark)."""
-    import resource
-
-    return {"pid": os.getpid(), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "model_loads": MODEL_LOADS}
-
-
-# --- the client ----------------------------------------------------------------------
-
-def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
-
-
-# A worker that closes aborts its own heartbeat in flight, and distributed logs
-# that as an error with a traceback (dask/distributed#7105). It says nothing
-# about the run, so a closing worker of our local cluster drops just that record.
-HEARTBEAT_RACE = "Failed to communicate with scheduler during heartbeat"
-
-
-class ClosingHeartbeatFilter(logging.Filter):
-    """Drops the heartbeat error of `worker` once it is closing; keeps every other record."""
-
-    def __init__(self, worker) -> None:
-        super().__init__()
-        self.worker = worker
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        closing = self.worker.status in (Status.closing, Status.closing_gracefully, Status.closed)
-        return not (closing and record.getMessage().startswith(HEARTBEAT_RACE))
-
-
-class QuietShutdown(WorkerPlugin):
-    """A worker plugin that puts a ClosingHeartbeatFilter on the worker's logger.
-    It has no teardown: a closing worker removes its plugins before the race."""
-
-    name = "zhalign-quiet-shutdown"
-
-    def setup(self, worker) -> None:
-        logging.getLogger("distributed.worker").addFilter(ClosingHeartbeatFilter(worker))
-
-
-def check_scheduler_address(address: str) -> str:
-    """The address of a Dask scheduler as given, or a UsageError saying what is wrong
-    with it: known before anything is started or written."""
-    from distributed.comm.addressing import parse_address, parse_host_port
-    from distributed.comm.registry import backends
-
-    example = "e.g. tcp://host:8786"
-    try:
-        scheme, location = parse_address(address.strip())
-    except ValueError as error:
-        raise UsageError(f"scheduler address {address!r}: {error} ({example})") from None
-    if scheme not in backends:
-        raise UsageError(f"scheduler address {address!r}: unknown protocol {scheme!r} "
-                         f"(one of {', '.join(sorted(backends))}; {example})")
-    if scheme == "inproc":
-        return address
-    try:
-        host, port = parse_host_port(location)
-    except ValueError:
-        raise UsageError(f"scheduler address {address!r} has no port ({example})") from None
-    if not host or not 0 < int(port) < 65536:
-        raise UsageError(f"scheduler address {address!r} needs a host and a port from 1 to 65535 ({example})")
-    return address
-
-
-QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
-
-
-@contextlib.contextmanager
-def dask_client(scheduler: str | None = None, workers: int | None = None, threads: int = 1):
-    """A client on an existing scheduler, or on a local cluster of `workers`
-    single-threaded processes, each with `threads` OpenMP threads for the model."""
-    if scheduler:
-        check_scheduler_address(scheduler)
-        try:
-            client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as error:
-            raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {str(error).splitlines()[0]}") from None
-        with client:
-            yield client
-        return
-    # A worker stopped in the middle of a pair (Ctrl-C, SIGTERM) leaves a semaphore that multiprocessing's
-    # resource tracker cleans up, saying so on stderr at exit: noise after the one line the run ends with.
-    # The tracker starts with the first worker and takes this interpreter's -W options.
-    if QUIET_TRACKER not in sys.warnoptions:
-        sys.warnoptions.append(QUIET_TRACKER)
-    threads = str(max(1, threads))
-    environment = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
-    with LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                      dashboard_address=":0", silence_logs=logging.ERROR, env=environment) as cluster, \
-            Client(cluster) as client:
-        client.register_plugin(QuietShutdown())
-        yield client
-
+# --- the batch ------------------------------------------------------------------------
 
 def read_record(record_path: Path) -> PairRecord | None:
     """The record in pairs/NAME.json, or None when there is none or it cannot be read."""
@@ -637,4 +519,4 @@ def write_corpus(summary: pd.DataFrame, pair_dir: Path, out_dir: Path, keep_not_
 
 
 __all__ = ["run_batch", "read_manifest", "BatchSettings", "BatchResult", "PairRecord", "PairTask", "align_one",
-           "worker_encoder", "dask_client", "check_scheduler_address", "file_sha256", "in_corpus", "SUMMARY_COLUMNS"]
+           "file_sha256", "in_corpus", "SUMMARY_COLUMNS"]

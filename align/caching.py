@@ -31,6 +31,7 @@ import os
 import sqlite3
 import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
@@ -94,6 +95,19 @@ def _set_up(connection: sqlite3.Connection) -> None:
     # A file SQLite opened read-only (no write permission) fails here, not on the first save:
     # an UPDATE of no row asks for a write transaction and writes nothing.
     connection.execute("UPDATE vectors SET model = model WHERE rowid = -1")
+
+
+@dataclass
+class CacheInfo:
+    """A cache's location, entries (in all and per model), bytes on disk, whether it is
+    read-only, and the problem that makes it unusable (None when it works)."""
+
+    path: str
+    entries: int
+    bytes: int
+    models: dict[str, int] = field(default_factory=dict)
+    read_only: bool = False
+    problem: str | None = None
 
 
 class EmbeddingCache:
@@ -250,9 +264,8 @@ class EmbeddingCache:
     def save(self, encoder: "Encoder", texts: Sequence[str], vectors: np.ndarray) -> None:
         self.put_many(encoder.model_id, zip(texts, vectors))
 
-    def info(self) -> dict:
-        """Location, entries (in all and per model), bytes on disk, whether it is
-        read-only, and the problem that makes the cache unusable (None when it works)."""
+    def info(self) -> CacheInfo:
+        """What `zhalign cache` shows of the cache (CacheInfo)."""
         models: dict[str, int] = {}
         problem = None
         if self.path.exists():
@@ -266,8 +279,7 @@ class EmbeddingCache:
                 problem = str(error)
                 self.close()
         size = sum(f.stat().st_size for f in self._files() if f.exists())
-        return {"path": str(self.path), "entries": sum(models.values()), "bytes": size, "models": models,
-                "read_only": self.read_only, "problem": problem}
+        return CacheInfo(str(self.path), sum(models.values()), size, models, self.read_only, problem)
 
     def clear(self) -> int:
         """Delete every vector and give the space back; returns how many there were.

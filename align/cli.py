@@ -17,7 +17,6 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +24,8 @@ from pathlib import Path
 # main's guard, so that Ctrl-C in the first half second is an interrupt like any later one.
 from align import __version__
 from align.errors import USER_ERRORS, InputError, Terminated, UsageError
+from align.options import encodings, input_formats, progress_from
 from align.writing import OUTPUT_FORMATS, check_outputs
-
-if TYPE_CHECKING:
-    from align.pipeline import PairSummary
 
 PROG = "zhalign"
 
@@ -191,14 +188,6 @@ def same_path(a: str | Path, b: str | Path) -> bool:
     return Path(a).resolve() == Path(b).resolve()
 
 
-def input_formats(args: argparse.Namespace) -> tuple[str, str]:
-    return (args.zh_format or args.input_format, args.en_format or args.input_format)
-
-
-def encodings(args: argparse.Namespace) -> tuple[str | None, str | None]:
-    return (args.zh_encoding or args.encoding, args.en_encoding or args.encoding)
-
-
 def align_from_args(args: argparse.Namespace):
     """align_pair with the reading and aligning options (for align and plot; --anchors
     and --weights where the command has them)."""
@@ -256,22 +245,8 @@ def cmd_align(args: argparse.Namespace) -> int:
     result = align_from_args(args)
     write_output(result.frame, args.output, args.format)
     if not args.quiet:
-        print(format_summary(result.summary()), file=sys.stderr)
+        print(result.summary().describe(), file=sys.stderr)
     return 0
-
-
-def format_summary(summary: "PairSummary") -> str:
-    """The summary line, then the signature line."""
-    types = ", ".join(f"{kind} {count}" for kind, count in summary.types.items())
-    seconds = summary.seconds
-    total = sum(seconds.values())
-    parallel = f"; {summary.parallel_report.describe()}" if summary.parallel_report else ""
-    return (
-        f"{summary.zh_sentences} zh and {summary.en_sentences} en sentences -> "
-        f"{summary.beads} beads ({types}); mean score {summary.mean_score:.3f}; "
-        f"{total:.1f} s (embedding {seconds.get('embed', 0):.1f} s, aligning {seconds.get('align', 0):.1f} s) "
-        f"with {summary.model}" + parallel + f"\nsignature: {summary.signature}"
-    )
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -335,15 +310,15 @@ def cmd_plot(args: argparse.Namespace) -> int:
                                  centred=not args.raw)
         save_png(figure, args.output)
     if not args.quiet:
-        print(format_summary(result.summary()), file=sys.stderr)
+        print(result.summary().describe(), file=sys.stderr)
         font = "" if cjk_font() else "; no CJK font found, Chinese sentences labelled by number"
         print(f"wrote {args.output} ({args.size[0]}x{args.size[1]} pixels){font}", file=sys.stderr)
     return 0
 
 
 def scheduler_arg(text: str) -> str:
-    """A Dask scheduler address, checked before anything starts (align.batching.check_scheduler_address)."""
-    from align.batching import check_scheduler_address
+    """A Dask scheduler address, checked before anything starts (align.cluster.check_scheduler_address)."""
+    from align.cluster import check_scheduler_address
 
     try:
         return check_scheduler_address(text)
@@ -376,11 +351,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def progress_from(args: argparse.Namespace) -> bool | None:
-    """Progress as the options ask: None (on a terminal only, align.progress) or False (--no-progress)."""
-    return None if args.progress else False
-
-
 def check_local_device(args: argparse.Namespace) -> None:
     """Refuse a device this machine cannot give before starting a local cluster
     (the workers of a --scheduler may have what this machine lacks)."""
@@ -398,7 +368,7 @@ def cache_from(args: argparse.Namespace):
 
 
 def cmd_pair(args: argparse.Namespace) -> int:
-    from align.batching import dask_client
+    from align.cluster import dask_client
     from align.pairing import list_documents, manifest_text, pair_documents, write_manifest, write_report
 
     zh_paths = list_documents(args.zh, args.zh_glob)
@@ -505,21 +475,21 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
     cache = EmbeddingCache(args.cache_dir)
     if args.action == "clear":
-        size = cache.info()["bytes"]
+        size = cache.info().bytes
         removed = cache.clear()
         print(f"cleared {cache.path}: {removed} vectors, {human_size(size)} before", file=sys.stderr)
         return 0
     info = cache.info()
-    print(f"location  {info['path']}")
-    print(f"entries   {info['entries']}")
-    print(f"size      {human_size(info['bytes'])} on disk")
-    for model, count in info["models"].items():
+    print(f"location  {info.path}")
+    print(f"entries   {info.entries}")
+    print(f"size      {human_size(info.bytes)} on disk")
+    for model, count in info.models.items():
         print(f"model     {model}: {count}")
-    if info["read_only"]:
+    if info.read_only:
         print("access    read-only (no write permission): aligning reads it and saves nothing new; "
               "`zhalign cache clear` needs write permission")
-    if info["problem"]:
-        print(f"problem   {info['problem']}: aligning bypasses it; `zhalign cache clear` removes it")
+    if info.problem:
+        print(f"problem   {info.problem}: aligning bypasses it; `zhalign cache clear` removes it")
     return 0
 
 
@@ -614,6 +584,8 @@ def export_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def pair_arguments(parser: argparse.ArgumentParser) -> None:
+    from align import pairing
+
     parser.add_argument("zh", help="folder of Chinese documents, or a file listing them one path a line")
     parser.add_argument("en", nargs="?",
                         help="folder of English documents, or a file listing them (default: ZH too: a mixed "
@@ -622,12 +594,13 @@ def pair_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="FILE",
                         help="also write a TSV with every document: matched, unmatched or skipped, its partner or "
                              "best candidate, and the score's parts")
-    parser.add_argument("--threshold", type=number_in(0, 1), default=0.45,
+    parser.add_argument("--threshold", type=number_in(0, 1), default=pairing.DEFAULT_THRESHOLD,
                         help="least score of a pair; documents whose best one-to-one partner scores less stay "
-                             "unmatched (default: 0.45)")
-    parser.add_argument("--candidates", type=int_at_least(1), default=3,
+                             f"unmatched (default: {pairing.DEFAULT_THRESHOLD})")
+    parser.add_argument("--candidates", type=int_at_least(1), default=pairing.DEFAULT_CANDIDATES,
                         help="partners per document scored in full, chosen by the mean best-match sentence cosine; "
-                             "every pair is scored when there are at most 64 (default: 3)")
+                             f"every pair is scored when there are at most {pairing.ALL_PAIRS_LIMIT} "
+                             f"(default: {pairing.DEFAULT_CANDIDATES})")
     parser.add_argument("--zh-glob", default="*", help="files of the ZH folder to read (default: *)")
     parser.add_argument("--en-glob", default="*", help="files of the EN folder to read (default: *)")
     parser.add_argument("--workers", type=int_at_least(1),

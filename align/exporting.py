@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -134,29 +134,48 @@ def parse_ratio_option(option: str | tuple[float, float] | None) -> str | tuple[
 
 
 @dataclass
+class FilterStep:
+    """What one filter removed: its id (e.g. `score`, one of FILTER_IDS), the label a person reads
+    (with the filter's bounds), and how many pairs."""
+
+    id: str
+    label: str
+    removed: int
+
+
+FILTER_IDS = ("not_parallel", "unaligned", "bead_type", "score", "boilerplate", "language", "length",
+              "length_ratio", "duplicates_exact", "duplicates_near")  # in the order the filters run
+
+
+@dataclass
 class FilterReport:
-    """How many pairs came in, what each filter removed, how many are left, and what made them."""
+    """How many pairs came in, what each filter removed (in the order they ran), how many are
+    left, and what made them."""
 
     beads: int = 0
-    removed: dict[str, int] = field(default_factory=dict)
+    steps: list[FilterStep] = field(default_factory=list)
     kept: int = 0
     not_parallel_sources: int = 0   # documents judged not parallel among the inputs
     signatures: dict[str, int] = field(default_factory=dict)  # beads in by signature ("" for none)
     ratio_bounds: tuple[float, float] | None = None
     ratio_source: str = "off"
 
+    def removed(self, filter_id: str) -> int | None:
+        """How many pairs the filter `filter_id` removed (None: it did not run)."""
+        return next((step.removed for step in self.steps if step.id == filter_id), None)
+
     def to_dict(self) -> dict:
         return {
-            "beads": self.beads, "removed": dict(self.removed), "kept": self.kept,
+            "beads": self.beads, "steps": [asdict(step) for step in self.steps], "kept": self.kept,
             "not_parallel_sources": self.not_parallel_sources, "signatures": dict(self.signatures),
             "ratio_bounds": list(self.ratio_bounds) if self.ratio_bounds else None, "ratio_source": self.ratio_source,
         }
 
     def format(self) -> str:
-        width = max((len(name) for name in self.removed), default=0)
+        width = max((len(step.label) for step in self.steps), default=0)
         lines = [f"{self.beads} beads in"]
-        for name, count in self.removed.items():
-            lines.append(f"  {name:<{width}}  -{count}")
+        for step in self.steps:
+            lines.append(f"  {step.label:<{width}}  -{step.removed}")
         if self.ratio_bounds:
             low, high = self.ratio_bounds
             lines.append(f"  length ratio bounds {low:.2f}-{high:.2f} Chinese characters per English word, "
@@ -293,30 +312,33 @@ def filter_pairs(
     table["zh"] = table["zh"].map(clean_text)
     table["en"] = table["en"].map(clean_text)
 
-    def drop(name: str, remove: pd.Series | np.ndarray) -> None:
+    def drop(filter_id: str, label: str, remove: pd.Series | np.ndarray) -> None:
         nonlocal table
         remove = np.asarray(remove, dtype=bool)
-        report.removed[name] = int(remove.sum())
+        report.steps.append(FilterStep(filter_id, label, int(remove.sum())))
         table = table[~remove].reset_index(drop=True)
 
     if not keep_not_parallel:
         sources = report.not_parallel_sources
-        drop(f"document judged not parallel ({sources} document{'' if sources == 1 else 's'})", not_parallel)
-    drop("unaligned (1-0, 0-1)", (table["zh"] == "") | (table["en"] == ""))
+        drop("not_parallel", f"document judged not parallel ({sources} document{'' if sources == 1 else 's'})",
+             not_parallel)
+    drop("unaligned", "unaligned (1-0, 0-1)", (table["zh"] == "") | (table["en"] == ""))
     if limits is not None:
         shapes = [parse_type(t) for t in table["type"]]
-        drop(f"bead type beyond {limits[0]}-{limits[1]}", [m > limits[0] or n > limits[1] for m, n in shapes])
+        drop("bead_type", f"bead type beyond {limits[0]}-{limits[1]}",
+             [m > limits[0] or n > limits[1] for m, n in shapes])
     if min_score is not None:
         least = min_scores(table["signature"]) if min_score == MIN_SCORE else np.full(len(table), float(min_score))
-        drop("score below " + "/".join(f"{x:g}" for x in sorted(set(least))) if len(table) else "score below",
+        drop("score", "score below " + "/".join(f"{x:g}" for x in sorted(set(least))) if len(table) else "score below",
              table["score"].to_numpy(dtype=float) < least)
     if boilerplate:
         def holds_credit(roles: pd.Series) -> np.ndarray:
             return np.array(["credit" in r for r in roles], dtype=bool)
 
-        drop("boilerplate (credits, bylines)", holds_credit(table["zh_roles"]) | holds_credit(table["en_roles"]))
+        drop("boilerplate", "boilerplate (credits, bylines)",
+             holds_credit(table["zh_roles"]) | holds_credit(table["en_roles"]))
     if min_script > 0:
-        drop(f"language (under {min_script:.0%} Han / Latin letters)",
+        drop("language", f"language (under {min_script:.0%} Han / Latin letters)",
              (table["zh"].map(han_share) < min_script) | (table["en"].map(latin_share) < min_script))
     zh_len = table["zh"].map(zh_length).to_numpy(dtype=float)
     en_len = table["en"].map(en_length).to_numpy(dtype=float)
@@ -324,7 +346,7 @@ def filter_pairs(
     too_long = (zh_len > max_length) | (en_len > max_length) if max_length is not None else np.zeros(len(table), bool)
     bound = f"{min_length}-{max_length}" if max_length is not None else f"at least {min_length}"
     keep = ~(too_short | too_long)
-    drop(f"length outside {bound} (zh characters, en words)", ~keep)
+    drop("length", f"length outside {bound} (zh characters, en words)", ~keep)
     zh_len, en_len = zh_len[keep], en_len[keep]
 
     if ratio_option != "off":
@@ -343,7 +365,8 @@ def filter_pairs(
         # Short pairs say little about the ratio: add a couple of words at the central ratio.
         centre = math.sqrt(bounds[0] * bounds[1])
         ratio = (zh_len + centre * RATIO_PRIOR_WORDS) / (en_len + RATIO_PRIOR_WORDS)
-        drop(f"length ratio outside {bounds[0]:.2f}-{bounds[1]:.2f}", (ratio < bounds[0]) | (ratio > bounds[1]))
+        drop("length_ratio", f"length ratio outside {bounds[0]:.2f}-{bounds[1]:.2f}",
+             (ratio < bounds[0]) | (ratio > bounds[1]))
 
     if dedup != "off":
         exact_seen: set[tuple[str, str]] = set()
@@ -356,9 +379,10 @@ def filter_pairs(
             exact_seen.add((zh, en))
             near_seen.add(key)
         exact_mask, near_mask = np.array(exact, bool), np.array(near, bool)
-        report.removed["duplicates (exact)"] = int(exact_mask.sum())
+        report.steps.append(FilterStep("duplicates_exact", "duplicates (exact)", int(exact_mask.sum())))
         if dedup == "near":
-            report.removed["duplicates (near: same letters and digits)"] = int(near_mask.sum())
+            report.steps.append(FilterStep("duplicates_near", "duplicates (near: same letters and digits)",
+                                           int(near_mask.sum())))
         table = table[~(exact_mask | near_mask)].reset_index(drop=True)
     report.kept = len(table)
     return table, report
@@ -606,6 +630,6 @@ def _write_all(contents: Mapping[Path, str | bytes]) -> None:
 
 
 __all__ = [
-    "FORMATS", "FilterReport", "clean_text", "export", "filter_pairs", "fit_ratio_bounds", "read_aligned",
+    "FORMATS", "FilterReport", "FilterStep", "FILTER_IDS", "clean_text", "export", "filter_pairs", "fit_ratio_bounds", "read_aligned",
     "text_roles", "write_full_tsv", "write_jsonl", "write_moses", "write_tmx", "write_tsv",
 ]

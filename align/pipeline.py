@@ -43,7 +43,7 @@ COUNT_SLACK = 10
 
 @dataclass
 class PairSummary:
-    """What `zhalign align` reports of one alignment (cli.format_summary, the batch's records)."""
+    """What `zhalign align` reports of one alignment (describe, the batch's records)."""
 
     zh_sentences: int
     en_sentences: int
@@ -64,6 +64,19 @@ class PairSummary:
         data = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "parallel_report"}
         data["parallel_evidence"] = self.parallel_report.as_dict() if self.parallel_report else None
         return data
+
+    def describe(self) -> str:
+        """The summary line, then the signature line (what `zhalign align` prints)."""
+        types = ", ".join(f"{kind} {count}" for kind, count in self.types.items())
+        seconds = self.seconds
+        total = sum(seconds.values())
+        parallel = f"; {self.parallel_report.describe()}" if self.parallel_report else ""
+        return (
+            f"{self.zh_sentences} zh and {self.en_sentences} en sentences -> "
+            f"{self.beads} beads ({types}); mean score {self.mean_score:.3f}; "
+            f"{total:.1f} s (embedding {seconds.get('embed', 0):.1f} s, aligning {seconds.get('align', 0):.1f} s) "
+            f"with {self.model}" + parallel + f"\nsignature: {self.signature}"
+        )
 
 
 @dataclass

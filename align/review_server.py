@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from align.errors import USER_ERRORS, InputError, UsageError
+from align.options import encodings, input_formats, progress_from
 from align.reviewing import (Journal, Review, ReviewError, ReviewPaths, ReviewSources, ReviewState, resume_cursor,
                              save_review, state_from_frame, state_from_result)
 from align.writing import read_tsv, refuse_overwriting_inputs
@@ -290,8 +291,6 @@ def review_arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_from(args: argparse.Namespace) -> dict:
     """The reading and aligning options a re-align needs, by their command-line names (JSON-able)."""
-    from align.cli import encodings, input_formats
-
     return {"model": args.model, "device": args.device, "input_format": list(input_formats(args)),
             "encoding": list(encodings(args)), "split_semicolon": args.split_semicolon, "max_bead": args.max_bead,
             "max_total": max(args.max_total, 2), "skip": args.skip, "force": args.force, "strict": args.strict}
@@ -309,7 +308,6 @@ def default_output(tsv: Path | None, zh: Path | None) -> Path:
 
 def document_sentences(path: Path, lang: str, args: argparse.Namespace) -> list[tuple[str, str]]:
     """A document's sentences (text, role), read and split as align_pair does."""
-    from align.cli import encodings, input_formats
     from align.reading import read_document
     from align.segmenting import split_document
 
@@ -322,8 +320,6 @@ def open_session(args: argparse.Namespace, encoder=None) -> ReviewSession:
     """The review the arguments ask for: resumed from the journal beside the output when there
     is one, else read from the TSV, else aligned from ZH EN. encoder: one already loaded
     (align.embedding.Encoder) for aligning, instead of loading args.model."""
-    from align.cli import progress_from
-
     inputs = [Path(p) for p in args.inputs]
     if len(inputs) == 1:
         tsv, zh, en = inputs[0], None, None
@@ -369,9 +365,7 @@ def open_session(args: argparse.Namespace, encoder=None) -> ReviewSession:
                 attach_cache(realigner.encoder, args.cache_dir)
         result = realigner.align(progress=progress_from(args))
         if not args.quiet:
-            from align.cli import format_summary
-
-            print(format_summary(result.summary()), file=sys.stderr)
+            print(result.summary().describe(), file=sys.stderr)
         review = Review(state_from_result(result))
     note = "" if realigner.available else "Re-align needs the documents: run zhalign review OUT.tsv ZH EN."
     title = " ↔ ".join(Path(p).name for p in (sources.zh, sources.en) if p) or Path(sources.tsv or "").name

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from align.aligning import AlignParams, best_alignment, bead_context
+from align.passes import AlignParams, best_alignment, bead_context
 from align.checking import null_alignments
 from align.evaluating import evaluate
 from align.geometry import centred

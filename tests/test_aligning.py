@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import pytest
 
-from align.aligning import AlignParams, align_vectors, bead_context, bead_shapes
+from align.aligning import AlignParams, align_vectors
+from align.passes import bead_context, bead_shapes
 from align.profile import Profile
 from align.lexicon import Lexicon
 from align.features import FEATURES, SentenceStats
@@ -583,7 +584,7 @@ def test_centred_rows_are_centreds_numbers_read_a_block_at_a_time(monkeypatch):
 
 
 def test_halving_a_block_at_a_time_averages_adjacent_pairs():
-    from align.aligning import _halve
+    from align.passes import _halve
     from align.geometry import CentredRows, centred
 
     rng = np.random.default_rng(6)
@@ -597,7 +598,7 @@ def test_halving_a_block_at_a_time_averages_adjacent_pairs():
 
 def test_aligning_long_documents_with_centred_rows_gives_the_beads_of_centred_arrays():
     # 1,100 sentences a side: the first pass recurses on halved documents.
-    from align.aligning import best_alignment
+    from align.passes import best_alignment
     from align.geometry import centred
 
     rng = np.random.default_rng(7)

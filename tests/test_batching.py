@@ -12,9 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from align.batching import (
-    MAX_NAME_BYTES, BatchSettings, dask_client, file_sha256, pair_names, read_manifest, run_batch, worker_peak_memory,
-)
+from align.batching import MAX_NAME_BYTES, BatchSettings, file_sha256, pair_names, read_manifest, run_batch
+from align.cluster import dask_client, worker_peak_memory
 from align.caching import EmbeddingCache
 from align.errors import AlignWarning
 from align.reading import InputError, read_document
@@ -149,8 +148,8 @@ def test_other_settings_realign_without_embedding(first_run, corpus, client, cac
         distinct |= {s.text for s in split_document(read_document(path, "lines"), "zh")}
     info = EmbeddingCache(cache_dir).info()
     # One vector per distinct sentence and model (an ensemble's members each keep their own), whatever the settings.
-    assert info["models"] and set(info["models"].values()) == {len(distinct)}
-    assert info["bytes"] > 0
+    assert info.models and set(info.models.values()) == {len(distinct)}
+    assert info.bytes > 0
 
 
 def test_manifest_paths_relative_to_its_folder(corpus, tmp_path):
@@ -307,7 +306,7 @@ def test_a_closing_worker_drops_only_its_heartbeat_error():
 
     from distributed.core import Status
 
-    from align.batching import HEARTBEAT_RACE, ClosingHeartbeatFilter
+    from align.cluster import HEARTBEAT_RACE, ClosingHeartbeatFilter
 
     def record(message):
         return logging.LogRecord("distributed.worker", logging.ERROR, __file__, 1, message, None, None)

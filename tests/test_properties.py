@@ -6,7 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from align.aligning import FULL_GRID_LIMIT, AlignParams, align_vectors
+from align.aligning import AlignParams, align_vectors
+from align.passes import FULL_GRID_LIMIT
 from align.features import SentenceStats
 from align.weights import shipped_weights
 
