@@ -1,6 +1,6 @@
 """Fit the bead scorer's weights on gold alignments and write the weights file.
 
-    python scripts/tune_scorer.py BENCH_DIR [--deletions DIR] [--neutral] [--shape-prior] [--model NAME]
+    python scripts/tune_scorer.py BENCH_DIR [BENCH_DIR ...] [--cv novel] [--deletions DIR] [--neutral] [--shape-prior] [--model NAME]
         [--rounds 3] [--hold skip_best_match ...] [--keep margin ...] [--start align/weights.json]
         [-o align/weights.json] [--name NAME] [--no-cv]
 
@@ -13,9 +13,11 @@ strength fitted, not a bias per shape). Knobs the gold cannot fit
 (align.tuning.HAND_SET), and features named with --keep, stay at their values
 in the start file.
 
-1. Cross-validation first (leave one chapter out, align.tuning.cross_validate):
-   the figure that says how well this fitting procedure does on files it was
-   not fitted on. It is written into the file's provenance.
+1. Cross-validation first (leave one chapter out, align.tuning.cross_validate;
+   with --cv novel a whole novel, align.tuning.cross_validate_by, reading each
+   folder's meta_data.tsv): the figure that says how well this fitting procedure
+   does on files it was not fitted on. It is written into the file's provenance.
+   Several BENCH_DIRs are fitted on as one benchmark (MAC-Dev and MAC-Train).
 2. The fit on all files (coordinate ascent on pooled strict F1).
 3. The calibration of the scores on the fitted weights (a bead's similarity and
    its neighbours'), over predicted beads of
@@ -30,12 +32,12 @@ import json
 import sys
 from pathlib import Path
 
-from align.bench import DELETIONS, bench_dir, load_bench, load_deletion_set, scores_of
+from align.bench import DELETIONS, bench_dir, load_benches, load_deletion_set, novel_of, read_novels, scores_of
 from align.caching import attach_cache
 from align.embedding import DEFAULT_MODEL, load_encoder
 from align.scoring import CONTEXT_BEADS, WEIGHTS_FILE, Weights
-from align.tuning import (HAND_SET, calibrate, calibration_data, cross_validate, fit, neutral_start, stderr_log,
-                          strict_f1, tuning_documents)
+from align.tuning import (HAND_SET, calibrate, calibration_data, cross_validate, cross_validate_by, fit, neutral_start,
+                          stderr_log, strict_f1, tuning_documents)
 
 
 def deletion_record(folder: Path | None) -> dict | None:
@@ -48,7 +50,10 @@ def deletion_record(folder: Path | None) -> dict | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("bench", nargs="?", type=Path, help="folder with zh/, en/, gold/ (default: $ZHALIGN_BENCH)")
+    parser.add_argument("bench", nargs="*", type=Path,
+                        help="folders with zh/, en/, gold/, fitted on as one (default: $ZHALIGN_BENCH)")
+    parser.add_argument("--cv", choices=("chapter", "novel"), default="chapter",
+                        help="leave out a chapter (default) or a whole novel (meta_data.tsv) at a time")
     parser.add_argument("--deletions", type=Path, metavar="DIR",
                         help="the same chapters with sentences left untranslated (scripts/make_deletions.py), fitted on too")
     parser.add_argument("--rounds", type=int, default=3)
@@ -70,14 +75,15 @@ def main() -> int:
     parser.add_argument("--calibrate-only", action="store_true",
                         help="keep the start weights, refit only the score calibration (no CV, no fit)")
     args = parser.parse_args()
-    bench = bench_dir(args.bench)
+    benches = [bench_dir(folder) for folder in args.bench] or [bench_dir(None)]
+    bench = " and ".join(str(folder) for folder in benches)
     start = Weights.load(args.start)
     start = neutral_start(start, args.keep) if args.neutral else start
     if args.shape_prior and start.shape_counts is None:
         start = start.with_shape_prior(start.shape_prior, {})  # the fit reads the counts from the gold it fits
     encoder = attach_cache(load_encoder(args.model))
     output = args.output or WEIGHTS_FILE.with_name(encoder.spec.scorer)
-    docs = load_bench(bench, encoder)
+    docs = load_benches(benches, encoder)
     if args.deletions:
         docs |= load_deletion_set(args.deletions, encoder)
     hold = tuple(args.hold) + tuple(args.keep) + HAND_SET
@@ -88,7 +94,11 @@ def main() -> int:
     prepared = tuning_documents(docs, start)  # once: the CV's neutral start has the same table settings
     if not (args.no_cv or args.calibrate_only):
         # The fitting procedure is judged from a neutral start, as align.bench --cv does.
-        held_out, _ = cross_validate(prepared, neutral_start(start, args.keep), args.rounds, hold, log=stderr_log)
+        if args.cv == "novel":
+            held_out, _ = cross_validate_by(prepared, neutral_start(start, args.keep), novel_of(read_novels(benches)),
+                                            args.rounds, hold, log=stderr_log)
+        else:
+            held_out, _ = cross_validate(prepared, neutral_start(start, args.keep), args.rounds, hold, log=stderr_log)
         cv = scores_of({n: docs[n] for n in bench_only}, {n: held_out[n] for n in bench_only})
         cv_f1 = round(cv["pooled"]["strict_f1"], 4)
         if args.deletions:
@@ -107,6 +117,7 @@ def main() -> int:
         "model": args.model,
         "in_sample_strict_f1": round(in_sample, 4),
         "cv_strict_f1": cv_f1,
+        "cv_by": args.cv,
         "cv_deletions": cv_deletions,
         "deletion_set": deletion_record(args.deletions),
         "held": sorted(hold),  # knobs the fit left as they were; align.bench --cv holds them too
