@@ -135,3 +135,15 @@ def test_installed_zhalign_aligns_a_pair_and_signs_it(installed, tmp_path):
     signature = frame["signature"].iloc[0]
     assert signature.startswith(f"zhalign {__version__}|model:e5+use#") and "|weights:mac-dev-del-margin" in signature
     assert "signature: " + signature in run.stderr
+
+
+def test_the_fast_preset_is_use_m3_with_its_own_weights(tmp_path, monkeypatch):
+    registry = embedding.model_registry()
+    assert registry["fast"].name == "use-m3" and registry["fast"].scorer == "weights-use-m3.json"
+    assert embedding.model_id(embedding.resolve_model("fast")) == embedding.model_id(embedding.resolve_model("use-m3"))
+    assert not registry["fast"].default and registry["fast"].notes.startswith("= use-m3.")
+    assert embedding.weights_for("fast").provenance["model"] == "use-m3"  # fitted on its own vectors
+    (tmp_path / "registry.toml").write_text('[quick]\nalias = "no-such-model"\n', "utf-8")
+    monkeypatch.setattr(embedding, "MODELS_DIR", tmp_path)
+    with pytest.raises(ModelError, match="quick: alias of no-such-model"):
+        embedding.model_registry()
