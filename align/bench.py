@@ -1,6 +1,6 @@
 """Benchmark: align a folder of pre-split pairs, score it against gold, time it.
 
-    python -m align.bench [BENCH_DIR] [--model NAME] [--out DIR] [--cv]
+    python -m align.bench [BENCH_DIR ...] [--model NAME] [--out DIR] [--cv [chapter|novel]]
 
 BENCH_DIR holds zh/NNN, en/NNN (one sentence a line) and gold/NNN (index
 format), like MAC-Dev; without it, $ZHALIGN_BENCH. Prints strict and lax F1
@@ -9,7 +9,13 @@ scores, and wall seconds split into embedding (every distinct sentence once)
 and aligning. --cv adds leave-one-chapter-out cross-validation of the fitting
 procedure: the scorer is fitted from neutral weights (tuning.neutral_start) on
 all chapters but one (align.tuning), the one left out aligned with that fit,
-and the held-out results pooled. --deletions DIR adds the same chapters with
+and the held-out results pooled. Several BENCH_DIRs are read as one benchmark (their
+file names must differ: MAC-Dev's 001-006 and MAC-Train's 007-018). --cv novel holds
+out a novel at a time instead (each folder's meta_data.tsv names a chapter's novel,
+book_id): a new book is a novel the fit never saw. Out of fold, the report adds the
+pairs an export keeps at --min-score 0.5 and 0.9, false deletions and the scores'
+calibration, each fold calibrated on its own training files (align.bench_report).
+--deletions DIR adds the same chapters with
 sentences left untranslated (scripts/make_deletions.py): scored on their own,
 and part of every fit, as in scripts/tune_scorer.py.
 """
@@ -79,6 +85,43 @@ def load_bench(bench: Path, encoder: Encoder, progress: bool | None = None) -> d
         docs[name] = BenchDocument(zh_side.aligned_vectors, en_side.aligned_vectors, prepare_pair(zh_side, en_side),
                                    read_alignment(bench / "gold" / name))
     return docs
+
+
+def load_benches(benches: list[Path], encoder: Encoder, progress: bool | None = None) -> dict[str, BenchDocument]:
+    """load_bench over several folders as one benchmark; a file name in two of them is an InputError."""
+    docs: dict[str, BenchDocument] = {}
+    for bench in benches:
+        part = load_bench(bench, encoder, progress)
+        clash = sorted(set(part) & set(docs))
+        if clash:
+            raise InputError(f"{bench}: files {', '.join(clash[:3])} also in an earlier benchmark folder")
+        docs |= part
+    return docs
+
+
+NOVELS_FILE = "meta_data.tsv"  # MAC's: text_id and book_id columns, a chapter a line
+
+
+def read_novels(benches: list[Path]) -> dict[str, str]:
+    """Chapter name -> its novel (book_id), from each folder's meta_data.tsv."""
+    novels: dict[str, str] = {}
+    for bench in benches:
+        path = bench / NOVELS_FILE
+        if not path.is_file():
+            raise InputError(f"{path}: no such file (--cv novel reads each chapter's novel from it)")
+        lines = [line.split("\t") for line in path.read_text("utf-8").splitlines() if line.strip()]
+        if not lines or not {"text_id", "book_id"} <= set(lines[0]):
+            raise InputError(f"{path}: no text_id and book_id columns")
+        text_id, book_id = lines[0].index("text_id"), lines[0].index("book_id")
+        novels |= {row[text_id]: row[book_id] for row in lines[1:]}
+    return novels
+
+
+def novel_of(novels: dict[str, str]):
+    """A file name -> its novel ("deletions/001" is chapter 001's), for tuning.cross_validate_by."""
+    from align.tuning import chapter
+
+    return lambda name: novels[chapter(name)]
 
 
 def load_deletion_set(folder: Path, encoder: Encoder) -> dict[str, BenchDocument]:
@@ -154,12 +197,18 @@ def format_reliability(table: dict) -> str:
     return "\n".join(lines)
 
 
-def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, cv: bool = False,
+def run_bench(bench: Path | list[Path], model: str = DEFAULT_MODEL, out: Path | None = None, cv: bool | str = False,
               weights: Weights | None = None, cache: bool = True, deletions: Path | None = None) -> dict:
     """Scores and timings for every gold file in bench/gold (see the module's doc).
     cache: read and fill the persistent embedding cache (align.caching).
     deletions: the same chapters with sentences left untranslated
-    (scripts/make_deletions.py): scored too, and part of every fit in --cv."""
+    (scripts/make_deletions.py): scored too, and part of every fit in --cv.
+    bench: one folder or several (load_benches); cv: True or "chapter" leaves one chapter
+    out at a time, "novel" one novel (read_novels)."""
+    from align.bench_report import out_of_fold_calibrated, quality
+
+    benches = [bench] if isinstance(bench, Path) else list(bench)
+    novels = read_novels(benches) if cv == "novel" else None
     start = time.perf_counter()
     encoder = load_encoder(model)
     if cache:
@@ -168,7 +217,9 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
     profile = Profile.for_model(encoder, weights)
     weights = profile.weights
     start = time.perf_counter()
-    docs = load_bench(bench, encoder)
+    docs = load_benches(benches, encoder)
+    if novels is not None and (missing := sorted(set(docs) - set(novels))):
+        raise InputError(f"no novel for {', '.join(missing[:3])} in the folders' {NOVELS_FILE}")
     embed_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -182,6 +233,7 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
         "scores": scores_of(docs, predicted),
         "reliability": reliability(docs, predicted),
         "null_above_half": null_share_above(docs, alignments, profile, 0.5),
+        "quality": quality({name: d.gold for name, d in docs.items()}, predicted),
         "files": len(docs),
         "zh_sentences": sum(len(d.zh_vectors) for d in docs.values()),
         "en_sentences": sum(len(d.en_vectors) for d in docs.values()),
@@ -196,45 +248,61 @@ def run_bench(bench: Path, model: str = DEFAULT_MODEL, out: Path | None = None, 
         deletion_docs = load_deletion_set(deletions, encoder)
         result["deletion_scores"] = scores_of(deletion_docs, align_bench(deletion_docs, profile))
     if cv:
-        from align.tuning import cross_validate, held, kept, neutral_start, tuning_documents
+        from align.tuning import chapter, cross_validate, cross_validate_by, held, kept, neutral_start, tuning_documents
 
         start = time.perf_counter()
         # From a neutral start: each fold's weights then owe nothing to the chapter left out. The
         # knobs the weights' own fit held (features dropped, by its provenance) are held here too, and
         # the features it kept at their start value keep it.
         neutral = neutral_start(weights, kept(weights))
-        held_out, _ = cross_validate(tuning_documents(docs | deletion_docs, neutral), neutral,
-                                     hold=held(weights))
+        prepared = tuning_documents(docs | deletion_docs, neutral)
+        if novels is not None:
+            fold_of = novel_of(novels)
+            held_out, fitted = cross_validate_by(prepared, neutral, fold_of, hold=held(weights))
+        else:
+            fold_of = chapter
+            held_out, fitted = cross_validate(prepared, neutral, hold=held(weights))
+        result["cv_by"] = "novel" if novels is not None else "chapter"
         result["cv_scores"] = scores_of(docs, {name: held_out[name] for name in docs})
         if deletion_docs:
             result["cv_deletion_scores"] = scores_of(deletion_docs, {name: held_out[name] for name in deletion_docs})
         result["seconds"]["cv"] = time.perf_counter() - start
+        start = time.perf_counter()
+        calibrated = out_of_fold_calibrated(docs | deletion_docs, fitted, fold_of)
+        result["cv_quality"] = quality({name: d.gold for name, d in docs.items()}, calibrated)
+        result["cv_reliability"] = reliability(docs, {name: calibrated[name] for name in docs})
+        result["cv_folds"] = {fold: w.id for fold, w in fitted.items()}
+        result["seconds"]["cv_calibration"] = time.perf_counter() - start
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m align.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("bench", nargs="?", type=Path, help=f"folder with zh/, en/, gold/ (default: ${BENCH_VARIABLE})")
+    parser.add_argument("bench", nargs="*", type=Path,
+                        help=f"folders with zh/, en/, gold/, read as one benchmark (default: ${BENCH_VARIABLE})")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"embedding model (default: {DEFAULT_MODEL})")
     parser.add_argument("--weights", type=Path,
                         help="a weights file (default: those the model's registry entry names, align/weights-MODEL.json)")
     parser.add_argument("--out", type=Path, help="also write the predicted alignments (index format) here")
     parser.add_argument("--no-cache", action="store_true",
                         help="embed everything anew instead of using the persistent embedding cache")
-    parser.add_argument("--cv", action="store_true",
-                        help="also leave-one-chapter-out cross-validation of the scorer's fit (align.tuning)")
+    parser.add_argument("--cv", nargs="?", const="chapter", choices=("chapter", "novel"),
+                        help="also cross-validation of the scorer's fit (align.tuning), leaving out a chapter "
+                             "(the default) or a whole novel (each folder's meta_data.tsv) at a time")
     parser.add_argument("--deletions", type=Path, metavar="DIR",
                         help="the same chapters with sentences left untranslated (scripts/make_deletions.py): "
                              "scored too, and fitted on with the bench in --cv, as tune_scorer does")
     args = parser.parse_args(argv)
     try:
-        bench = bench_dir(args.bench)
+        bench = [bench_dir(folder) for folder in args.bench] if args.bench else bench_dir(None)
         weights = Weights.load(args.weights) if args.weights else None
-        result = run_bench(bench, args.model, args.out, args.cv, weights, cache=not args.no_cache,
+        result = run_bench(bench, args.model, args.out, args.cv or False, weights, cache=not args.no_cache,
                            deletions=args.deletions)
     except InputError as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 1
+    from align.bench_report import format_quality, headline
+
     seconds = result["seconds"]
     total = seconds["embed"] + seconds["align"]
     print(f"{result['files']} files, {result['zh_sentences']} zh and {result['en_sentences']} en sentences, "
@@ -245,9 +313,14 @@ def main(argv: list[str] | None = None) -> int:
     if "deletion_scores" in result:
         print("deletion set, in-sample:")
         print(format_report(result["deletion_scores"]))
+    print(format_quality(result["quality"]))
     if "cv_scores" in result:
-        print("cross-validated (each chapter aligned with weights refitted on the others):")
+        print(f"cross-validated (each {result['cv_by']} aligned with weights refitted on the others):")
         print(format_report(result["cv_scores"], by_file=True, by_type=True))
+        print(headline(result["cv_scores"]))
+        print("out of fold, each fold's scores calibrated on its own training files:")
+        print(format_quality(result["cv_quality"]))
+        print(format_reliability(result["cv_reliability"]))
     if "cv_deletion_scores" in result:
         print("deletion set, cross-validated:")
         print(format_report(result["cv_deletion_scores"]))
@@ -258,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"seconds: embedding {seconds['embed']:.1f} ({result['distinct_texts_embedded'] / max(seconds['embed'], 1e-9):.0f}"
           f" texts/s), aligning {seconds['align']:.1f}, total {total:.1f} "
           f"= {total / max(seconds['embed'], 1e-9):.2f} x embedding; model load {seconds['load_model']:.1f}"
-          + (f"; cross-validation {seconds['cv']:.1f}" if "cv" in seconds else ""))
+          + (f"; cross-validation {seconds['cv']:.1f}" if "cv" in seconds else "")
+          + (f", its out-of-fold calibration {seconds['cv_calibration']:.1f}" if "cv_calibration" in seconds else ""))
     return 0
 
 

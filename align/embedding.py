@@ -21,7 +21,7 @@ import hashlib
 import os
 import tomllib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Sequence
@@ -67,16 +67,25 @@ class ModelSpec:
 
 def model_registry() -> dict[str, ModelSpec]:
     """The models in align/registry.toml, then the user's own entries in
-    MODELS_DIR/registry.toml if there is one (an entry of the same name replaces the shipped one)."""
-    registry = {name: ModelSpec(name=name, **fields)
-                for name, fields in tomllib.loads(REGISTRY.read_text("utf-8")).items()}
+    MODELS_DIR/registry.toml if there is one (an entry of the same name replaces the shipped one).
+    An entry `alias = "NAME"` is that model under a second name (`fast` is use-m3): the same
+    spec, name included, so its vectors, cache entries and signatures are the model's own."""
+    entries = tomllib.loads(REGISTRY.read_text("utf-8"))
+    registry = {name: ModelSpec(name=name, **fields) for name, fields in entries.items() if "alias" not in fields}
     user_file = MODELS_DIR / "registry.toml"
     if user_file.is_file():
         try:
-            registry.update({name: ModelSpec(name=name, **fields)
-                             for name, fields in tomllib.loads(user_file.read_text("utf-8")).items()})
+            user = tomllib.loads(user_file.read_text("utf-8"))
+            registry.update({name: ModelSpec(name=name, **fields) for name, fields in user.items() if "alias" not in fields})
+            entries |= user
         except (tomllib.TOMLDecodeError, TypeError) as error:
             raise ModelError(f"{user_file}: not a valid model registry: {error}") from None
+    for name, fields in entries.items():
+        if "alias" in fields:
+            if fields["alias"] not in registry:
+                raise ModelError(f"registry entry {name}: alias of {fields['alias']}, which is not a registered model")
+            target = registry[fields["alias"]]
+            registry[name] = replace(target, default=False, notes=f"= {target.name}. {fields.get('notes', '')}".strip())
     return registry
 
 

@@ -26,7 +26,7 @@ import multiprocessing
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -218,6 +218,40 @@ def _pooled(folds, log=None) -> tuple[dict[str, list], dict[str, Weights]]:
         if log:
             log(f"fold {left_out}: fitted on the other {rest} files to strict F1 {f1:.4f}")
     return held_out, fitted
+
+
+def cross_validate_by(prepared: dict[str, TuningDocument], weights: Weights, group: Callable[[str], str],
+                      rounds: int = 3, hold: Iterable[str] = (), log=None,
+                      processes: int | None = None) -> tuple[dict[str, list], dict[str, Weights]]:
+    """As cross_validate, but holding out a whole group of chapters at a time: group(chapter)
+    names the chapter's group (align.bench.read_novels: its novel), and every version of every
+    chapter of the group is left out together. (held-out predictions by file, the weights
+    fitted without each group). A new book is a novel the fit never saw; leaving out one
+    chapter of it still lets the fit see the novel's other chapters."""
+    hold = tuple(hold) + HAND_SET
+    groups = sorted({group(chapter(name)) for name in prepared})
+    processes = len(os.sched_getaffinity(0)) if processes is None else processes
+    global _GROUP_FOLDS
+    _GROUP_FOLDS = (prepared, weights, rounds, hold, group)
+    try:
+        if processes > 1 and len(groups) > 1:
+            predict(prepared, weights)  # fills every document's feature tables before the fork
+            with multiprocessing.get_context("fork").Pool(min(processes, len(groups))) as pool:
+                return _pooled(pool.imap(_group_fold, groups), log)
+        return _pooled(map(_group_fold, groups), log)
+    finally:
+        _GROUP_FOLDS = None
+
+
+_GROUP_FOLDS = None  # what cross_validate_by's folds read: set before they run (and before a fork)
+
+
+def _group_fold(left_out: str) -> tuple[str, Weights, float, int, dict[str, list]]:
+    prepared, weights, rounds, hold, group = _GROUP_FOLDS
+    rest = {name: d for name, d in prepared.items() if group(chapter(name)) != left_out}
+    fold_weights, f1 = fit(rest, weights, rounds, hold)
+    held_out = predict({name: d for name, d in prepared.items() if group(chapter(name)) == left_out}, fold_weights)
+    return left_out, fold_weights, f1, len(rest), held_out
 
 
 def calibration_data(docs: dict, weights: Weights) -> tuple[np.ndarray, np.ndarray]:

@@ -1,12 +1,14 @@
 """A synthetic deletion benchmark: a gold benchmark with sentences left unaligned on purpose.
 
     python scripts/make_deletions.py ../shared/bench/mac-dev /tmp/mac-del [--seed 0]
+    python scripts/make_deletions.py ../shared/bench/mac-dev ../shared/bench/mac-train /tmp/mac-del18
     python -m align.bench /tmp/mac-del
 
 Hand-aligned gold has almost no unaligned sentences, so nothing measures
 whether the aligner finds them. From BENCH_DIR (zh/, en/, gold/ in the index
 format, like MAC-Dev) this writes OUT_DIR in the same layout and with the same
-file names, where about 5% of each chapter's sentences (Chinese and English
+file names (from several BENCH_DIRs, all their files in one OUT_DIR; the names must
+differ), where about 5% of each chapter's sentences (Chinese and English
 together) are made unaligned, the gold updated to match:
 
 - an English omission: a gold 1-1 bead's English line is dropped, so its
@@ -127,14 +129,20 @@ def check_output(bench: Path, out: Path) -> None:
         raise ValueError(f"{out}: exists and is not a deletion set made by this script; give a new folder")
 
 
-def make_deletion_set(bench: Path, out: Path, seed: int = 0, rate: float = RATE) -> dict:
-    """Write the deletion benchmark of `bench` to `out`, whole or not at all; returns its counts."""
-    bench, out = Path(bench), Path(out)
-    check_output(bench, out)
-    names = sorted(p.name for p in (bench / "gold").iterdir() if p.is_file())
-    if not names:
-        raise ValueError(f"{bench}/gold has no files")
-    chapters = {name: read_chapter(bench, name) for name in names}
+def make_deletion_set(bench: Path | list[Path], out: Path, seed: int = 0, rate: float = RATE) -> dict:
+    """Write the deletion benchmark of `bench` (one folder or several) to `out`, whole or not at
+    all; returns its counts."""
+    benches, out = ([Path(bench)] if isinstance(bench, (str, Path)) else [Path(b) for b in bench]), Path(out)
+    chapters: dict[str, list[BeadTexts]] = {}
+    for bench in benches:
+        check_output(bench, out)
+        names = sorted(p.name for p in (bench / "gold").iterdir() if p.is_file())
+        if not names:
+            raise ValueError(f"{bench}/gold has no files")
+        if clash := sorted(set(names) & set(chapters)):
+            raise ValueError(f"{bench}: files {', '.join(clash[:3])} also in an earlier benchmark folder")
+        chapters |= {name: read_chapter(bench, name) for name in names}
+    names = sorted(chapters)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.with_name(f".{out.name}.part-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -152,7 +160,9 @@ def make_deletion_set(bench: Path, out: Path, seed: int = 0, rate: float = RATE)
                 "unaligned": sum(len(zh) + len(en) for zh, en in corrupted if not zh or not en),
             } | {kind: kinds[kind] for kind in (*OMISSIONS_AND_REPEATS, "byline")}
         counts = {key: sum(f[key] for f in per_file.values()) for key in next(iter(per_file.values()))}
-        record = {"made_by": "scripts/make_deletions.py", "source": str(bench.resolve()), "seed": seed, "rate": rate,
+        source = [str(b.resolve()) for b in benches]
+        record = {"made_by": "scripts/make_deletions.py", "source": source[0] if len(source) == 1 else source,
+                  "seed": seed, "rate": rate,
                   "files": len(names), "counts": counts, "per_file": per_file}
         (staging / RECORD).write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", "utf-8")
         if out.exists():  # a set this script made before (check_output): swap it for the new one
@@ -169,7 +179,7 @@ def make_deletion_set(bench: Path, out: Path, seed: int = 0, rate: float = RATE)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make_deletions.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("bench", type=Path, help="gold benchmark folder (zh/, en/, gold/)")
+    parser.add_argument("bench", type=Path, nargs="+", help="gold benchmark folders (zh/, en/, gold/)")
     parser.add_argument("out", type=Path, help="new folder for the deletion benchmark")
     parser.add_argument("--seed", type=int, default=0, help="which sentences are changed (default: 0)")
     parser.add_argument("--rate", type=float, default=RATE, help=f"share of sentences made unaligned (default: {RATE})")

@@ -1,7 +1,7 @@
 """Fit the bead scorer's weights on gold alignments and write the weights file.
 
-    python scripts/tune_scorer.py BENCH_DIR [--deletions DIR] [--neutral] [--shape-prior] [--model NAME]
-        [--rounds 3] [--hold skip_best_match ...] [--keep margin ...] [--start align/weights-MODEL.json]
+    python scripts/tune_scorer.py BENCH_DIR [BENCH_DIR ...] [--cv novel] [--deletions DIR] [--neutral] [--shape-prior]
+        [--model NAME] [--rounds 3] [--hold skip_best_match ...] [--keep margin ...] [--start align/weights-MODEL.json]
         [-o align/weights-MODEL.json] [--name NAME] [--no-cv]
 
 The start weights and the file written are by default those the model's
@@ -18,9 +18,11 @@ strength fitted, not a bias per shape). Knobs the gold cannot fit
 (align.tuning.HAND_SET), and features named with --keep, stay at their values
 in the start file.
 
-1. Cross-validation first (leave one chapter out, align.tuning.cross_validate):
-   the figure that says how well this fitting procedure does on files it was
-   not fitted on. It is written into the file's provenance.
+1. Cross-validation first (leave one chapter out, align.tuning.cross_validate;
+   with --cv novel a whole novel, align.tuning.cross_validate_by, reading each
+   folder's meta_data.tsv): the figure that says how well this fitting procedure
+   does on files it was not fitted on. It is written into the file's provenance.
+   Several BENCH_DIRs are fitted on as one benchmark (MAC-Dev and MAC-Train).
 2. The fit on all files (coordinate ascent on pooled strict F1).
 3. The calibration of the scores on the fitted weights (a bead's similarity and
    its neighbours'), over predicted beads of
@@ -35,13 +37,13 @@ import json
 import sys
 from pathlib import Path
 
-from align.bench import DELETIONS, bench_dir, load_bench, load_deletion_set, scores_of
+from align.bench import DELETIONS, bench_dir, load_benches, load_deletion_set, novel_of, read_novels, scores_of
 from align.caching import attach_cache
 from align.embedding import DEFAULT_MODEL, load_encoder
 from align.profile import Profile
 from align.weights import WEIGHTS_DIR, Weights
-from align.tuning import (HAND_SET, calibrate, calibration_data, cross_validate, fit, neutral_start, stderr_log,
-                          strict_f1, tuning_documents)
+from align.tuning import (HAND_SET, calibrate, calibration_data, cross_validate, cross_validate_by, fit, neutral_start,
+                          stderr_log, strict_f1, tuning_documents)
 
 
 def deletion_record(folder: Path | None) -> dict | None:
@@ -54,7 +56,10 @@ def deletion_record(folder: Path | None) -> dict | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("bench", nargs="?", type=Path, help="folder with zh/, en/, gold/ (default: $ZHALIGN_BENCH)")
+    parser.add_argument("bench", nargs="*", type=Path,
+                        help="folders with zh/, en/, gold/, fitted on as one (default: $ZHALIGN_BENCH)")
+    parser.add_argument("--cv", choices=("chapter", "novel"), default="chapter",
+                        help="leave out a chapter (default) or a whole novel (meta_data.tsv) at a time")
     parser.add_argument("--deletions", type=Path, metavar="DIR",
                         help="the same chapters with sentences left untranslated (scripts/make_deletions.py), fitted on too")
     parser.add_argument("--rounds", type=int, default=3)
@@ -77,7 +82,8 @@ def main() -> int:
     parser.add_argument("--calibrate-only", action="store_true",
                         help="keep the start weights, refit only the score calibration (no CV, no fit)")
     args = parser.parse_args()
-    bench = bench_dir(args.bench)
+    benches = [bench_dir(folder) for folder in args.bench] or [bench_dir(None)]
+    bench = " and ".join(str(folder) for folder in benches)
     encoder = attach_cache(load_encoder(args.model))
     profile = Profile.for_model(encoder, Weights.load(args.start) if args.start else None)
     start = profile.weights
@@ -87,7 +93,7 @@ def main() -> int:
     if args.output is None and not profile.model.scorer:
         parser.error(f"model {args.model} names no weights file in the registry: give -o")
     output = args.output or WEIGHTS_DIR / profile.model.scorer
-    docs = load_bench(bench, encoder)
+    docs = load_benches(benches, encoder)
     if args.deletions:
         docs |= load_deletion_set(args.deletions, encoder)
     hold = tuple(args.hold) + tuple(args.keep) + HAND_SET
@@ -98,7 +104,11 @@ def main() -> int:
     prepared = tuning_documents(docs, start)  # once: the CV's neutral start has the same table settings
     if not (args.no_cv or args.calibrate_only):
         # The fitting procedure is judged from a neutral start, as align.bench --cv does.
-        held_out, _ = cross_validate(prepared, neutral_start(start, args.keep), args.rounds, hold, log=stderr_log)
+        if args.cv == "novel":
+            held_out, _ = cross_validate_by(prepared, neutral_start(start, args.keep), novel_of(read_novels(benches)),
+                                            args.rounds, hold, log=stderr_log)
+        else:
+            held_out, _ = cross_validate(prepared, neutral_start(start, args.keep), args.rounds, hold, log=stderr_log)
         cv = scores_of({n: docs[n] for n in bench_only}, {n: held_out[n] for n in bench_only})
         cv_f1 = round(cv["pooled"]["strict_f1"], 4)
         if args.deletions:
@@ -117,6 +127,7 @@ def main() -> int:
         "model": args.model,
         "in_sample_strict_f1": round(in_sample, 4),
         "cv_strict_f1": cv_f1,
+        "cv_by": args.cv,
         "cv_deletions": cv_deletions,
         "deletion_set": deletion_record(args.deletions),
         "held": sorted(hold),  # knobs the fit left as they were; align.bench --cv holds them too

@@ -142,3 +142,20 @@ def test_corrupt_chapter_keeps_every_kept_sentence_once_and_spaces_the_changes()
     assert len(set(en)) == 100 - kinds["english_omitted"] + kinds["byline"]
     assert (len(zh) - len(set(zh))) + (len(en) - len(set(en))) == kinds["repeated_line"]
     assert no_two_unaligned_beads_touch(corrupted)
+
+
+def test_several_folders_make_one_set_each_chapter_as_alone(tmp_path):
+    first = make_bench(tmp_path / "first")
+    second = make_bench(tmp_path / "second")
+    for side in ("zh", "en", "gold"):  # MAC-Train's chapters are numbered on from MAC-Dev's
+        for old, new in (("002", "004"), ("001", "003")):
+            (second / side / old).rename(second / side / new)
+    make_deletions.make_deletion_set([first, second], tmp_path / "both", seed=3)
+    make_deletions.make_deletion_set(second, tmp_path / "alone", seed=3)
+    assert sorted(p.name for p in (tmp_path / "both" / "gold").iterdir()) == ["001", "002", "003", "004"]
+    for side in ("zh", "en", "gold"):
+        assert (tmp_path / "both" / side / "003").read_text("utf-8") == (tmp_path / "alone" / side / "003").read_text("utf-8")
+    record = json.loads((tmp_path / "both" / "deletions.json").read_text("utf-8"))
+    assert record["files"] == 4 and len(record["source"]) == 2
+    assert make_deletions.main([str(first), str(make_bench(tmp_path / "clash")), str(tmp_path / "no")]) == 1
+    assert not (tmp_path / "no").exists()

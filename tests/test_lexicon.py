@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from align.aligning import AlignParams, align_vectors
+from align.aligning import align_vectors
 from align.marks import PairEvidence
 from align.lexicon import WordMatches, chinese_keys, english_words
 from align.weights import shipped_weights

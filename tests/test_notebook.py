@@ -1,6 +1,5 @@
 """notebooks/inspect_alignment.ipynb runs top to bottom on a fresh kernel and shows the table and the figures."""
 import base64
-from pathlib import Path
 
 import nbformat
 import pytest

@@ -14,6 +14,7 @@ import pytest
 
 from align import __version__, embedding
 from align.errors import ModelError
+from align.profile import Profile
 from align.writing import read_tsv
 from conftest import DATA, ROOT
 
@@ -145,3 +146,15 @@ def test_import_align_is_light():
     done = subprocess.run([sys.executable, "-c", "import align; print(align.align_pair.__module__)"],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.stdout.strip() == "align.pipeline"
+
+
+def test_the_fast_preset_is_use_m3_with_its_own_weights(tmp_path, monkeypatch):
+    registry = embedding.model_registry()
+    assert registry["fast"].name == "use-m3" and registry["fast"].scorer == "weights-use-m3.json"
+    assert embedding.model_id(embedding.resolve_model("fast")) == embedding.model_id(embedding.resolve_model("use-m3"))
+    assert not registry["fast"].default and registry["fast"].notes.startswith("= use-m3.")
+    assert Profile.for_model("fast").weights.provenance["model"] == "use-m3"  # fitted on its own vectors
+    (tmp_path / "registry.toml").write_text('[quick]\nalias = "no-such-model"\n', "utf-8")
+    monkeypatch.setattr(embedding, "MODELS_DIR", tmp_path)
+    with pytest.raises(ModelError, match="quick: alias of no-such-model"):
+        embedding.model_registry()

