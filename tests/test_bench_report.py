@@ -79,11 +79,10 @@ def test_novels_come_from_each_folders_meta_data_and_deletion_versions_follow_th
 
 
 def test_several_folders_with_a_file_name_in_common_are_a_clear_error(tmp_path):
-    class Encoder:  # enough of one for load_bench: a vector per sentence
-        def encode(self, texts, **_):
-            return None
+    class Encoder:  # enough of one for load_bench (preparing.prepare_side): a vector per sentence
+        centring = None
 
-        def encode_document(self, texts):
+        def encode(self, texts, *_, **__):
             import numpy as np
             return np.ones((len(texts), 2))
 

