@@ -40,11 +40,6 @@ class DocumentInfo:
     stats: SentenceStats | None = None  # lengths and marks (align.preparing; None: made by hand, from lengths alone)
 
     @property
-    def vectors_to_align(self) -> np.ndarray | None:
-        """What aligned_share gives the aligner: Encoder.encode_document's vectors."""
-        return self.vectors if self.centring is None or self.vectors is None else self.centring(self.vectors)
-
-    @property
     def side(self) -> Side:
         """The document as the aligner reads it (align.preparing.Side)."""
         stats = self.stats if self.stats is not None else sentence_stats(self.sentences, self.lengths)

