@@ -366,6 +366,15 @@ class BatchResult:
         return self.summary["status"].value_counts().to_dict()
 
 
+def remove_empty(folders: list[Path]) -> None:
+    """Remove each of `folders` (innermost first) that is still empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty, or gone: keep what is there
+            return
+
+
 def run_batch(
     manifest: str | Path | pd.DataFrame,
     out_dir: str | Path,
@@ -396,6 +405,7 @@ def run_batch(
     pairs = manifest if isinstance(manifest, pd.DataFrame) else read_manifest(manifest)
     out_dir = Path(out_dir).resolve()
     pair_dir = out_dir / PAIR_DIR
+    made = [folder for folder in (pair_dir, out_dir, *out_dir.parents) if not folder.exists()]  # innermost first
     try:
         pair_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -427,7 +437,11 @@ def run_batch(
     if tasks:
         with contextlib.ExitStack() as stack:
             if client is None:
-                client = stack.enter_context(dask_client(scheduler, workers, threads))
+                try:
+                    client = stack.enter_context(dask_client(scheduler, workers, threads))
+                except BaseException:  # no scheduler to reach: nothing was done, so leave no empty folders behind
+                    remove_empty(made)
+                    raise
             used_workers = len(client.nthreads())
             run_id = uuid.uuid4().hex[:8]  # keys unique to this run: never a result of an earlier one
             futures = client.map(align_one, tasks, key=[f"align-{t.pair}-{run_id}" for t in tasks])

@@ -463,6 +463,28 @@ def test_run_batch_checks_the_scheduler_address_before_making_out_dir(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_scheduler_that_cannot_be_reached_leaves_no_empty_output_folder(tmp_path, monkeypatch):
+    import contextlib
+
+    from align import batching
+    from align.errors import InputError
+
+    @contextlib.contextmanager
+    def unreachable(*args, **kwargs):
+        raise InputError("cannot reach the Dask scheduler at tcp://127.0.0.1:1: timed out")
+        yield
+
+    monkeypatch.setattr(batching, "dask_client", unreachable)
+    manifest = write_small_pairs(tmp_path / "docs", 1)
+    with pytest.raises(InputError, match="cannot reach"):
+        run_batch(manifest, tmp_path / "new" / "out", scheduler="tcp://127.0.0.1:1")
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "kept" / "pairs").mkdir(parents=True)  # a folder the user had stays, empty or not
+    with pytest.raises(InputError, match="cannot reach"):
+        run_batch(manifest, tmp_path / "kept", scheduler="tcp://127.0.0.1:1")
+    assert (tmp_path / "kept" / "pairs").is_dir()
+
+
 def test_every_user_error_is_a_summary_line_without_its_class():
     from align.batching import error_line
     from align.errors import USER_ERRORS, ModelError
