@@ -7,6 +7,10 @@ being fitted), so one evaluation costs only the search. With a shape prior
 (Weights.with_shape_prior) the paired shapes' biases are not knobs: they come
 from the fitted gold's shape counts and one strength, chosen from PRIOR_GRID.
 
+After the ascent, `attach_drop` (align.attaching: how much a sentence the search
+left unaligned may lower its neighbour's similarity and still join it) is chosen
+from ATTACH_GRID by the same F1; nothing attached wins a tie.
+
 `cross_validate` judges the fitting procedure, not one set of weights: for
 each chapter, fit on all the others starting from the same weights, align the
 chapter left out with that fit, and pool the held-out results. That figure is
