@@ -65,6 +65,6 @@ def _attachable(path: list[tuple[int, int]], similarity: list[float], k: int, co
     """Bead k is one sentence left unaligned that is neither a repeat nor a credit line."""
     if not np.isnan(similarity[k]):
         return False
-    (i0, j0), (i1, j1) = path[k], path[k + 1]
+    (i0, j0), (i1, _) = path[k], path[k + 1]
     stats, sentence = (context.zh_stats, i0) if i1 > i0 else (context.en_stats, j0)
     return not (stats.repeats[sentence] or stats.credits[sentence])

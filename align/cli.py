@@ -385,7 +385,8 @@ def cmd_pair(args: argparse.Namespace) -> int:
         pairing = pair_documents(zh_paths, en_paths, args.model, threshold=args.threshold, candidates=args.candidates,
                                  input_format=input_formats(args), encoding=encodings(args),
                                  progress=progress_from(args), client=client,
-                                 cache_dir=None if cache is None else cache.folder, device=args.device)
+                                 cache_dir=None if cache is None else cache.folder, device=args.device,
+                                 max_input_bytes=max_input_bytes(args))
     manifest = pairing.manifest()
     if args.output in (None, "-"):
         sys.stdout.write(manifest_text(manifest))  # absolute paths: stdout has no folder

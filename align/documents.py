@@ -14,7 +14,7 @@ from align.errors import InputError
 from align.features import SentenceStats
 from align.marks import sentence_stats
 from align.preparing import Side, prepare_side
-from align.reading import Document, read_document
+from align.reading import MAX_INPUT_BYTES, Document, read_document
 from align.script import script_profile
 from align.segmenting import split_document
 
@@ -88,14 +88,16 @@ def read_info(
     encoder: Encoder,
     formats: dict[str, str],
     encodings: dict[str, str | None] | None = None,
+    max_bytes: int | None = MAX_INPUT_BYTES,
 ) -> DocumentInfo:
     """One document read, split and embedded as the first of `langs` it is
     written in (a path on both sides of one mixed folder has both), or, with
-    its `error`, skipped: unreadable, no sentences, or in another language."""
+    its `error`, skipped: unreadable, larger than max_bytes, no sentences, or in
+    another language."""
     for lang in langs:
         info = DocumentInfo(str(path), lang)
         try:
-            document = read_document(Path(path), formats[lang], (encodings or {}).get(lang))
+            document = read_document(Path(path), formats[lang], (encodings or {}).get(lang), max_bytes)
             if document_language(document) != lang:
                 info.error = NOT_LANGUAGE[lang]
                 continue
@@ -123,6 +125,7 @@ class ReadSettings:
     encodings: dict[str, str | None]
     cache_dir: str | None = None
     device: str = "auto"
+    max_bytes: int | None = MAX_INPUT_BYTES
 
 
 def read_with_worker_encoder(path: str | Path, langs: Sequence[str], reading: ReadSettings) -> DocumentInfo:
@@ -130,7 +133,7 @@ def read_with_worker_encoder(path: str | Path, langs: Sequence[str], reading: Re
     from align.cluster import worker_encoder  # here, not above: importing distributed is slow, and only workers need it
 
     encoder = worker_encoder(reading.model, reading.cache_dir, reading.device)
-    return read_info(path, langs, encoder, reading.formats, reading.encodings)
+    return read_info(path, langs, encoder, reading.formats, reading.encodings, reading.max_bytes)
 
 
 __all__ = ["DocumentInfo", "list_documents", "read_info", "ReadSettings", "read_with_worker_encoder"]

@@ -92,7 +92,7 @@ from align.matching import (
 )
 from align.profile import Profile
 from align.progress import progress_bar, show_progress
-from align.reading import per_side
+from align.reading import MAX_INPUT_BYTES, per_side
 from align.writing import write_atomically
 
 MANIFEST_COLUMNS = ["zh_path", "en_path", "score", "signature"]
@@ -198,6 +198,7 @@ def pair_documents(
     cache_dir: str | Path | None = None,
     device: str = "auto",
     profile: Profile | None = None,
+    max_input_bytes: int | None = MAX_INPUT_BYTES,
 ) -> Pairing:
     """Read, embed and pair two collections of documents one to one; input_format
     and encoding are given once or as (Chinese documents, English documents).
@@ -209,7 +210,8 @@ def pair_documents(
     `encoder`; None does everything in this process. The candidate pairs are
     aligned with that model's profile (align.profile.Profile.for_model), or
     `profile` (of the same model), resolved here once and handed to the workers. progress: bars on
-    stderr as align.progress.show_progress says."""
+    stderr as align.progress.show_progress says. max_input_bytes: a larger document is skipped
+    with its error (None: no limit)."""
     clock = time.perf_counter()
     show = show_progress(progress)
     formats = dict(zip(("zh", "en"), per_side(input_format)))
@@ -221,11 +223,13 @@ def pair_documents(
                 from align.caching import attach_cache
 
                 attach_cache(encoder, cache_dir)
-        read = functools.partial(read_info, encoder=encoder, formats=formats, encodings=encodings)
+        read = functools.partial(read_info, encoder=encoder, formats=formats, encodings=encodings,
+                                 max_bytes=max_input_bytes)
     else:
         if not isinstance(encoder, str):
             raise TypeError("pairing on a cluster takes the model by name: each worker loads its own")
-        reading = ReadSettings(encoder, formats, encodings, None if cache_dir is None else str(cache_dir), device)
+        reading = ReadSettings(encoder, formats, encodings, None if cache_dir is None else str(cache_dir), device,
+                               max_input_bytes)
         read = functools.partial(read_with_worker_encoder, reading=reading)
     spec = model_spec(encoder)
     profile = profile or Profile.for_model(spec)

