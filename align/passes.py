@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from align.attaching import attach_unaligned
 from align.features import DictionaryEvidence, SentenceStats
 from align.geometry import CentredRows
 from align.scoring import BeadContext, bead_score, rough_values
@@ -132,7 +133,11 @@ def best_alignment(context: BeadContext, params: AlignParams, weights: Weights) 
     search = PathSearch(shapes, context.table)
     for start, values, similarities in context.values(shapes, weights, params.skip):
         search.add(values, start, similarities)  # the search keeps the winning beads' similarities
-    return _beads(search, weights)
+    path = search.path()
+    similarity = _similarities(search, path)
+    if params.skip is None:  # a fixed skip cost is the user's say on what is left out
+        path, similarity = attach_unaligned(path, similarity, context, shapes, weights)
+    return _beads(path, similarity, search.table.band, weights)
 
 
 def _rough_path(zh: np.ndarray, en: np.ndarray, params: AlignParams, weights: Weights) -> list[tuple[int, int]]:
@@ -163,11 +168,14 @@ def _halve(vectors: np.ndarray | CentredRows, block: int = 8192) -> np.ndarray:
     return out
 
 
-def _beads(search: PathSearch, weights: Weights) -> Alignment:
-    path = search.path()
+def _similarities(search: PathSearch, path: list[tuple[int, int]]) -> list[float]:
+    """The kept similarity of each bead of the path (NaN for unaligned ones)."""
+    return [search.label(i1, j1) if i1 > i0 and j1 > j0 else float("nan") for (i0, j0), (i1, j1) in zip(path, path[1:])]
+
+
+def _beads(path: list[tuple[int, int]], similarity: list[float], band: Band, weights: Weights) -> Alignment:
     spans = list(zip(path, path[1:]))
-    similarity = [search.label(i1, j1) if i1 > i0 and j1 > j0 else float("nan") for (i0, j0), (i1, j1) in spans]
     scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights), nan=0.0)  # unaligned: 0
     beads = [Bead(list(range(i0, i1)), list(range(j0, j1)), float(score))
              for ((i0, j0), (i1, j1)), score in zip(spans, scores)]
-    return Alignment(beads, search.table.band, similarity)
+    return Alignment(beads, band, similarity)

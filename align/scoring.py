@@ -116,6 +116,11 @@ class BeadContext:
         row, column = i - table.first, j - table.left[i - table.first]
         return {f.name: float(np.asarray(f.compute(cells))[row, column]) for f in FEATURES}
 
+    def bead_similarity(self, a: int, b: int, i: int, j: int, weights: Weights) -> float:
+        """The similarity of one bead zh[i-a:i] + en[j-b:j] (features . weights), as the search sees it."""
+        return sum(weights.features[name] * (0.0 if np.isnan(value) else value)
+                   for name, value in self.features(a, b, i, j).items())
+
     def values(self, shapes: list[tuple[int, int]], weights: Weights, fixed_skip: float | None = None):
         """For each chunk of rows, in order: (start, values, similarities):
         values[s] what a bead of shapes[s] ending at each cell of rows

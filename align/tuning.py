@@ -7,6 +7,10 @@ being fitted), so one evaluation costs only the search. With a shape prior
 (Weights.with_shape_prior) the paired shapes' biases are not knobs: they come
 from the fitted gold's shape counts and one strength, chosen from PRIOR_GRID.
 
+After the ascent, `attach_drop` (align.attaching: how much a sentence the search
+left unaligned may lower its neighbour's similarity and still join it) is chosen
+from ATTACH_GRID by the same F1; nothing attached wins a tie.
+
 `cross_validate` judges the fitting procedure, not one set of weights: for
 each chapter, fit on all the others starting from the same weights, align the
 chapter left out with that fit, and pool the held-out results. That figure is
@@ -47,6 +51,9 @@ FEATURE_STEP, SHAPE_STEP = 0.1, 0.3
 # step of the ascent: from 0, one step changes no bead F1 can see, so the ascent never leaves it.
 PRIOR_GRID = (0.1, 0.2, 0.3, 0.4, 0.5)
 OTHER_STEPS = {"size_power": 0.15, "skip_best_match": 0.5, "skip_repeat": 0.5}
+# Largest similarity drops at which a sentence left unaligned joins its neighbour (align.attaching),
+# tried after the ascent; None (attach nothing) first, so that it wins a tie.
+ATTACH_GRID = (None, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 
 
 @dataclass
@@ -109,18 +116,39 @@ def fit(docs: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold
     """Coordinate ascent on pooled strict F1 (see the module's doc). With a
     shape prior, the counts are read from these documents' gold only (what a
     fold may see), and the ascent runs from each strength of PRIOR_GRID: the
-    best fit wins (the weakest strength on a tie)."""
+    best fit wins (the weakest strength on a tie). Then attach_drop is chosen
+    from ATTACH_GRID (_choose_attach), unless `hold` names it."""
     if any(table_settings(d.context.weights) != table_settings(weights) for d in docs.values()):
         raise ValueError("documents prepared with other table settings than the weights to fit")
+    hold = tuple(hold)
+    if "attach_drop" not in hold:  # the ascent fits the search alone; what is attached is chosen after it
+        weights = weights.replace(attach_drop=None)
     if weights.shape_counts is None:
-        return _ascend(docs, weights, rounds, hold, log)
-    counts = shape_counts(docs)
-    fits = []
-    for strength in PRIOR_GRID:
+        fitted = _ascend(docs, weights, rounds, hold, log)
+    else:
+        counts = shape_counts(docs)
+        fits = []
+        for strength in PRIOR_GRID:
+            if log:
+                log(f"shape prior {strength}:")
+            fits.append(_ascend(docs, weights.with_shape_prior(strength, counts), rounds, hold, log))
+        fitted = max(fits, key=lambda fitted: fitted[1])
+    return fitted if "attach_drop" in hold else _choose_attach(docs, *fitted, log)
+
+
+def _choose_attach(docs: dict[str, TuningDocument], weights: Weights, f1: float, log=None) -> tuple[Weights, float]:
+    """The fitted weights with the attach_drop of ATTACH_GRID that gives the best F1 (align.attaching).
+    A grid after the ascent, not a knob of it: the ascent's other knobs are fitted with nothing
+    attached, and from None no step of the ascent moves it."""
+    best = (weights, f1)
+    for drop in ATTACH_GRID[1:]:
+        candidate = weights.replace(attach_drop=drop)
+        score = strict_f1(docs, candidate)
         if log:
-            log(f"shape prior {strength}:")
-        fits.append(_ascend(docs, weights.with_shape_prior(strength, counts), rounds, hold, log))
-    return max(fits, key=lambda fitted: fitted[1])
+            log(f"attach_drop {drop}: strict F1 {score:.4f}")
+        if score > best[1] + 1e-4:
+            best = (candidate, score)
+    return best
 
 
 def _ascend(docs: dict[str, TuningDocument], weights: Weights, rounds: int, hold: Iterable[str],

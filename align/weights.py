@@ -48,6 +48,9 @@ class Weights:
     # often each shape is in the gold (with_shape_prior): shape_prior is the one knob fitted.
     shape_prior: float = 0.0
     shape_counts: dict[str, int] | None = None
+    # A sentence the search left unaligned joins a neighbouring paired bead when that lowers the
+    # bead's similarity by at most this (align.attaching); None: never (today's beads).
+    attach_drop: float | None = None
     provenance: dict = field(default_factory=dict)
 
     @classmethod
@@ -139,7 +142,7 @@ class Weights:
         return self.replace(features={name: (value if name in keep else float(name == "cos"))
                                       for name, value in self.features.items()},
                             shapes={kind: 0.0 if is_paired(kind) else -1.0 for kind in self.shapes},
-                            skip_best_match=0.0, skip_repeat=0.0, size_power=1.0, shape_prior=0.0,
+                            skip_best_match=0.0, skip_repeat=0.0, size_power=1.0, shape_prior=0.0, attach_drop=None,
                             provenance={"name": "neutral"})
 
 

@@ -23,7 +23,9 @@ in the start file.
    folder's meta_data.tsv): the figure that says how well this fitting procedure
    does on files it was not fitted on. It is written into the file's provenance.
    Several BENCH_DIRs are fitted on as one benchmark (MAC-Dev and MAC-Train).
-2. The fit on all files (coordinate ascent on pooled strict F1).
+2. The fit on all files (coordinate ascent on pooled strict F1; then `attach_drop`,
+   what a sentence left unaligned may cost its neighbour to join it, from a grid:
+   align.tuning.ATTACH_GRID, unless held).
 3. The calibration of the scores on the fitted weights (a bead's similarity and
    its neighbours'), over predicted beads of
    the gold files and the paired beads of their null alignments.
@@ -64,7 +66,7 @@ def main() -> int:
                         help="the same chapters with sentences left untranslated (scripts/make_deletions.py), fitted on too")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--hold", nargs="*", default=[],
-                        help="knobs left as they are: skip_best_match, size_power, features, shapes, a feature or a shape")
+                        help="knobs left as they are: skip_best_match, size_power, attach_drop, features, shapes, a feature or a shape")
     parser.add_argument("--keep", nargs="*", default=[], metavar="FEATURE",
                         help="features kept at the start file's value, even from a neutral start, and held there")
     parser.add_argument("--start", type=Path,

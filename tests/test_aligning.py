@@ -646,3 +646,64 @@ def test_a_weak_bead_among_strong_ones_scores_higher_than_among_weak_ones():
     assert among_strong[2] == among_weak[2]
     assert among_weak[0] < among_strong[2] < among_strong[0]
     assert np.isnan(among_strong[4])
+
+
+# --- after the search: attaching a sentence torn off its bead (align.attaching) -------------
+
+def torn_or_untranslated(side: str, torn: bool) -> ConstructedPair:
+    """A bead A-a whose translation a carries a topic Y that A lacks, then a short sentence T on
+    `side` made of Y and a topic of its own (torn=True: T is the rest of A's sentence, a 2-1 or
+    1-2 bead with a), or of its own topic alone (torn=False: T is untranslated, a 1-0 or 0-1)."""
+    Y, Z1, Z2 = axis(4), axis(5), axis(6)
+    T = (Y + Z2) if torn else Z2
+    pair = ConstructedPair().context()
+    if side == "zh":
+        A, a, t = zh(U + 0.5 * Z1, 20), en(U + 0.5 * Y, 36 if torn else 26), zh(T, 8)
+        pair.bead([A, t], [a]) if torn else pair.bead([A], [a]).bead([t], [])
+    else:
+        A, a, t = en(U + 0.5 * Z1, 26), zh(U + 0.5 * Y, 28 if torn else 20), en(T, 10)
+        pair.bead([a], [A, t]) if torn else pair.bead([a], [A]).bead([], [t])
+    return pair.context()
+
+
+def cheap_skip(attach_drop=None):
+    """The default model's weights with leaving a sentence out made cheap (as a fit on a set with many
+    omissions makes it), so that the search leaves out both the torn and the untranslated sentence."""
+    weights = Profile.for_model("e5+use").weights
+    return weights.replace(shapes=weights.shapes | {"1-0": -0.2, "0-1": -0.2}, attach_drop=attach_drop)
+
+
+@pytest.mark.parametrize("side", ["zh", "en"])
+def test_attaching_joins_a_torn_off_sentence_to_its_bead_and_leaves_an_untranslated_one_out(side):
+    torn, untranslated = torn_or_untranslated(side, torn=True), torn_or_untranslated(side, torn=False)
+    # The search alone leaves both out: the torn sentence is a false deletion.
+    merged = next(bead for bead in torn.truth if len(bead[0]) + len(bead[1]) == 3)
+    sentence = ([merged[0][-1]], []) if side == "zh" else ([], [merged[1][-1]])
+    assert sentence in torn.align(cheap_skip()) and untranslated.align(cheap_skip()) == untranslated.truth
+    # Attaching what lowers the bead's similarity by at most 0.2: the torn sentence joins, the untranslated stays out.
+    assert torn.align(cheap_skip(0.2)) == torn.truth
+    assert untranslated.align(cheap_skip(0.2)) == untranslated.truth
+    # The threshold decides: let any drop through and the untranslated sentence is attached too.
+    assert untranslated.align(cheap_skip(5.0)) != untranslated.truth
+
+
+@pytest.mark.parametrize("side", ["zh", "en"])
+def test_attaching_leaves_a_repeated_line_out_whatever_it_costs_the_bead(side):
+    # The copy of a line has its twin's vector: it lowers the bead's similarity hardly at all,
+    # yet translates nothing (skip_repeat leaves it out; attaching must not undo that).
+    weights = Profile.for_model("e5+use").weights.replace(skip_repeat=2.0)
+    pair = repeated_line(side)
+    assert pair.align(weights) == pair.truth
+    assert pair.align(weights.replace(attach_drop=5.0)) == pair.truth
+
+
+def test_attaching_keeps_every_sentence_once_in_order():
+    zh_vectors, en_vectors, _ = synthetic_pair(4, beads=60)
+    weights = cheap_skip(0.3)
+    beads = align_vectors(zh_vectors, en_vectors, weights=weights).beads
+    assert [i for b in beads for i in b.zh] == list(range(len(zh_vectors)))
+    assert [j for b in beads for j in b.en] == list(range(len(en_vectors)))
+    shapes = set(bead_shapes(AlignParams(), weights))
+    assert all((len(b.zh), len(b.en)) in shapes for b in beads)
+    searched = align_vectors(zh_vectors, en_vectors, weights=cheap_skip()).beads
+    assert sum(1 for b in beads if not (b.zh and b.en)) < sum(1 for b in searched if not (b.zh and b.en))

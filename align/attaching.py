@@ -1,0 +1,70 @@
+"""Attaching torn-off sentences: after the search, a sentence it left unaligned joins
+a neighbouring paired bead when the bead is about as similar with it as without it.
+
+Most sentences the search wrongly leaves out are one of several sentences translated
+as one (gold 2-1, 3-1 beads; "汪淼扶着车门说。" beside the dialogue it tags): the
+merged bead's value pays the larger bead's size and bias, and the fitted skip cost
+is the cheaper path. What tells such a sentence from one really left untranslated
+is how much it lowers its neighbour's similarity: a sentence whose content is in
+the neighbour's other side hardly lowers it, an untranslated one lowers it a lot
+(18 MAC chapters and their deletion set, by-novel folds' weights: docs/experiments.md,
+stop 30). So a sentence left unaligned joins the paired bead before or after it
+(the one it lowers least) when the merged bead's similarity is at most
+`Weights.attach_drop` below the bead's, the merged shape is one the search may use,
+and the sentence is not a word-for-word repeat or a credit line (those translate
+nothing). `attach_drop` None (the default) attaches nothing.
+
+Works on the search's path (a list of DP nodes) and the beads' similarities:
+attaching a sentence removes the node between it and its neighbour.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from align.scoring import BeadContext
+from align.weights import Weights
+
+
+def attach_unaligned(path: list[tuple[int, int]], similarity: list[float], context: BeadContext,
+                     shapes: list[tuple[int, int]], weights: Weights) -> tuple[list[tuple[int, int]], list[float]]:
+    """(path, similarity of each bead) with every sentence the rule attaches joined to its
+    neighbour (see the module's doc); the same lists when weights.attach_drop is None.
+    path: DP nodes from (0, 0) to (n, m); similarity[k]: of the bead path[k] -> path[k + 1]
+    (NaN for unaligned ones)."""
+    if weights.attach_drop is None:
+        return path, similarity
+    path, similarity = list(path), list(similarity)
+    allowed = {shape for shape in shapes if shape[0] and shape[1]}
+    k = 0
+    while k < len(similarity):
+        if not _attachable(path, similarity, k, context):
+            k += 1
+            continue
+        options = []  # (drop, first node, last node) of each merged bead allowed
+        for neighbour, first, last in ((k - 1, k - 1, k + 1), (k + 1, k, k + 2)):
+            if not 0 <= neighbour < len(similarity) or np.isnan(similarity[neighbour]):
+                continue
+            (i0, j0), (i1, j1) = path[first], path[last]
+            if (i1 - i0, j1 - j0) not in allowed:
+                continue
+            merged = context.bead_similarity(i1 - i0, j1 - j0, i1, j1, weights)
+            drop = similarity[neighbour] - merged
+            if drop <= weights.attach_drop:
+                options.append((drop, first, last, merged))
+        if not options:
+            k += 1
+            continue
+        _, first, last, merged = min(options)
+        del path[first + 1]  # the node between the sentence and its neighbour
+        similarity[first:last] = [merged]
+        k = first + 1
+    return path, similarity
+
+
+def _attachable(path: list[tuple[int, int]], similarity: list[float], k: int, context: BeadContext) -> bool:
+    """Bead k is one sentence left unaligned that is neither a repeat nor a credit line."""
+    if not np.isnan(similarity[k]):
+        return False
+    (i0, j0), (i1, _) = path[k], path[k + 1]
+    stats, sentence = (context.zh_stats, i0) if i1 > i0 else (context.en_stats, j0)
+    return not (stats.repeats[sentence] or stats.credits[sentence])
