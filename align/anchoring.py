@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from align.attaching import attach_unaligned
 from align.passes import Alignment, AlignParams, Bead, Profile, bead_context, bead_shapes, weights_and_params
 from align.errors import InputError
 from align.features import DictionaryEvidence, SentenceStats
@@ -215,9 +216,13 @@ class _Document:
                     values[s][pairs_fixed] = -np.inf
             search.add(values, start, similarities)
         path = search.path()
-        for (i0, j0), (i1, j1) in zip(path, path[1:]):
-            similarity = search.label(i1, j1) if i1 > i0 and j1 > j0 else float("nan")
-            out.append((list(range(z0 + i0, z0 + i1)), list(range(e0 + j0, e0 + j1)), similarity))
+        similarity = [search.label(i1, j1) if i1 > i0 and j1 > j0 else float("nan")
+                      for (i0, j0), (i1, j1) in zip(path, path[1:])]
+        if self.params.skip is None:  # as the search without anchors does, never against an anchor's 1-0 / 0-1
+            path, similarity = attach_unaligned(path, similarity, context, shapes, self.weights,
+                                                kept_out=(~zh_free, ~en_free))
+        for ((i0, j0), (i1, j1)), value in zip(zip(path, path[1:]), similarity):
+            out.append((list(range(z0 + i0, z0 + i1)), list(range(e0 + j0, e0 + j1)), value))
         return table.band
 
     def _unaligned(self, z0: int, z1: int, e0: int, e1: int) -> list:

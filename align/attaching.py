@@ -26,18 +26,20 @@ from align.weights import Weights
 
 
 def attach_unaligned(path: list[tuple[int, int]], similarity: list[float], context: BeadContext,
-                     shapes: list[tuple[int, int]], weights: Weights) -> tuple[list[tuple[int, int]], list[float]]:
+                     shapes: list[tuple[int, int]], weights: Weights,
+                     kept_out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[list[tuple[int, int]], list[float]]:
     """(path, similarity of each bead) with every sentence the rule attaches joined to its
     neighbour (see the module's doc); the same lists when weights.attach_drop is None.
     path: DP nodes from (0, 0) to (n, m); similarity[k]: of the bead path[k] -> path[k + 1]
-    (NaN for unaligned ones)."""
+    (NaN for unaligned ones). kept_out: (zh, en) booleans of sentences that stay unaligned
+    whatever the rule says (an anchor that leaves them out: align.anchoring)."""
     if weights.attach_drop is None:
         return path, similarity
     path, similarity = list(path), list(similarity)
     allowed = {shape for shape in shapes if shape[0] and shape[1]}
     k = 0
     while k < len(similarity):
-        if not _attachable(path, similarity, k, context):
+        if not _attachable(path, similarity, k, context, kept_out):
             k += 1
             continue
         options = []  # (drop, first node, last node) of each merged bead allowed
@@ -61,10 +63,14 @@ def attach_unaligned(path: list[tuple[int, int]], similarity: list[float], conte
     return path, similarity
 
 
-def _attachable(path: list[tuple[int, int]], similarity: list[float], k: int, context: BeadContext) -> bool:
-    """Bead k is one sentence left unaligned that is neither a repeat nor a credit line."""
+def _attachable(path: list[tuple[int, int]], similarity: list[float], k: int, context: BeadContext,
+                kept_out: tuple[np.ndarray, np.ndarray] | None) -> bool:
+    """Bead k is one sentence left unaligned that is neither a repeat, a credit line nor kept out."""
     if not np.isnan(similarity[k]):
         return False
     (i0, j0), (i1, _) = path[k], path[k + 1]
-    stats, sentence = (context.zh_stats, i0) if i1 > i0 else (context.en_stats, j0)
+    side = 0 if i1 > i0 else 1
+    stats, sentence = (context.zh_stats, i0) if side == 0 else (context.en_stats, j0)
+    if kept_out is not None and kept_out[side][sentence]:
+        return False
     return not (stats.repeats[sentence] or stats.credits[sentence])

@@ -707,3 +707,20 @@ def test_attaching_keeps_every_sentence_once_in_order():
     assert all((len(b.zh), len(b.en)) in shapes for b in beads)
     searched = align_vectors(zh_vectors, en_vectors, weights=cheap_skip()).beads
     assert sum(1 for b in beads if not (b.zh and b.en)) < sum(1 for b in searched if not (b.zh and b.en))
+
+
+@pytest.mark.parametrize("side", ["zh", "en"])
+def test_aligning_around_anchors_attaches_as_the_search_does_but_never_against_an_anchor(side):
+    from align.anchoring import align_with_anchors
+
+    pair = torn_or_untranslated(side, torn=True)
+    zh, en, zh_stats, en_stats = pair.arrays()
+    weights = cheap_skip(0.2)
+    first = pair.truth[0]  # a bead of the context, far from the torn sentence
+    around = align_with_anchors(zh, en, [first], zh_stats, en_stats, weights=weights)
+    assert [(b.zh, b.en) for b in around.beads] == pair.truth  # the torn sentence joins its bead
+    # An anchor that leaves the torn sentence out is kept: nothing attaches it.
+    merged = next(bead for bead in pair.truth if len(bead[0]) + len(bead[1]) == 3)
+    left_out = ([merged[0][-1]], []) if side == "zh" else ([], [merged[1][-1]])
+    kept = align_with_anchors(zh, en, [first, left_out], zh_stats, en_stats, weights=weights)
+    assert left_out in [(b.zh, b.en) for b in kept.beads]
