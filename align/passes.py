@@ -167,7 +167,8 @@ def _beads(search: PathSearch, weights: Weights) -> Alignment:
     path = search.path()
     spans = list(zip(path, path[1:]))
     similarity = [search.label(i1, j1) if i1 > i0 and j1 > j0 else float("nan") for (i0, j0), (i1, j1) in spans]
-    scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights), nan=0.0)  # unaligned: 0
+    shapes = [(i1 - i0, j1 - j0) for (i0, j0), (i1, j1) in spans]
+    scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights, shapes), nan=0.0)  # unaligned: 0
     beads = [Bead(list(range(i0, i1)), list(range(j0, j1)), float(score))
              for ((i0, j0), (i1, j1)), score in zip(spans, scores)]
     return Alignment(beads, search.table.band, similarity)

@@ -164,17 +164,47 @@ def context_similarity(similarity: np.ndarray, beads: int) -> np.ndarray:
     return out
 
 
-def bead_score(similarity: np.ndarray, weights: Weights) -> np.ndarray:
-    """The chance that each bead of an alignment (its beads' similarities in order,
-    NaN for unaligned ones) is exactly right. With three calibration numbers the
-    bead's context counts too: a weak bead among strong ones is mostly a free
-    translation, among weak ones mostly unrelated text (MAC-Dev, held-out chapters:
-    calibration error 0.133 -> 0.062; docs/experiments.md)."""
+# What a calibration given as a mapping (Weights.calibration: input name -> coefficient, and
+# "offset") may read of each paired bead of an alignment (score_inputs).
+SCORE_INPUTS = ("similarity", "context", "merge")
+
+
+def score_inputs(similarity: np.ndarray, context_beads: int,
+                 shapes: list[tuple[int, int]] | None = None) -> dict[str, np.ndarray]:
+    """SCORE_INPUTS for each bead of an alignment (its similarities in order, NaN for
+    unaligned ones; shapes: (zh, en) sentences of each bead, needed for "merge"):
+    similarity; context, the median similarity of up to context_beads paired beads either
+    side (context_similarity); merge, 1 for a bead of more than one sentence on a side."""
     similarity = np.asarray(similarity, dtype=float)
-    if len(weights.calibration) == 2:
-        slope, offset = weights.calibration
+    out = {"similarity": similarity, "context": context_similarity(similarity, context_beads)}
+    if shapes is not None:
+        if len(shapes) != len(similarity):
+            raise ValueError(f"{len(shapes)} bead shapes for {len(similarity)} similarities")
+        out["merge"] = np.array([float(a + b > 2) for a, b in shapes]).reshape(len(similarity))
+    return out
+
+
+def bead_score(similarity: np.ndarray, weights: Weights, shapes: list[tuple[int, int]] | None = None) -> np.ndarray:
+    """The chance that each bead of an alignment (its beads' similarities in order,
+    NaN for unaligned ones; shapes: each bead's (zh, en) sentence counts) is exactly right.
+    With three calibration numbers the bead's context counts too: a weak bead among strong
+    ones is mostly a free translation, among weak ones mostly unrelated text (MAC-Dev,
+    held-out chapters: calibration error 0.133 -> 0.062; docs/experiments.md). A calibration
+    given as a mapping weighs the named score_inputs (fitted out of fold: tuning.calibrate)."""
+    similarity = np.asarray(similarity, dtype=float)
+    calibration = weights.calibration
+    if isinstance(calibration, dict):
+        inputs = score_inputs(similarity, weights.context_beads, shapes)
+        missing = [name for name in calibration if name != "offset" and name not in inputs]
+        if missing:
+            raise ValueError(f"the calibration reads {', '.join(missing)}: give the beads' shapes")
+        total = calibration.get("offset", 0.0) + sum(coefficient * inputs[name] for name, coefficient
+                                                     in calibration.items() if name != "offset")
+        return 1 / (1 + np.exp(-total))
+    if len(calibration) == 2:
+        slope, offset = calibration
         return 1 / (1 + np.exp(-(slope * similarity + offset)))
-    slope, context_slope, offset = weights.calibration
+    slope, context_slope, offset = calibration
     context = context_similarity(similarity, weights.context_beads)
     return 1 / (1 + np.exp(-(slope * similarity + context_slope * context + offset)))
 

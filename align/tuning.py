@@ -35,7 +35,7 @@ from align.passes import AlignParams, best_alignment, bead_context
 from align.checking import null_alignments
 from align.evaluating import evaluate
 from align.geometry import centred
-from align.scoring import BeadContext, context_similarity
+from align.scoring import SCORE_INPUTS, BeadContext, score_inputs
 from align.weights import Weights, is_paired
 
 # Knobs the gold cannot fit, held at their hand-set values in every fit: MAC-Dev
@@ -254,39 +254,79 @@ def _group_fold(left_out: str) -> tuple[str, Weights, float, int, dict[str, list
     return left_out, fold_weights, f1, len(rest), held_out
 
 
-def calibration_data(docs: dict, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
-    """(similarity and context similarity, exactly right) of every paired bead the
-    aligner predicts on the gold files and on their null alignments (never right):
-    an n x 2 array (scoring.context_similarity) and n booleans."""
+@dataclass
+class CalibrationData:
+    """What a score calibration is fitted on: scoring.score_inputs of paired beads (name ->
+    one value a bead) and whether each is exactly a gold bead (null beads: never)."""
+
+    inputs: dict[str, np.ndarray]
+    right: np.ndarray
+
+    @classmethod
+    def joined(cls, parts: Iterable["CalibrationData"]) -> "CalibrationData":
+        parts = list(parts)
+        names = SCORE_INPUTS if not parts else tuple(parts[0].inputs)
+        return cls({name: np.concatenate([p.inputs[name] for p in parts]) if parts else np.zeros(0) for name in names},
+                   np.concatenate([p.right for p in parts]) if parts else np.zeros(0, dtype=bool))
+
+    def __len__(self) -> int:
+        return len(self.right)
+
+
+def alignment_calibration_data(alignment, gold: set, context_beads: int) -> CalibrationData:
+    """CalibrationData of the paired beads of one alignment (gold: its (zh, en) gold beads; empty for a null one)."""
+    shapes = [(len(b.zh), len(b.en)) for b in alignment.beads]
+    values = score_inputs(np.array(alignment.similarity, dtype=float), context_beads, shapes)
+    paired = np.array([bool(b.zh and b.en) for b in alignment.beads], dtype=bool)
+    right = np.array([(tuple(b.zh), tuple(b.en)) in gold for b in alignment.beads], dtype=bool)
+    return CalibrationData({name: v[paired] for name, v in values.items()}, right[paired])
+
+
+def calibration_data(docs: dict, weights: Weights, alignments: dict | None = None) -> CalibrationData:
+    """CalibrationData of every paired bead the weights predict on the gold files (docs:
+    bench.BenchDocument-like) and on their null alignments (checking.null_alignments, never
+    right). alignments: name -> each file's alignment with these weights, when already made."""
     from align.aligning import align_vectors
 
-    inputs, right = [], []
-
-    def add(alignment, gold: set) -> None:
-        context = context_similarity(np.array(alignment.similarity, dtype=float), weights.context_beads)
-        for bead, value, around in zip(alignment.beads, alignment.similarity, context):
-            if bead.zh and bead.en:
-                inputs.append((value, around))
-                right.append((tuple(bead.zh), tuple(bead.en)) in gold)
-
-    for d in docs.values():
+    parts = []
+    for name, d in docs.items():
         arguments = d.evidence.arguments()
-        alignment = align_vectors(d.zh_vectors, d.en_vectors, weights=weights, **arguments)
-        add(alignment, set(d.gold))
+        alignment = (alignments or {}).get(name) or align_vectors(d.zh_vectors, d.en_vectors, weights=weights,
+                                                                   **arguments)
+        parts.append(alignment_calibration_data(alignment, set(d.gold), weights.context_beads))
         for _, _, null in null_alignments(alignment, d.zh_vectors, d.en_vectors, weights=weights,
                                           **arguments).alignments:
-            add(null, set())
-    return np.array(inputs).reshape(-1, 2), np.array(right)
+            parts.append(alignment_calibration_data(null, set(), weights.context_beads))
+    return CalibrationData.joined(parts)
 
 
-def calibrate(inputs: np.ndarray, right: np.ndarray) -> tuple[float, float, float]:
-    """Logistic fit of 'exactly right' on calibration_data's similarity and context:
-    (slope, context slope, offset), as scoring.bead_score reads them."""
+def out_of_fold_calibration_data(docs: dict, fitted: dict[str, Weights], fold_of: Callable[[str], str],
+                                 alignments: dict | None = None) -> dict[str, CalibrationData]:
+    """fold -> CalibrationData of the fold's files (and their null alignments) aligned with the
+    weights fitted without them (fitted: fold -> Weights, from cross_validate or cross_validate_by;
+    fold_of: file name -> fold). These beads are what a new book's look like: the score is
+    calibrated on them (scripts/tune_scorer.py), not on the beads the weights were fitted to,
+    which are more often right. alignments: name -> each file's alignment with its fold's weights."""
+    return {fold: calibration_data({name: d for name, d in docs.items() if fold_of(name) == fold}, weights, alignments)
+            for fold, weights in fitted.items()}
+
+
+# The inputs a new calibration reads (scoring.SCORE_INPUTS): out of fold on the 18 MAC
+# chapters by novel, the bead's shape helps (docs/experiments.md, stop 30).
+CALIBRATION_INPUTS = ("similarity", "context", "merge")
+
+
+def calibrate(data: CalibrationData, inputs: Iterable[str] = CALIBRATION_INPUTS) -> dict[str, float]:
+    """Logistic fit of 'exactly right' on the named inputs of calibration_data (or
+    out_of_fold_calibration_data): input name -> coefficient and "offset", as
+    scoring.bead_score reads a mapping."""
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=100.0).fit(inputs, right)
-    slope, context_slope = (round(float(c), 4) for c in model.coef_[0])
-    return slope, context_slope, round(float(model.intercept_[0]), 4)
+    inputs = tuple(inputs)
+    model = LogisticRegression(C=100.0, max_iter=1000).fit(np.column_stack([data.inputs[n] for n in inputs]),
+                                                           data.right)
+    coefficients = {name: round(float(c), 4) for name, c in zip(inputs, model.coef_[0])}
+    return coefficients | {"offset": round(float(model.intercept_[0]), 4)}
 
 
 def stderr_log(text: str) -> None:

@@ -93,3 +93,54 @@ def test_several_folders_with_a_file_name_in_common_are_a_clear_error(tmp_path):
     assert sorted(load_benches([one, write_bench(tmp_path / "two", ["002"], None)], Encoder())) == ["001", "002"]
     with pytest.raises(InputError, match="001 also in an earlier"):
         load_benches([one, write_bench(tmp_path / "three", ["001"], None)], Encoder())
+
+
+def test_out_of_fold_scores_are_calibrated_without_the_held_out_folds_labels(monkeypatch):
+    """Each fold's files are aligned with its own weights and scored by a calibration fitted on
+    the other folds' beads only (tuning.out_of_fold_calibration_data)."""
+    import numpy as np
+
+    import align.tuning as tuning
+    from align.bench_report import out_of_fold_calibrated
+    from align.weights import shipped_weights
+
+    class Evidence:
+        def arguments(self):
+            return {}
+
+    class Doc:
+        def __init__(self, seed):
+            rng = np.random.default_rng(seed)
+            zh = rng.normal(size=(6, 16))
+            en = zh + 0.2 * rng.normal(size=zh.shape)
+            self.zh_vectors = (zh / np.linalg.norm(zh, axis=1, keepdims=True)).astype(np.float32)
+            self.en_vectors = (en / np.linalg.norm(en, axis=1, keepdims=True)).astype(np.float32)
+            self.evidence, self.gold = Evidence(), [((k,), (k,)) for k in range(6)]
+
+    docs = {"001": Doc(1), "002": Doc(2), "003": Doc(3)}
+    fold_of = {"001": "x", "002": "x", "003": "y"}.get
+    weights = shipped_weights("weights-e5+use.json")
+    fitted = {"x": weights.replace(provenance={"name": "without x"}), "y": weights.replace(provenance={"name": "without y"})}
+    tags = {"x": 1.0, "y": 2.0}
+
+    def by_fold(part, fold_weights, of, alignments):
+        assert sorted(alignments) == sorted(part)
+        return {fold: tuning.CalibrationData({"similarity": np.full(2, tags[fold])}, np.array([True, False]))
+                for fold in fold_weights}
+
+    calibrated_on = []
+
+    def calibrate(data, inputs=tuning.CALIBRATION_INPUTS):
+        calibrated_on.append(set(data.inputs["similarity"].tolist()))
+        share = data.inputs["similarity"][0] / 10  # a flat score that says whose beads it was fitted on
+        return {"similarity": 0.0, "offset": float(np.log(share / (1 - share)))}
+
+    monkeypatch.setattr(tuning, "out_of_fold_calibration_data", by_fold)
+    monkeypatch.setattr(tuning, "calibrate", calibrate)
+    scored = out_of_fold_calibrated(docs, fitted, fold_of)
+    assert sorted(calibrated_on, key=min) == [{1.0}, {2.0}]  # one fold's beads each, never both
+    for name, beads in scored.items():
+        paired = [score for zh, en, score in beads if zh and en]
+        assert paired
+        # x's files are scored by the calibration fitted on y's beads (0.2), y's by x's (0.1).
+        assert paired == pytest.approx([0.2 if fold_of(name) == "x" else 0.1] * len(paired))

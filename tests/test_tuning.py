@@ -202,3 +202,60 @@ def test_cross_validation_by_novel_never_fits_on_any_chapter_of_the_novel_it_jud
         assert {held_out[c] for c in novels if novels[c] == novel} == {fold}  # the novel's chapters: one fit ...
         assert not {n for n in seen[fold] if novels[tuning.chapter(n)] == novel}  # ... which saw none of them
         assert len(seen[fold]) == 8  # and every chapter of the other two novels, both versions
+
+
+def constructed_calibration_data(seed: int = 0, beads: int = 4000) -> tuning.CalibrationData:
+    """Beads whose chance of being right is known: a logistic in the similarity and the
+    context, and lower for merges (-1.5) at the same similarity."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    similarity, context = rng.uniform(0, 1, beads), rng.uniform(0, 1, beads)
+    merge = (rng.uniform(0, 1, beads) < 0.3).astype(float)
+    chance = 1 / (1 + np.exp(-(4 * similarity + 3 * context - 1.5 * merge - 3)))
+    return tuning.CalibrationData({"similarity": similarity, "context": context, "merge": merge},
+                                  rng.uniform(0, 1, beads) < chance)
+
+
+def test_calibrate_fits_the_named_inputs_and_a_merges_lower_chance():
+    import numpy as np
+
+    from align.scoring import bead_score
+
+    data = constructed_calibration_data()
+    fitted = tuning.calibrate(data)
+    assert list(fitted) == ["similarity", "context", "merge", "offset"]
+    assert fitted["merge"] == pytest.approx(-1.5, abs=0.35) and fitted["similarity"] == pytest.approx(4, abs=0.6)
+    # The fitted score is calibrated on fresh beads of the same kind: merges and 1-1 beads alike.
+    fresh = constructed_calibration_data(seed=1)
+    weights = shipped_weights("weights-e5+use.json").replace(calibration=fitted)
+    total = sum(fitted[name] * fresh.inputs[name] for name in ("similarity", "context", "merge")) + fitted["offset"]
+    scores = 1 / (1 + np.exp(-total))
+    for group in (fresh.inputs["merge"] == 1, fresh.inputs["merge"] == 0):
+        assert abs(scores[group].mean() - fresh.right[group].mean()) < 0.03
+    without = tuning.calibrate(data, ("similarity", "context"))
+    assert set(without) == {"similarity", "context", "offset"}
+    # bead_score reads the mapping as calibrate wrote it.
+    one = bead_score(np.array([0.7]), weights, [(1, 2)])[0]
+    assert one == pytest.approx(1 / (1 + np.exp(-(fitted["similarity"] * 0.7 + fitted["context"] * 0.7
+                                                  + fitted["merge"] + fitted["offset"]))))
+
+
+def test_out_of_fold_calibration_data_aligns_each_fold_with_the_weights_fitted_without_it(monkeypatch):
+    import numpy as np
+
+    weights = shipped_weights("weights-e5+use.json")
+    fitted = {"a": weights.replace(provenance={"name": "without a"}),
+              "b": weights.replace(provenance={"name": "without b"})}
+    docs = {"001": object(), "002": object(), "deletions/001": object()}
+    calls = []
+
+    def calibration_data(part, fold_weights, alignments=None):
+        calls.append((sorted(part), fold_weights.provenance["name"]))
+        return tuning.CalibrationData({"similarity": np.zeros(len(part))}, np.zeros(len(part), dtype=bool))
+
+    monkeypatch.setattr(tuning, "calibration_data", calibration_data)
+    by_fold = tuning.out_of_fold_calibration_data(docs, fitted,
+                                                  lambda name: "a" if tuning.chapter(name) == "001" else "b")
+    assert sorted(calls) == [(["001", "deletions/001"], "without a"), (["002"], "without b")]
+    assert len(by_fold["a"]) == 2 and len(tuning.CalibrationData.joined(by_fold.values())) == 3
