@@ -24,8 +24,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from align.evaluating import Bead, evaluate, format_report, read_alignment, unaligned_sentences
 
 SCORE_FLOORS = (0.5, 0.9)  # the --min-score values the report gives pair quality at
@@ -94,33 +92,18 @@ def false_deletions(golds: dict[str, list[Bead]], predicted: dict[str, list]) ->
 def out_of_fold_calibrated(docs: dict, fitted: dict, fold_of: Callable[[str], str]) -> dict[str, list]:
     """name -> beads (zh, en, score) of every file in docs (bench.BenchDocument-like, the deletion
     set's included), aligned with the weights fitted without its fold (fitted: fold -> Weights,
-    fold_of: file name -> fold) and scored by a calibration fitted on the other folds' files as
-    their own folds' weights align them (tuning.out_of_fold_calibration_data, as tune_scorer
-    calibrates): never on this fold's labels. Those other folds' weights were fitted with this
-    fold's gold among theirs, so its alignments (not its labels) reach the calibration."""
-    from align.aligning import align_vectors
-    from align.tuning import CalibrationData, calibrate, out_of_fold_calibration_data
+    fold_of: file name -> fold) and calibrated on that fold's training files only."""
+    from align.bench import align_bench
+    from align.tuning import calibrate, calibration_data
 
-    alignments = {name: align_vectors(d.zh_vectors, d.en_vectors, weights=fitted[fold_of(name)],
-                                      **d.evidence.arguments()) for name, d in docs.items()}
-    by_fold = out_of_fold_calibration_data(docs, fitted, fold_of, alignments)
     out: dict[str, list] = {}
     for fold, weights in fitted.items():
-        held = [name for name in docs if fold_of(name) == fold]
+        train = {name: d for name, d in docs.items() if fold_of(name) != fold}
+        held = {name: d for name, d in docs.items() if fold_of(name) == fold}
         if held:
-            others = CalibrationData.joined(data for other, data in by_fold.items() if other != fold)
-            calibrated = weights.replace(calibration=calibrate(others))
-            out |= {name: rescored(alignments[name], calibrated) for name in held}
+            weights = weights.replace(calibration=calibrate(calibration_data(train, weights)))
+            out |= align_bench(held, weights)
     return out
-
-
-def rescored(alignment, weights) -> list:
-    """The alignment's beads (zh, en, score), scored by these weights' calibration."""
-    from align.scoring import bead_score
-
-    shapes = [(len(b.zh), len(b.en)) for b in alignment.beads]
-    scores = np.nan_to_num(bead_score(np.array(alignment.similarity, dtype=float), weights, shapes), nan=0.0)
-    return [(tuple(b.zh), tuple(b.en), float(score)) for b, score in zip(alignment.beads, scores)]
 
 
 def quality(golds: dict[str, list[Bead]], predicted: dict[str, list], scored: bool = True) -> dict:

@@ -15,8 +15,9 @@ A chapter may come in several versions ("001" and "deletions/001": the same
 chapter with sentences left untranslated, scripts/make_deletions.py); they are
 held out together, so no fit sees any version of the chapter it is judged on.
 
-`calibrate` fits the score's sigmoid, on a bead's similarity and its
-neighbours' (scoring.bead_score), over predicted beads of the gold files
+`calibrate` fits the score's sigmoid, on a bead's similarity, its
+neighbours' (and how weak they are) and whether it sits beside a sentence left
+unaligned (scoring.score_inputs), over predicted beads of the gold files
 (exactly right or not) and the paired beads of their null alignments (never
 right), so that a score means the same on parallel and unrelated text.
 """
@@ -35,7 +36,7 @@ from align.passes import AlignParams, best_alignment, bead_context
 from align.checking import null_alignments
 from align.evaluating import evaluate
 from align.geometry import centred
-from align.scoring import SCORE_INPUTS, BeadContext, score_inputs
+from align.scoring import SCORE_INPUTS, WEAK_CONTEXT_BELOW, BeadContext, score_inputs
 from align.weights import Weights, is_paired
 
 # Knobs the gold cannot fit, held at their hand-set values in every fit: MAC-Dev
@@ -276,7 +277,7 @@ class CalibrationData:
 def alignment_calibration_data(alignment, gold: set, context_beads: int) -> CalibrationData:
     """CalibrationData of the paired beads of one alignment (gold: its (zh, en) gold beads; empty for a null one)."""
     shapes = [(len(b.zh), len(b.en)) for b in alignment.beads]
-    values = score_inputs(np.array(alignment.similarity, dtype=float), context_beads, shapes)
+    values = score_inputs(np.array(alignment.similarity, dtype=float), context_beads, shapes, WEAK_CONTEXT)
     paired = np.array([bool(b.zh and b.en) for b in alignment.beads], dtype=bool)
     right = np.array([(tuple(b.zh), tuple(b.en)) in gold for b in alignment.beads], dtype=bool)
     return CalibrationData({name: v[paired] for name, v in values.items()}, right[paired])
@@ -300,33 +301,24 @@ def calibration_data(docs: dict, weights: Weights, alignments: dict | None = Non
     return CalibrationData.joined(parts)
 
 
-def out_of_fold_calibration_data(docs: dict, fitted: dict[str, Weights], fold_of: Callable[[str], str],
-                                 alignments: dict | None = None) -> dict[str, CalibrationData]:
-    """fold -> CalibrationData of the fold's files (and their null alignments) aligned with the
-    weights fitted without them (fitted: fold -> Weights, from cross_validate or cross_validate_by;
-    fold_of: file name -> fold). These beads are what a new book's look like: the score is
-    calibrated on them (scripts/tune_scorer.py), not on the beads the weights were fitted to,
-    which are more often right. alignments: name -> each file's alignment with its fold's weights."""
-    return {fold: calibration_data({name: d for name, d in docs.items() if fold_of(name) == fold}, weights, alignments)
-            for fold, weights in fitted.items()}
-
-
-# The inputs a new calibration reads (scoring.SCORE_INPUTS): out of fold on the 18 MAC
-# chapters by novel, the bead's shape helps (docs/experiments.md, stop 30).
-CALIBRATION_INPUTS = ("similarity", "context", "merge")
+# The inputs a new calibration reads (scoring.SCORE_INPUTS), and where its weak context starts
+# (about the highest context unrelated text reaches with e5+use: 99.9% of null beads' are below it).
+# By novel on the 18 MAC chapters: calibration error 0.091 -> 0.02 (docs/experiments.md, stop 30).
+CALIBRATION_INPUTS = ("similarity", "context", "weak_context", "beside_unaligned")
+WEAK_CONTEXT = 0.3
 
 
 def calibrate(data: CalibrationData, inputs: Iterable[str] = CALIBRATION_INPUTS) -> dict[str, float]:
-    """Logistic fit of 'exactly right' on the named inputs of calibration_data (or
-    out_of_fold_calibration_data): input name -> coefficient and "offset", as
-    scoring.bead_score reads a mapping."""
+    """Logistic fit of 'exactly right' on the named inputs of calibration_data: input name ->
+    coefficient, "offset" and where the weak context starts, as scoring.bead_score reads a
+    mapping. (The data's weak_context must have been made with WEAK_CONTEXT: calibration_data.)"""
     from sklearn.linear_model import LogisticRegression
 
     inputs = tuple(inputs)
     model = LogisticRegression(C=100.0, max_iter=1000).fit(np.column_stack([data.inputs[n] for n in inputs]),
                                                            data.right)
     coefficients = {name: round(float(c), 4) for name, c in zip(inputs, model.coef_[0])}
-    return coefficients | {"offset": round(float(model.intercept_[0]), 4)}
+    return coefficients | {"offset": round(float(model.intercept_[0]), 4), WEAK_CONTEXT_BELOW: WEAK_CONTEXT}
 
 
 def stderr_log(text: str) -> None:

@@ -39,7 +39,7 @@ class Weights:
     neighbours: int                     # k of the margin's k nearest neighbours
     rough_skip: float                   # skip cost of the first pass (a random 1-1 pair costs about 1 there)
     # The score's sigmoid (scoring.bead_score): slope, offset; or slope, context slope, offset; or
-    # input name -> coefficient, with "offset" (scoring.SCORE_INPUTS; fitted out of fold since 0.7).
+    # input name -> coefficient, with "offset" and the weak context's start (scoring.SCORE_INPUTS).
     calibration: tuple[float, ...] | dict[str, float]
     # Thresholds in the calibration's terms: part of the id, so a refit cannot change their meaning unseen.
     context_beads: int                  # paired beads either side whose median similarity the calibration reads
@@ -87,9 +87,9 @@ class Weights:
         if unknown:
             raise InputError(f"{source}: weights for unknown features {', '.join(unknown)}")
         if isinstance(self.calibration, dict):
-            from align.scoring import SCORE_INPUTS
+            from align.scoring import SCORE_INPUTS, WEAK_CONTEXT_BELOW
 
-            unknown = sorted(set(self.calibration) - set(SCORE_INPUTS) - {"offset"})
+            unknown = sorted(set(self.calibration) - set(SCORE_INPUTS) - {"offset", WEAK_CONTEXT_BELOW})
             if unknown or "offset" not in self.calibration:
                 raise InputError(f"{source}: calibration " + (f"reads unknown inputs {', '.join(unknown)}" if unknown
                                                               else "has no offset"))

@@ -24,9 +24,15 @@ in the start file.
    does on files it was not fitted on. It is written into the file's provenance.
    Several BENCH_DIRs are fitted on as one benchmark (MAC-Dev and MAC-Train).
 2. The fit on all files (coordinate ascent on pooled strict F1).
-3. The calibration of the scores on the fitted weights (a bead's similarity and
-   its neighbours'), over predicted beads of
-   the gold files and the paired beads of their null alignments.
+3. The calibration of the scores on the fitted weights (a bead's similarity, its
+   neighbours' and how weak they are, and whether it sits beside a sentence left
+   unaligned: align.tuning.calibrate), over predicted beads of the gold files and
+   the paired beads of their null alignments. --calibrate-only keeps the start
+   weights and refits only this, e.g. for the default model on the 18 MAC chapters
+   and their deletion set (minutes, no cross-validation):
+       python scripts/tune_scorer.py ../shared/bench/mac-dev ../shared/bench/mac-train \
+           --deletions /tmp/accuracy/mac-del18 --model e5+use --calibrate-only \
+           --start align/weights-e5+use.json -o align/weights-e5+use.json
 Needs the `tune` extra (scikit-learn). Tune on development data only.
 """
 from __future__ import annotations
@@ -43,9 +49,8 @@ from align.embedding import DEFAULT_MODEL, load_encoder
 from align.profile import Profile
 from align.weights import WEIGHTS_DIR, Weights
 from align.scoring import SCORE_INPUTS
-from align.tuning import (CALIBRATION_INPUTS, HAND_SET, CalibrationData, calibrate, calibration_data, chapter,
-                          cross_validate, cross_validate_by, fit, held, kept, neutral_start,
-                          out_of_fold_calibration_data, stderr_log, strict_f1, tuning_documents)
+from align.tuning import (CALIBRATION_INPUTS, HAND_SET, calibrate, calibration_data, cross_validate, cross_validate_by,
+                          fit, neutral_start, stderr_log, strict_f1, tuning_documents)
 
 
 def deletion_record(folder: Path | None) -> dict | None:
@@ -82,8 +87,7 @@ def main() -> int:
                              "instead of a bias per shape; weights that have shape counts keep using them")
     parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation (its figure stays empty)")
     parser.add_argument("--calibrate-only", action="store_true",
-                        help="keep the start weights, refit only the score calibration: on the beads of the "
-                             "cross-validation of the start file's own fitting procedure (with --no-cv: in sample)")
+                        help="keep the start weights, refit only the score calibration (no CV, no fit)")
     parser.add_argument("--calibration-inputs", nargs="+", default=list(CALIBRATION_INPUTS), choices=SCORE_INPUTS,
                         help=f"what the score reads of each bead (default: {' '.join(CALIBRATION_INPUTS)})")
     args = parser.parse_args()
@@ -107,18 +111,13 @@ def main() -> int:
     cv_f1 = start.provenance.get("cv_strict_f1") if args.calibrate_only else None
     cv_deletions = start.provenance.get("cv_deletions") if args.calibrate_only else None
     prepared = tuning_documents(docs, start)  # once: the CV's neutral start has the same table settings
-    fold_of = novel_of(read_novels(benches)) if args.cv == "novel" else chapter
-    fitted = None  # fold -> the weights fitted without it: the score is calibrated on the beads they align
-    if not args.no_cv:
-        # The fitting procedure is judged from a neutral start, as align.bench --cv does; with
-        # --calibrate-only it is the start file's own procedure (its provenance's kept and held knobs).
-        cv_start, cv_hold = ((neutral_start(start, kept(start)), held(start)) if args.calibrate_only
-                             else (neutral_start(start, args.keep), hold))
+    if not (args.no_cv or args.calibrate_only):
+        # The fitting procedure is judged from a neutral start, as align.bench --cv does.
         if args.cv == "novel":
-            held_out, fitted = cross_validate_by(prepared, cv_start, fold_of, args.rounds, cv_hold, log=stderr_log)
+            held_out, _ = cross_validate_by(prepared, neutral_start(start, args.keep), novel_of(read_novels(benches)),
+                                            args.rounds, hold, log=stderr_log)
         else:
-            held_out, fitted = cross_validate(prepared, cv_start, args.rounds, cv_hold, log=stderr_log)
-    if fitted is not None and not args.calibrate_only:
+            held_out, _ = cross_validate(prepared, neutral_start(start, args.keep), args.rounds, hold, log=stderr_log)
         cv = scores_of({n: docs[n] for n in bench_only}, {n: held_out[n] for n in bench_only})
         cv_f1 = round(cv["pooled"]["strict_f1"], 4)
         if args.deletions:
@@ -128,20 +127,7 @@ def main() -> int:
         stderr_log(f"cross-validated strict F1 {cv_f1:.4f}")
     weights = start if args.calibrate_only else fit(prepared, start, args.rounds, hold, log=stderr_log)[0]
     in_sample = strict_f1({name: prepared[name] for name in bench_only}, weights)  # on the bench alone
-    if fitted is None:  # no folds: the beads the weights were fitted to, more often right than a new book's
-        data = calibration_data(docs, weights)
-        calibration_text = ("in sample: logistic fit of 'exactly a gold bead' on " + ", ".join(args.calibration_inputs)
-                            + " over the predicted beads of the gold files and the paired beads of their null "
-                            "alignments (never right)")
-    else:
-        data = CalibrationData.joined(out_of_fold_calibration_data(docs, fitted, fold_of).values())
-        calibration_text = (f"out of fold ({args.cv}): logistic fit of 'exactly a gold bead' on "
-                            + ", ".join(args.calibration_inputs) + " (scoring.score_inputs; context: up to "
-                            f"{start.context_beads} paired beads either side) over the beads each fold's weights "
-                            "predict on the files they were not fitted on and the paired beads of their null "
-                            "alignments (never right)")
-    stderr_log(f"calibration fitted on {len(data)} paired beads, {int(data.right.sum())} right")
-    weights = weights.replace(calibration=calibrate(data, args.calibration_inputs))
+    weights = weights.replace(calibration=calibrate(calibration_data(docs, weights), args.calibration_inputs))
     weights.provenance = {
         "name": args.name,
         "data": f"{bench}" + (f" and {args.deletions}" if args.deletions else "") + f" ({len(docs)} files)",
@@ -156,7 +142,10 @@ def main() -> int:
         "held": sorted(hold),  # knobs the fit left as they were; align.bench --cv holds them too
         "kept": sorted(args.keep),  # features held at the start file's value, not at neutral's
         "fitted_from": start.id,
-        "calibration": calibration_text,
+        "calibration": "logistic fit of 'exactly a gold bead' on " + ", ".join(args.calibration_inputs)
+                       + f" (scoring.score_inputs; context: up to {start.context_beads} paired beads either side), "
+                       "over the predicted beads of the gold files and the paired beads of their null alignments "
+                       "(never right)",
     }
     if args.calibrate_only:  # the same fit, newly calibrated: its provenance stays, the calibration's is added
         weights.provenance = start.provenance | {

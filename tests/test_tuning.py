@@ -204,58 +204,47 @@ def test_cross_validation_by_novel_never_fits_on_any_chapter_of_the_novel_it_jud
         assert len(seen[fold]) == 8  # and every chapter of the other two novels, both versions
 
 
+
 def constructed_calibration_data(seed: int = 0, beads: int = 4000) -> tuning.CalibrationData:
     """Beads whose chance of being right is known: a logistic in the similarity and the
-    context, and lower for merges (-1.5) at the same similarity."""
+    context, much lower where the context is weak, and lower beside a sentence left unaligned."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     similarity, context = rng.uniform(0, 1, beads), rng.uniform(0, 1, beads)
-    merge = (rng.uniform(0, 1, beads) < 0.3).astype(float)
-    chance = 1 / (1 + np.exp(-(4 * similarity + 3 * context - 1.5 * merge - 3)))
-    return tuning.CalibrationData({"similarity": similarity, "context": context, "merge": merge},
-                                  rng.uniform(0, 1, beads) < chance)
+    weak = (tuning.WEAK_CONTEXT - context).clip(0, None)
+    beside = (rng.uniform(0, 1, beads) < 0.3).astype(float)
+    chance = 1 / (1 + np.exp(-(2 * similarity + 1 * context - 20 * weak - 1.5 * beside + 0.5)))
+    return tuning.CalibrationData({"similarity": similarity, "context": context, "weak_context": weak,
+                                   "beside_unaligned": beside}, rng.uniform(0, 1, beads) < chance)
 
 
-def test_calibrate_fits_the_named_inputs_and_a_merges_lower_chance():
+def test_calibrate_fits_the_named_inputs_and_bead_score_reads_what_it_wrote():
     import numpy as np
 
-    from align.scoring import bead_score
+    from align.scoring import bead_score, context_similarity
 
     data = constructed_calibration_data()
     fitted = tuning.calibrate(data)
-    assert list(fitted) == ["similarity", "context", "merge", "offset"]
-    assert fitted["merge"] == pytest.approx(-1.5, abs=0.35) and fitted["similarity"] == pytest.approx(4, abs=0.6)
-    # The fitted score is calibrated on fresh beads of the same kind: merges and 1-1 beads alike.
+    assert list(fitted) == ["similarity", "context", "weak_context", "beside_unaligned", "offset",
+                            "weak_context_below"]
+    assert fitted["weak_context_below"] == tuning.WEAK_CONTEXT
+    assert fitted["beside_unaligned"] == pytest.approx(-1.5, abs=0.4)
+    assert fitted["weak_context"] == pytest.approx(-20, abs=6)
+    # Calibrated on fresh beads of the same kind, beside an unaligned sentence or not.
     fresh = constructed_calibration_data(seed=1)
-    weights = shipped_weights("weights-e5+use.json").replace(calibration=fitted)
-    total = sum(fitted[name] * fresh.inputs[name] for name in ("similarity", "context", "merge")) + fitted["offset"]
+    total = sum(fitted[name] * fresh.inputs[name] for name in tuning.CALIBRATION_INPUTS) + fitted["offset"]
     scores = 1 / (1 + np.exp(-total))
-    for group in (fresh.inputs["merge"] == 1, fresh.inputs["merge"] == 0):
+    for group in (fresh.inputs["beside_unaligned"] == 1, fresh.inputs["beside_unaligned"] == 0):
         assert abs(scores[group].mean() - fresh.right[group].mean()) < 0.03
-    without = tuning.calibrate(data, ("similarity", "context"))
-    assert set(without) == {"similarity", "context", "offset"}
-    # bead_score reads the mapping as calibrate wrote it.
-    one = bead_score(np.array([0.7]), weights, [(1, 2)])[0]
-    assert one == pytest.approx(1 / (1 + np.exp(-(fitted["similarity"] * 0.7 + fitted["context"] * 0.7
-                                                  + fitted["merge"] + fitted["offset"]))))
-
-
-def test_out_of_fold_calibration_data_aligns_each_fold_with_the_weights_fitted_without_it(monkeypatch):
-    import numpy as np
-
-    weights = shipped_weights("weights-e5+use.json")
-    fitted = {"a": weights.replace(provenance={"name": "without a"}),
-              "b": weights.replace(provenance={"name": "without b"})}
-    docs = {"001": object(), "002": object(), "deletions/001": object()}
-    calls = []
-
-    def calibration_data(part, fold_weights, alignments=None):
-        calls.append((sorted(part), fold_weights.provenance["name"]))
-        return tuning.CalibrationData({"similarity": np.zeros(len(part))}, np.zeros(len(part), dtype=bool))
-
-    monkeypatch.setattr(tuning, "calibration_data", calibration_data)
-    by_fold = tuning.out_of_fold_calibration_data(docs, fitted,
-                                                  lambda name: "a" if tuning.chapter(name) == "001" else "b")
-    assert sorted(calls) == [(["001", "deletions/001"], "without a"), (["002"], "without b")]
-    assert len(by_fold["a"]) == 2 and len(tuning.CalibrationData.joined(by_fold.values())) == 3
+    assert set(tuning.calibrate(data, ("similarity", "context"))) == {"similarity", "context", "offset",
+                                                                     "weak_context_below"}
+    # bead_score reads the mapping as calibrate wrote it, on an alignment's beads.
+    weights = shipped_weights("weights-e5+use.json").replace(calibration=fitted)
+    similarity = np.array([0.7, 0.1, float("nan"), 0.6])
+    context = context_similarity(similarity, weights.context_beads)
+    beside = np.array([0.0, 1.0, 0.0, 1.0])
+    expected = 1 / (1 + np.exp(-(fitted["similarity"] * similarity + fitted["context"] * context
+                                 + fitted["weak_context"] * (0.3 - context).clip(0, None)
+                                 + fitted["beside_unaligned"] * beside + fitted["offset"])))
+    np.testing.assert_allclose(bead_score(similarity, weights, [(1, 1), (2, 1), (0, 1), (1, 3)]), expected)
