@@ -264,11 +264,10 @@ class CalibrationData:
     right: np.ndarray
 
     @classmethod
-    def joined(cls, parts: Iterable["CalibrationData"]) -> "CalibrationData":
-        parts = list(parts)
+    def joined(cls, parts: list["CalibrationData"]) -> "CalibrationData":
         names = SCORE_INPUTS if not parts else tuple(parts[0].inputs)
-        return cls({name: np.concatenate([p.inputs[name] for p in parts]) if parts else np.zeros(0) for name in names},
-                   np.concatenate([p.right for p in parts]) if parts else np.zeros(0, dtype=bool))
+        return cls({name: np.concatenate([np.zeros(0)] + [p.inputs[name] for p in parts]) for name in names},
+                   np.concatenate([np.zeros(0, dtype=bool)] + [p.right for p in parts]))
 
     def __len__(self) -> int:
         return len(self.right)
@@ -283,17 +282,15 @@ def alignment_calibration_data(alignment, gold: set, context_beads: int) -> Cali
     return CalibrationData({name: v[paired] for name, v in values.items()}, right[paired])
 
 
-def calibration_data(docs: dict, weights: Weights, alignments: dict | None = None) -> CalibrationData:
+def calibration_data(docs: dict, weights: Weights) -> CalibrationData:
     """CalibrationData of every paired bead the weights predict on the gold files (docs:
-    bench.BenchDocument-like) and on their null alignments (checking.null_alignments, never
-    right). alignments: name -> each file's alignment with these weights, when already made."""
+    bench.BenchDocument-like) and on their null alignments (checking.null_alignments, never right)."""
     from align.aligning import align_vectors
 
     parts = []
-    for name, d in docs.items():
+    for d in docs.values():
         arguments = d.evidence.arguments()
-        alignment = (alignments or {}).get(name) or align_vectors(d.zh_vectors, d.en_vectors, weights=weights,
-                                                                   **arguments)
+        alignment = align_vectors(d.zh_vectors, d.en_vectors, weights=weights, **arguments)
         parts.append(alignment_calibration_data(alignment, set(d.gold), weights.context_beads))
         for _, _, null in null_alignments(alignment, d.zh_vectors, d.en_vectors, weights=weights,
                                           **arguments).alignments:
@@ -302,7 +299,7 @@ def calibration_data(docs: dict, weights: Weights, alignments: dict | None = Non
 
 
 # The inputs a new calibration reads (scoring.SCORE_INPUTS), and where its weak context starts
-# (about the highest context unrelated text reaches with e5+use: 99.9% of null beads' are below it).
+# (about the highest context unrelated text reaches with e5+use: 99% of null beads' are below 0.21).
 # By novel on the 18 MAC chapters: calibration error 0.091 -> 0.02 (docs/experiments.md, stop 30).
 CALIBRATION_INPUTS = ("similarity", "context", "weak_context", "beside_unaligned")
 WEAK_CONTEXT = 0.3

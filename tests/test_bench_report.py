@@ -93,4 +93,3 @@ def test_several_folders_with_a_file_name_in_common_are_a_clear_error(tmp_path):
     assert sorted(load_benches([one, write_bench(tmp_path / "two", ["002"], None)], Encoder())) == ["001", "002"]
     with pytest.raises(InputError, match="001 also in an earlier"):
         load_benches([one, write_bench(tmp_path / "three", ["001"], None)], Encoder())
-
