@@ -32,7 +32,8 @@ in the start file.
    and their deletion set (minutes, no cross-validation):
        python scripts/tune_scorer.py ../shared/bench/mac-dev ../shared/bench/mac-train \
            --deletions /tmp/accuracy/mac-del18 --model e5+use --calibrate-only \
-           --start align/weights-e5+use.json -o align/weights-e5+use.json
+           --start align/weights-e5+use.json -o align/weights-e5+use.json --min-median-score 0.5
+   (the parallel check's floor restated for these scores: docs/experiments.md, stop 30).
 Needs the `tune` extra (scikit-learn). Tune on development data only.
 """
 from __future__ import annotations
@@ -88,6 +89,8 @@ def main() -> int:
     parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation (its figure stays empty)")
     parser.add_argument("--calibrate-only", action="store_true",
                         help="keep the start weights, refit only the score calibration (no CV, no fit)")
+    parser.add_argument("--min-median-score", type=float,
+                        help="restate the parallel check's floor in the new scores' terms (default: the start file's)")
     parser.add_argument("--calibration-inputs", nargs="+", default=list(CALIBRATION_INPUTS), choices=SCORE_INPUTS,
                         help=f"what the score reads of each bead (default: {' '.join(CALIBRATION_INPUTS)})")
     args = parser.parse_args()
@@ -128,6 +131,8 @@ def main() -> int:
     weights = start if args.calibrate_only else fit(prepared, start, args.rounds, hold, log=stderr_log)[0]
     in_sample = strict_f1({name: prepared[name] for name in bench_only}, weights)  # on the bench alone
     weights = weights.replace(calibration=calibrate(calibration_data(docs, weights), args.calibration_inputs))
+    if args.min_median_score is not None:
+        weights = weights.replace(min_median_score=args.min_median_score)
     weights.provenance = {
         "name": args.name,
         "data": f"{bench}" + (f" and {args.deletions}" if args.deletions else "") + f" ({len(docs)} files)",
