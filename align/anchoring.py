@@ -155,7 +155,8 @@ def align_with_anchors(
 
     pieces = _joined(pieces, whole)
     similarity = [s for _, _, s in pieces]
-    scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights), nan=0.0)  # unaligned: 0
+    shapes = [(len(zh_ids), len(en_ids)) for zh_ids, en_ids, _ in pieces]
+    scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights, shapes), nan=0.0)  # unaligned: 0
     beads = [Bead(zh_ids, en_ids, float(score)) for (zh_ids, en_ids, _), score in zip(pieces, scores)]
     return Alignment(beads, _joined_band(band_rows, beads, n, m), similarity)
 

@@ -101,7 +101,7 @@ def out_of_fold_calibrated(docs: dict, fitted: dict, fold_of: Callable[[str], st
         train = {name: d for name, d in docs.items() if fold_of(name) != fold}
         held = {name: d for name, d in docs.items() if fold_of(name) == fold}
         if held:
-            weights = weights.replace(calibration=calibrate(*calibration_data(train, weights)))
+            weights = weights.replace(calibration=calibrate(calibration_data(train, weights)))
             out |= align_bench(held, weights)
     return out
 

@@ -175,7 +175,8 @@ def _similarities(search: PathSearch, path: list[tuple[int, int]]) -> list[float
 
 def _beads(path: list[tuple[int, int]], similarity: list[float], band: Band, weights: Weights) -> Alignment:
     spans = list(zip(path, path[1:]))
-    scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights), nan=0.0)  # unaligned: 0
+    shapes = [(i1 - i0, j1 - j0) for (i0, j0), (i1, j1) in spans]
+    scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights, shapes), nan=0.0)  # unaligned: 0
     beads = [Bead(list(range(i0, i1)), list(range(j0, j1)), float(score))
              for ((i0, j0), (i1, j1)), score in zip(spans, scores)]
     return Alignment(beads, band, similarity)

@@ -12,7 +12,7 @@ unaligned is worth the bias of 1-0 / 0-1 plus skip_best_match times how much
 better its best match is than the document's median, plus skip_repeat for a
 word-for-word repeat of the sentence before it (its copy translates nothing).
 A bead's score is the chance that it is exactly right: a sigmoid of its
-similarity and of its neighbours' (bead_score). The first pass's values
+similarity, of its neighbours' and of its shape (bead_score, score_inputs). The first pass's values
 (rough_values) are Vecalign's cost alone.
 
 Every tuned number is in a `Weights` file (align.weights), written by
@@ -169,17 +169,57 @@ def context_similarity(similarity: np.ndarray, beads: int) -> np.ndarray:
     return out
 
 
-def bead_score(similarity: np.ndarray, weights: Weights) -> np.ndarray:
-    """The chance that each bead of an alignment (its beads' similarities in order,
-    NaN for unaligned ones) is exactly right. With three calibration numbers the
-    bead's context counts too: a weak bead among strong ones is mostly a free
-    translation, among weak ones mostly unrelated text (MAC-Dev, held-out chapters:
-    calibration error 0.133 -> 0.062; docs/experiments.md)."""
+# What a calibration given as a mapping (Weights.calibration: input name -> coefficient, "offset",
+# and WEAK_CONTEXT_BELOW's value) may read of each paired bead of an alignment (score_inputs).
+SCORE_INPUTS = ("similarity", "context", "weak_context", "beside_unaligned")
+WEAK_CONTEXT_BELOW = "weak_context_below"  # the mapping's entry: where weak_context starts
+
+
+def score_inputs(similarity: np.ndarray, context_beads: int, shapes: list[tuple[int, int]] | None = None,
+                 weak_context_below: float = 0.0) -> dict[str, np.ndarray]:
+    """SCORE_INPUTS for each bead of an alignment (its similarities in order, NaN for
+    unaligned ones; shapes: (zh, en) sentences of each bead, needed for beside_unaligned):
+    similarity; context, the median similarity of up to context_beads paired beads either
+    side (context_similarity); weak_context, how far the context falls below
+    weak_context_below (0 above it: unrelated text's context is low, a translation's is
+    not, and how much higher a translation's is says little more); beside_unaligned, 1 for a
+    bead next to a sentence left unaligned (a boundary there is often off by one)."""
     similarity = np.asarray(similarity, dtype=float)
-    if len(weights.calibration) == 2:
-        slope, offset = weights.calibration
+    context = context_similarity(similarity, context_beads)
+    out = {"similarity": similarity, "context": context, "weak_context": (weak_context_below - context).clip(0, None)}
+    if shapes is not None:
+        if len(shapes) != len(similarity):
+            raise ValueError(f"{len(shapes)} bead shapes for {len(similarity)} similarities")
+        unaligned = np.array([not (a and b) for a, b in shapes], dtype=bool).reshape(len(similarity))
+        beside = np.zeros(len(unaligned), dtype=bool)
+        beside[1:] |= unaligned[:-1]
+        beside[:-1] |= unaligned[1:]
+        out["beside_unaligned"] = beside.astype(float)
+    return out
+
+
+def bead_score(similarity: np.ndarray, weights: Weights, shapes: list[tuple[int, int]] | None = None) -> np.ndarray:
+    """The chance that each bead of an alignment (its beads' similarities in order,
+    NaN for unaligned ones; shapes: each bead's (zh, en) sentence counts) is exactly right.
+    With three calibration numbers the bead's context counts too: a weak bead among strong
+    ones is mostly a free translation, among weak ones mostly unrelated text (MAC-Dev,
+    held-out chapters: calibration error 0.133 -> 0.062; docs/experiments.md). A calibration
+    given as a mapping weighs the named score_inputs (tuning.calibrate; by novel on the 18 MAC
+    chapters, calibration error 0.091 -> 0.02: docs/experiments.md, stop 30)."""
+    similarity = np.asarray(similarity, dtype=float)
+    calibration = weights.calibration
+    if isinstance(calibration, dict):
+        inputs = score_inputs(similarity, weights.context_beads, shapes, calibration.get(WEAK_CONTEXT_BELOW, 0.0))
+        read = {name: coefficient for name, coefficient in calibration.items() if name in SCORE_INPUTS}
+        missing = [name for name in read if name not in inputs]
+        if missing:
+            raise ValueError(f"the calibration reads {', '.join(missing)}: give the beads' shapes")
+        total = calibration["offset"] + sum(coefficient * inputs[name] for name, coefficient in read.items())
+        return 1 / (1 + np.exp(-total))
+    if len(calibration) == 2:
+        slope, offset = calibration
         return 1 / (1 + np.exp(-(slope * similarity + offset)))
-    slope, context_slope, offset = weights.calibration
+    slope, context_slope, offset = calibration
     context = context_similarity(similarity, weights.context_beads)
     return 1 / (1 + np.exp(-(slope * similarity + context_slope * context + offset)))
 

@@ -25,7 +25,8 @@ from align.errors import InputError
 from align.preparing import prepare_pair, prepare_side
 from align.profile import Profile
 from align.weights import Weights
-from align.tuning import calibrate, calibration_data, cross_validate, fit, held, predict, tuning_documents
+from align.tuning import (CALIBRATION_INPUTS, calibrate, calibration_data, cross_validate, fit, held, predict,
+                          tuning_documents)
 from align.writing import refuse_overwriting_inputs, write_atomically
 
 if TYPE_CHECKING:
@@ -177,7 +178,7 @@ def tune(gold: list[Path], output: Path, model: str = DEFAULT_MODEL, rounds: int
         held_out, _ = cross_validate(prepared, start, rounds, hold, log=log)
         cv_f1 = scores_of(docs, held_out)["pooled"]["strict_f1"]
     weights, in_sample = fit(prepared, start, rounds, hold, log=log)
-    weights = weights.replace(calibration=calibrate(*calibration_data(docs, weights)))
+    weights = weights.replace(calibration=calibrate(calibration_data(docs, weights)))
     today = f"{datetime.date.today():%Y-%m-%d}"
     weights.provenance = {
         "name": name or f"tuned-{today}",
@@ -193,9 +194,10 @@ def tune(gold: list[Path], output: Path, model: str = DEFAULT_MODEL, rounds: int
         "in_sample_strict_f1": round(in_sample, 4),
         "cv_strict_f1": round(cv_f1, 4) if cv_f1 is not None else None,
         "shipped_strict_f1": round(shipped_f1, 4),
-        "calibration": "logistic fit of 'exactly a gold bead' on similarity and the median similarity of up to "
-                       f"{start.context_beads} paired beads either side, over the predicted beads of the gold "
-                       "files and the paired beads of their null alignments (never right)",
+        "calibration": "logistic fit of 'exactly a gold bead' on " + ", ".join(CALIBRATION_INPUTS)
+                       + f" (scoring.score_inputs; context: up to {start.context_beads} paired beads either side), "
+                       "over the predicted beads of the gold files and the paired beads of their null alignments "
+                       "(never right)",
     }
     write_atomically(output, weights_text(weights))
     return TuneReport(output, weights, len(docs), start.id, shipped_f1, cv_f1, in_sample)

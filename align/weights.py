@@ -38,7 +38,9 @@ class Weights:
     length_noise: float                 # weight of short sentences' counting noise in that spread
     neighbours: int                     # k of the margin's k nearest neighbours
     rough_skip: float                   # skip cost of the first pass (a random 1-1 pair costs about 1 there)
-    calibration: tuple[float, ...]      # the score's sigmoid: slope, offset; or slope, context slope, offset (bead_score)
+    # The score's sigmoid (scoring.bead_score): slope, offset; or slope, context slope, offset; or
+    # input name -> coefficient, with "offset" and the weak context's start (scoring.SCORE_INPUTS).
+    calibration: tuple[float, ...] | dict[str, float]
     # Thresholds in the calibration's terms: part of the id, so a refit cannot change their meaning unseen.
     context_beads: int                  # paired beads either side whose median similarity the calibration reads
     min_median_score: float             # the parallel check's floor on the median paired bead's score (align.checking)
@@ -70,7 +72,8 @@ class Weights:
         unknown = sorted(set(data) - {f.name for f in fields(cls)})
         if unknown:
             raise InputError(f"{path}: not a weights file: it has unknown entries {', '.join(unknown)}")
-        data["calibration"] = tuple(data["calibration"])
+        calibration = data["calibration"]
+        data["calibration"] = dict(calibration) if isinstance(calibration, dict) else tuple(calibration)
         weights = cls(**data)
         weights.validate(str(path))
         return weights
@@ -86,7 +89,14 @@ class Weights:
         unknown = sorted(set(self.features) - set(FEATURE_NAMES))
         if unknown:
             raise InputError(f"{source}: weights for unknown features {', '.join(unknown)}")
-        if len(self.calibration) not in (2, 3):
+        if isinstance(self.calibration, dict):
+            from align.scoring import SCORE_INPUTS, WEAK_CONTEXT_BELOW
+
+            unknown = sorted(set(self.calibration) - set(SCORE_INPUTS) - {"offset", WEAK_CONTEXT_BELOW})
+            if unknown or "offset" not in self.calibration:
+                raise InputError(f"{source}: calibration " + (f"reads unknown inputs {', '.join(unknown)}" if unknown
+                                                              else "has no offset"))
+        elif len(self.calibration) not in (2, 3):
             raise InputError(f"{source}: calibration has {len(self.calibration)} numbers, not 2 or 3")
 
     def numbers(self) -> dict:
@@ -95,7 +105,7 @@ class Weights:
         default value: weights that do not use it keep their id."""
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "provenance"
                 and (f.default is MISSING or getattr(self, f.name) != f.default)}
-        data["calibration"] = list(self.calibration)
+        data["calibration"] = dict(self.calibration) if isinstance(self.calibration, dict) else list(self.calibration)
         return data
 
     @property

@@ -11,7 +11,7 @@ relative tests alone (AUC and unaligned share, without the median-score floor),
 with the largest median bead score among unrelated pairs and the smallest among true
 ones. Pairs too short to judge are left out.
 
-    python scripts/bench_parallel_check.py [BENCH_DIR] [--model e5+use] [--sizes 6 10 20 40]
+    python scripts/bench_parallel_check.py [BENCH_DIR] [--model e5+use] [--sizes 6 10 20 40] [--weights FILE]
 
 The calibration behind the scores was fitted on MAC-Dev's beads, so read the medians
 as in-sample.
@@ -30,6 +30,7 @@ from align.embedding import DEFAULT_MODEL, load_encoder
 from align.profile import Profile
 from align.evaluating import bead_lines, read_alignment
 from align.pipeline import align_pair
+from align.weights import Weights
 
 OFFSETS = range(0, 200, 20)
 
@@ -39,7 +40,7 @@ def relative_only(report: ParallelReport) -> bool:
     return decide(report.auc, report.scores[2], report.unaligned, report.null_unaligned, report.beads, min_median=0)[0]
 
 
-def reports(bench: Path, encoder, size: int) -> list[tuple[bool, ParallelReport]]:
+def reports(bench: Path, encoder, size: int, weights=None) -> list[tuple[bool, ParallelReport]]:
     chapters = {c.name: (read_alignment(c), (bench / "zh" / c.name).read_text("utf-8").splitlines(),
                          (bench / "en" / c.name).read_text("utf-8").splitlines())
                 for c in sorted((bench / "gold").iterdir())}
@@ -54,7 +55,7 @@ def reports(bench: Path, encoder, size: int) -> list[tuple[bool, ParallelReport]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # unrelated pairs warn, as they should
                 report = align_pair(pieces[zh_of][0], pieces[en_of][1], encoder, input_format="lines",
-                                    progress=False).parallel
+                                    weights=weights, progress=False).parallel
             if report.parallel is not None:
                 out.append((zh_of == en_of, report))
     return out
@@ -65,16 +66,17 @@ def main(argv=None) -> None:
     parser.add_argument("bench", nargs="?", type=Path, help="MAC-Dev (default: $ZHALIGN_BENCH)")
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--sizes", type=int, nargs="+", default=[6, 10, 20, 40])
+    parser.add_argument("--weights", type=Path, help="a weights file (default: the model's shipped one)")
     args = parser.parse_args(argv)
     bench, encoder = bench_dir(args.bench), load_encoder(args.model)
-    weights = Profile.for_model(encoder).weights
+    weights = Profile.for_model(encoder, Weights.load(args.weights) if args.weights else None).weights
     print(f"zhalign {__version__}, model {encoder.name}, weights {weights.id}; "
           f"median floor {weights.min_median_score}, AUC {MIN_AUC}")
     print("| beads | true pairs | judged not parallel (shipped / relative only) | smallest true median "
           "| unrelated pairs | judged parallel (shipped / relative only) | largest unrelated median |")
     print("| --- " * 7 + "|")
     for size in args.sizes:
-        rows = reports(bench, encoder, size)
+        rows = reports(bench, encoder, size, weights)
         true = [r for is_true, r in rows if is_true]
         unrelated = [r for is_true, r in rows if not is_true]
         print(f"| {size} | {len(true)} | {sum(not r.parallel for r in true)} / {sum(not relative_only(r) for r in true)} "

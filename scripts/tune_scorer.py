@@ -26,9 +26,16 @@ in the start file.
 2. The fit on all files (coordinate ascent on pooled strict F1; then `attach_drop`,
    what a sentence left unaligned may cost its neighbour to join it, from a grid:
    align.tuning.ATTACH_GRID, unless held).
-3. The calibration of the scores on the fitted weights (a bead's similarity and
-   its neighbours'), over predicted beads of
-   the gold files and the paired beads of their null alignments.
+3. The calibration of the scores on the fitted weights (a bead's similarity, its
+   neighbours' and how weak they are, and whether it sits beside a sentence left
+   unaligned: align.tuning.calibrate), over predicted beads of the gold files and
+   the paired beads of their null alignments. --calibrate-only keeps the start
+   weights and refits only this, e.g. for the default model on the 18 MAC chapters
+   and their deletion set (minutes, no cross-validation):
+       python scripts/tune_scorer.py ../shared/bench/mac-dev ../shared/bench/mac-train \
+           --deletions /tmp/accuracy/mac-del18 --model e5+use --calibrate-only \
+           --start align/weights-e5+use.json -o align/weights-e5+use.json --min-median-score 0.5
+   (the parallel check's floor restated for these scores: docs/experiments.md, stop 30).
 Needs the `tune` extra (scikit-learn). Tune on development data only.
 """
 from __future__ import annotations
@@ -44,8 +51,9 @@ from align.caching import attach_cache
 from align.embedding import DEFAULT_MODEL, load_encoder
 from align.profile import Profile
 from align.weights import WEIGHTS_DIR, Weights
-from align.tuning import (HAND_SET, calibrate, calibration_data, cross_validate, cross_validate_by, fit, neutral_start,
-                          stderr_log, strict_f1, tuning_documents)
+from align.scoring import SCORE_INPUTS
+from align.tuning import (CALIBRATION_INPUTS, HAND_SET, calibrate, calibration_data, cross_validate, cross_validate_by,
+                          fit, neutral_start, stderr_log, strict_f1, tuning_documents)
 
 
 def deletion_record(folder: Path | None) -> dict | None:
@@ -83,6 +91,10 @@ def main() -> int:
     parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation (its figure stays empty)")
     parser.add_argument("--calibrate-only", action="store_true",
                         help="keep the start weights, refit only the score calibration (no CV, no fit)")
+    parser.add_argument("--min-median-score", type=float,
+                        help="restate the parallel check's floor in the new scores' terms (default: the start file's)")
+    parser.add_argument("--calibration-inputs", nargs="+", default=list(CALIBRATION_INPUTS), choices=SCORE_INPUTS,
+                        help=f"what the score reads of each bead (default: {' '.join(CALIBRATION_INPUTS)})")
     args = parser.parse_args()
     benches = [bench_dir(folder) for folder in args.bench] or [bench_dir(None)]
     bench = " and ".join(str(folder) for folder in benches)
@@ -120,7 +132,9 @@ def main() -> int:
         stderr_log(f"cross-validated strict F1 {cv_f1:.4f}")
     weights = start if args.calibrate_only else fit(prepared, start, args.rounds, hold, log=stderr_log)[0]
     in_sample = strict_f1({name: prepared[name] for name in bench_only}, weights)  # on the bench alone
-    weights = weights.replace(calibration=calibrate(*calibration_data(docs, weights)))
+    weights = weights.replace(calibration=calibrate(calibration_data(docs, weights), args.calibration_inputs))
+    if args.min_median_score is not None:
+        weights = weights.replace(min_median_score=args.min_median_score)
     weights.provenance = {
         "name": args.name,
         "data": f"{bench}" + (f" and {args.deletions}" if args.deletions else "") + f" ({len(docs)} files)",
@@ -135,9 +149,10 @@ def main() -> int:
         "held": sorted(hold),  # knobs the fit left as they were; align.bench --cv holds them too
         "kept": sorted(args.keep),  # features held at the start file's value, not at neutral's
         "fitted_from": start.id,
-        "calibration": "logistic fit of 'exactly a gold bead' on similarity and the median similarity of up to "
-                       f"{start.context_beads} paired beads either side, over the predicted beads of the gold "
-                       "files and the paired beads of their null alignments (never right)",
+        "calibration": "logistic fit of 'exactly a gold bead' on " + ", ".join(args.calibration_inputs)
+                       + f" (scoring.score_inputs; context: up to {start.context_beads} paired beads either side), "
+                       "over the predicted beads of the gold files and the paired beads of their null alignments "
+                       "(never right)",
     }
     if args.calibrate_only:  # the same fit, newly calibrated: its provenance stays, the calibration's is added
         weights.provenance = start.provenance | {

@@ -1,0 +1,86 @@
+"""Bead scores (align.scoring.bead_score): what each calibration in a weights file reads, and
+old weights files scoring as they always did."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from align.errors import InputError
+from align.scoring import bead_score, context_similarity, score_inputs
+from align.weights import Weights, shipped_weights
+
+NAN = float("nan")
+MAPPING = {"similarity": 3.0, "context": 5.0, "weak_context": -20.0, "beside_unaligned": -1.5, "offset": -4.0,
+           "weak_context_below": 0.3}
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-np.asarray(x, dtype=float)))
+
+
+def test_a_weights_file_with_three_calibration_numbers_loads_and_scores_as_before(tmp_path):
+    """0.5.0's files: slope, context slope, offset, read as they always were."""
+    data = shipped_weights("weights-e5+use.json").numbers() | {"calibration": [2.442, 5.8539, -3.5468],
+                                                               "provenance": {"name": "old"}}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data), "utf-8")
+    old = Weights.load(path)
+    assert old.calibration == (2.442, 5.8539, -3.5468)
+    old.save(tmp_path / "again.json")
+    assert json.loads((tmp_path / "again.json").read_text())["calibration"] == [2.442, 5.8539, -3.5468]
+    assert Weights.load(tmp_path / "again.json").id == old.id
+    similarity = np.array([0.9, 0.8, NAN, 0.3, 0.85, 0.7])
+    context = context_similarity(similarity, old.context_beads)
+    expected = sigmoid(2.442 * similarity + 5.8539 * context - 3.5468)
+    shapes = [(1, 1), (1, 2), (1, 0), (2, 1), (1, 1), (1, 3)]
+    np.testing.assert_allclose(bead_score(similarity, old), expected)
+    np.testing.assert_allclose(bead_score(similarity, old, shapes), expected)  # the shapes change nothing
+    assert np.isnan(bead_score(similarity, old)[2])
+
+
+def test_a_mapping_calibration_weighs_a_weak_context_and_a_bead_beside_an_unaligned_sentence():
+    weights = shipped_weights("weights-e5+use.json").replace(calibration=MAPPING)
+    # A translation's context: the same similarity scores lower only beside the unaligned sentence.
+    similarity = np.array([0.8, 0.8, NAN, 0.8, 0.8, 0.8])
+    shapes = [(1, 1), (1, 1), (0, 1), (1, 2), (1, 1), (1, 1)]
+    scores = bead_score(similarity, weights, shapes)
+    alone, beside = sigmoid(3.0 * 0.8 + 5.0 * 0.8 - 4.0), sigmoid(3.0 * 0.8 + 5.0 * 0.8 - 1.5 - 4.0)
+    np.testing.assert_allclose(scores[[0, 4, 5]], alone)
+    np.testing.assert_allclose(scores[[1, 3]], beside)
+    assert np.isnan(scores[2])
+    # Unrelated text's context is weak: every 0.1 below 0.3 costs 2 in the log odds.
+    weak = bead_score(np.array([0.1, 0.1, 0.1]), weights, [(1, 1)] * 3)
+    np.testing.assert_allclose(weak, sigmoid(3.0 * 0.1 + 5.0 * 0.1 - 20.0 * 0.2 - 4.0))
+    with pytest.raises(ValueError, match="beside_unaligned"):
+        bead_score(similarity, weights)  # a calibration that reads the shapes needs them
+    plain = weights.replace(calibration={"similarity": 3.0, "context": 5.0, "offset": -4.0})
+    np.testing.assert_allclose(bead_score(similarity, plain), sigmoid(3.0 * similarity + 5.0 * 0.8 - 4.0))
+
+
+def test_score_inputs_of_an_alignment():
+    similarity = np.array([0.9, NAN, 0.1, 0.8, 0.05])
+    inputs = score_inputs(similarity, 1, [(1, 1), (1, 0), (1, 2), (3, 1), (1, 1)], 0.3)
+    assert inputs["beside_unaligned"].tolist() == [1.0, 0.0, 1.0, 0.0, 0.0]
+    np.testing.assert_allclose(inputs["context"], context_similarity(similarity, 1))
+    # contexts 0.1, NaN, 0.85, 0.075, 0.8: how far each falls below 0.3
+    np.testing.assert_allclose(inputs["weak_context"], [0.2, NAN, 0.0, 0.225, 0.0])
+    with pytest.raises(ValueError, match="3 bead shapes for 5"):
+        score_inputs(similarity, 1, [(1, 1)] * 3)
+
+
+def test_a_mapping_calibration_round_trips_through_its_file_and_unknown_inputs_are_refused(tmp_path):
+    weights = shipped_weights("weights-e5+use.json").replace(calibration=MAPPING)
+    path = tmp_path / "new.json"
+    weights.save(path)
+    assert json.loads(path.read_text())["calibration"] == MAPPING
+    loaded = Weights.load(path)
+    assert loaded.calibration == weights.calibration and loaded.id == weights.id
+    assert weights.replace(calibration=MAPPING | {"beside_unaligned": -1.4}).id != weights.id
+    for bad, says in (({"similarity": 3.0, "offset": 1.0, "rhyme": 2.0}, "unknown inputs rhyme"),
+                      ({"similarity": 3.0}, "no offset")):
+        data = json.loads(path.read_text()) | {"calibration": bad}
+        path.write_text(json.dumps(data), "utf-8")
+        with pytest.raises(InputError, match=says):
+            Weights.load(path)
