@@ -28,7 +28,7 @@ import numpy as np
 from align.features import FEATURES, Cells, DictionaryEvidence, SentenceStats
 from align.geometry import CosineTables, cosine_sizes, neighbour_means, window_dots, window_mean
 from align.search import BandTable
-from align.weights import Weights
+from align.weights import SCORE_INPUTS, WEAK_CONTEXT_BELOW, Weights
 
 
 def _prefix(values: np.ndarray) -> np.ndarray:
@@ -167,12 +167,6 @@ def context_similarity(similarity: np.ndarray, beads: int) -> np.ndarray:
         windows[:, beads] = np.nan  # not the bead itself
         out[paired] = np.nanmedian(windows, axis=1)
     return out
-
-
-# What a calibration given as a mapping (Weights.calibration: input name -> coefficient, "offset",
-# and WEAK_CONTEXT_BELOW's value) may read of each paired bead of an alignment (score_inputs).
-SCORE_INPUTS = ("similarity", "context", "weak_context", "beside_unaligned")
-WEAK_CONTEXT_BELOW = "weak_context_below"  # the mapping's entry: where weak_context starts
 
 
 def score_inputs(similarity: np.ndarray, context_beads: int, shapes: list[tuple[int, int]] | None = None,

@@ -28,6 +28,12 @@ def is_paired(kind: str) -> bool:
     return "0" not in kind.split("-")
 
 
+# What a calibration given as a mapping (Weights.calibration: input name -> coefficient, "offset",
+# and WEAK_CONTEXT_BELOW's value) may read of each paired bead of an alignment (scoring.score_inputs).
+SCORE_INPUTS = ("similarity", "context", "weak_context", "beside_unaligned")
+WEAK_CONTEXT_BELOW = "weak_context_below"  # the mapping's entry: where weak_context starts
+
+
 @dataclass
 class Weights:
     features: dict[str, float]          # feature name -> weight (align.features.FEATURES: one for each)
@@ -39,7 +45,7 @@ class Weights:
     neighbours: int                     # k of the margin's k nearest neighbours
     rough_skip: float                   # skip cost of the first pass (a random 1-1 pair costs about 1 there)
     # The score's sigmoid (scoring.bead_score): slope, offset; or slope, context slope, offset; or
-    # input name -> coefficient, with "offset" and the weak context's start (scoring.SCORE_INPUTS).
+    # input name -> coefficient, with "offset" and the weak context's start (SCORE_INPUTS, above).
     calibration: tuple[float, ...] | dict[str, float]
     # Thresholds in the calibration's terms: part of the id, so a refit cannot change their meaning unseen.
     context_beads: int                  # paired beads either side whose median similarity the calibration reads
@@ -90,8 +96,6 @@ class Weights:
         if unknown:
             raise InputError(f"{source}: weights for unknown features {', '.join(unknown)}")
         if isinstance(self.calibration, dict):
-            from align.scoring import SCORE_INPUTS, WEAK_CONTEXT_BELOW
-
             unknown = sorted(set(self.calibration) - set(SCORE_INPUTS) - {"offset", WEAK_CONTEXT_BELOW})
             if unknown or "offset" not in self.calibration:
                 raise InputError(f"{source}: calibration " + (f"reads unknown inputs {', '.join(unknown)}" if unknown
@@ -175,4 +179,4 @@ def shipped_weights(name: str) -> Weights:
     return _SHIPPED[name]
 
 
-__all__ = ["WEIGHTS_DIR", "Weights", "is_paired", "shipped_files", "shipped_weights"]
+__all__ = ["SCORE_INPUTS", "WEAK_CONTEXT_BELOW", "WEIGHTS_DIR", "Weights", "is_paired", "shipped_files", "shipped_weights"]
