@@ -217,8 +217,7 @@ class _Document:
                     values[s][pairs_fixed] = -np.inf
             search.add(values, start, similarities)
         path = search.path()
-        similarity = [search.label(i1, j1) if i1 > i0 and j1 > j0 else float("nan")
-                      for (i0, j0), (i1, j1) in zip(path, path[1:])]
+        similarity = search.path_labels(path)
         if self.params.skip is None:  # as the search without anchors does, never against an anchor's 1-0 / 0-1
             path, similarity = attach_unaligned(path, similarity, context, shapes, self.weights,
                                                 kept_out=(~zh_free, ~en_free))

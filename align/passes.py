@@ -134,7 +134,7 @@ def best_alignment(context: BeadContext, params: AlignParams, weights: Weights) 
     for start, values, similarities in context.values(shapes, weights, params.skip):
         search.add(values, start, similarities)  # the search keeps the winning beads' similarities
     path = search.path()
-    similarity = _similarities(search, path)
+    similarity = search.path_labels(path)
     if params.skip is None:  # a fixed skip cost is the user's say on what is left out
         path, similarity = attach_unaligned(path, similarity, context, shapes, weights)
     return _beads(path, similarity, search.table.band, weights)
@@ -166,11 +166,6 @@ def _halve(vectors: np.ndarray | CentredRows, block: int = 8192) -> np.ndarray:
             out[-1] = rows[-1]
     out /= np.linalg.norm(out, axis=1, keepdims=True).clip(1e-9)
     return out
-
-
-def _similarities(search: PathSearch, path: list[tuple[int, int]]) -> list[float]:
-    """The kept similarity of each bead of the path (NaN for unaligned ones)."""
-    return [search.label(i1, j1) if i1 > i0 and j1 > j0 else float("nan") for (i0, j0), (i1, j1) in zip(path, path[1:])]
 
 
 def _beads(path: list[tuple[int, int]], similarity: list[float], band: Band, weights: Weights) -> Alignment:

@@ -151,6 +151,10 @@ class PathSearch:
     def label(self, i: int, j: int) -> float:
         return float(self.labels[i, j - self.table.left[i]])
 
+    def path_labels(self, path: list[tuple[int, int]]) -> list[float]:
+        """The kept label (similarity) of each bead of a path of nodes; NaN for 1-0 and 0-1 beads."""
+        return [self.label(i1, j1) if i1 > i0 and j1 > j0 else float("nan") for (i0, j0), (i1, j1) in zip(path, path[1:])]
+
     def path(self) -> list[tuple[int, int]]:
         """Nodes (i, j) of the best path, from (0, 0)."""
         band, left = self.table.band, self.table.left
