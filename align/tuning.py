@@ -9,7 +9,11 @@ from the fitted gold's shape counts and one strength, chosen from PRIOR_GRID.
 
 After the ascent, `attach_drop` (align.attaching: how much a sentence the search
 left unaligned may lower its neighbour's similarity and still join it) is chosen
-from ATTACH_GRID by the same F1; nothing attached wins a tie.
+from ATTACH_GRID; nothing attached wins a tie. By default the choice reads the
+training F1. With `attach_by` (a file's group, e.g. its novel) it reads held-out
+F1 instead: the ascent is refitted without each group in turn and judged on it.
+In-sample the ascent has already fitted the skip costs to the very sentences
+that would be attached, so the training F1 chooses too little (stop 30).
 
 `cross_validate` judges the fitting procedure, not one set of weights: for
 each chapter, fit on all the others starting from the same weights, align the
@@ -54,7 +58,7 @@ PRIOR_GRID = (0.1, 0.2, 0.3, 0.4, 0.5)
 OTHER_STEPS = {"size_power": 0.15, "skip_best_match": 0.5, "skip_repeat": 0.5}
 # Largest similarity drops at which a sentence left unaligned joins its neighbour (align.attaching),
 # tried after the ascent; None (attach nothing) first, so that it wins a tie.
-ATTACH_GRID = (None, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+ATTACH_GRID = (None, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 
 
 @dataclass
@@ -113,17 +117,24 @@ def moved(weights: Weights, group: str, key: str | None, delta: float) -> Weight
 
 
 def fit(docs: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold: Iterable[str] = (),
-        log=None) -> tuple[Weights, float]:
+        log=None, attach_by: Callable[[str], str] | None = None) -> tuple[Weights, float]:
     """Coordinate ascent on pooled strict F1 (see the module's doc). With a
     shape prior, the counts are read from these documents' gold only (what a
     fold may see), and the ascent runs from each strength of PRIOR_GRID: the
     best fit wins (the weakest strength on a tie). Then attach_drop is chosen
-    from ATTACH_GRID (_choose_attach), unless `hold` names it."""
+    from ATTACH_GRID, unless `hold` names it: by the training F1, or with
+    `attach_by` (file name -> group) by the F1 held out by group
+    (_choose_attach_held_out). Returns the weights and their training F1."""
     if any(table_settings(d.context.weights) != table_settings(weights) for d in docs.values()):
         raise ValueError("documents prepared with other table settings than the weights to fit")
     hold = tuple(hold)
     if "attach_drop" not in hold:  # the ascent fits the search alone; what is attached is chosen after it
         weights = weights.replace(attach_drop=None)
+        if attach_by is not None:
+            chosen = _choose_attach_held_out(docs, weights, rounds, hold, attach_by, log)
+            fitted, _ = fit(docs, weights, rounds, hold + ("attach_drop",), log)
+            fitted = fitted.replace(attach_drop=chosen)
+            return fitted, strict_f1(docs, fitted)
     if weights.shape_counts is None:
         fitted = _ascend(docs, weights, rounds, hold, log)
     else:
@@ -149,6 +160,34 @@ def _choose_attach(docs: dict[str, TuningDocument], weights: Weights, f1: float,
             log(f"attach_drop {drop}: strict F1 {score:.4f}")
         if score > best[1] + 1e-4:
             best = (candidate, score)
+    return best
+
+
+def _choose_attach_held_out(docs: dict[str, TuningDocument], start: Weights, rounds: int, hold: tuple[str, ...],
+                            attach_by: Callable[[str], str], log=None) -> float | None:
+    """The attach_drop of ATTACH_GRID with the best strict F1 held out by group: for each group
+    of these files, the ascent from `start` fitted on the other groups aligns it with every value;
+    the held-out predictions are pooled per value. None (nothing attached) wins a tie."""
+    groups = sorted({attach_by(name) for name in docs})
+    if len(groups) < 2:
+        raise ValueError(f"attach_drop held out by group needs files of two groups or more, not {groups}")
+    held_out: dict[float | None, dict[str, list]] = {drop: {} for drop in ATTACH_GRID}
+    for left_out in groups:
+        rest = {name: d for name, d in docs.items() if attach_by(name) != left_out}
+        inner, _ = fit(rest, start, rounds, hold + ("attach_drop",))
+        judged = {name: d for name, d in docs.items() if attach_by(name) == left_out}
+        for drop in ATTACH_GRID:
+            held_out[drop] |= predict(judged, inner.replace(attach_drop=drop))
+        if log:
+            log(f"attach_drop: fitted without {left_out}")
+    scores = {drop: evaluate({name: (d.gold, [(z, e) for z, e, _ in held_out[drop][name]]) for name, d in docs.items()}
+                             )["pooled"]["strict_f1"] for drop in ATTACH_GRID}
+    best = None
+    for drop in ATTACH_GRID[1:]:
+        if log:
+            log(f"attach_drop {drop}: held-out strict F1 {scores[drop]:.4f} (none: {scores[None]:.4f})")
+        if scores[drop] > scores[best] + 1e-4:
+            best = drop
     return best
 
 
@@ -205,18 +244,26 @@ def held(weights: Weights) -> tuple[str, ...]:
     return tuple(weights.provenance.get("held", ()))
 
 
+def attach_choice(weights: Weights) -> str:
+    """How the procedure that fitted these weights chose attach_drop: "training" (by its F1 on
+    the files it fitted) or "novel" (held out by novel: fit's attach_by)."""
+    return weights.provenance.get("attach_by", "training")
+
+
 def cross_validate(prepared: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold: Iterable[str] = (),
-                   log=None, processes: int | None = None) -> tuple[dict[str, list], dict[str, Weights]]:
+                   log=None, processes: int | None = None,
+                   attach_by: Callable[[str], str] | None = None) -> tuple[dict[str, list], dict[str, Weights]]:
     """Leave-one-chapter-out on documents from tuning_documents: (held-out predictions
     by file, the weights fitted without each chapter). The folds are fitted side by side
     in `processes` forked processes (default: one per core this process may use), with
     the same results as one after the other (each fold's fit is deterministic); the
-    feature tables are computed first, so the processes share them."""
+    feature tables are computed first, so the processes share them. `attach_by` goes
+    to each fold's fit: attach_drop is then chosen held out by group inside the fold."""
     hold = tuple(hold) + HAND_SET
     chapters = sorted({chapter(name) for name in prepared})
     processes = len(os.sched_getaffinity(0)) if processes is None else processes
     global _FOLDS
-    _FOLDS = (prepared, weights, rounds, hold)
+    _FOLDS = (prepared, weights, rounds, hold, attach_by)
     try:
         if processes > 1 and len(chapters) > 1:
             predict(prepared, weights)  # fills every document's feature tables before the fork
@@ -232,9 +279,9 @@ _FOLDS = None  # what cross_validate's folds read: set before they run (and befo
 
 
 def _fold(left_out: str) -> tuple[str, Weights, float, int, dict[str, list]]:
-    prepared, weights, rounds, hold = _FOLDS
+    prepared, weights, rounds, hold, attach_by = _FOLDS
     rest = {name: d for name, d in prepared.items() if chapter(name) != left_out}
-    fold_weights, f1 = fit(rest, weights, rounds, hold)
+    fold_weights, f1 = fit(rest, weights, rounds, hold, attach_by=attach_by)
     held_out = predict({name: d for name, d in prepared.items() if chapter(name) == left_out}, fold_weights)
     return left_out, fold_weights, f1, len(rest), held_out
 
@@ -250,8 +297,8 @@ def _pooled(folds, log=None) -> tuple[dict[str, list], dict[str, Weights]]:
 
 
 def cross_validate_by(prepared: dict[str, TuningDocument], weights: Weights, group: Callable[[str], str],
-                      rounds: int = 3, hold: Iterable[str] = (), log=None,
-                      processes: int | None = None) -> tuple[dict[str, list], dict[str, Weights]]:
+                      rounds: int = 3, hold: Iterable[str] = (), log=None, processes: int | None = None,
+                      attach_by: Callable[[str], str] | None = None) -> tuple[dict[str, list], dict[str, Weights]]:
     """As cross_validate, but holding out a whole group of chapters at a time: group(chapter)
     names the chapter's group (align.bench.read_novels: its novel), and every version of every
     chapter of the group is left out together. (held-out predictions by file, the weights
@@ -261,7 +308,7 @@ def cross_validate_by(prepared: dict[str, TuningDocument], weights: Weights, gro
     groups = sorted({group(chapter(name)) for name in prepared})
     processes = len(os.sched_getaffinity(0)) if processes is None else processes
     global _GROUP_FOLDS
-    _GROUP_FOLDS = (prepared, weights, rounds, hold, group)
+    _GROUP_FOLDS = (prepared, weights, rounds, hold, group, attach_by)
     try:
         if processes > 1 and len(groups) > 1:
             predict(prepared, weights)  # fills every document's feature tables before the fork
@@ -276,9 +323,9 @@ _GROUP_FOLDS = None  # what cross_validate_by's folds read: set before they run 
 
 
 def _group_fold(left_out: str) -> tuple[str, Weights, float, int, dict[str, list]]:
-    prepared, weights, rounds, hold, group = _GROUP_FOLDS
+    prepared, weights, rounds, hold, group, attach_by = _GROUP_FOLDS
     rest = {name: d for name, d in prepared.items() if group(chapter(name)) != left_out}
-    fold_weights, f1 = fit(rest, weights, rounds, hold)
+    fold_weights, f1 = fit(rest, weights, rounds, hold, attach_by=attach_by)
     held_out = predict({name: d for name, d in prepared.items() if group(chapter(name)) == left_out}, fold_weights)
     return left_out, fold_weights, f1, len(rest), held_out
 
