@@ -9,6 +9,8 @@ align.caching); MAC-Dev then costs its embedding only once.
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,27 @@ def assert_one_line_error(done: subprocess.CompletedProcess, *named: str) -> str
     for name in named:
         assert name in lines[0], lines[0]
     return lines[0]
+
+
+def signal_when(process: subprocess.Popen, ready: Callable[[], bool], sig: int, timeout: float = 300,
+                poll: float = 0.2) -> str:
+    """Send `sig` to a running `process` once ready() holds, and return its stderr when it has ended.
+
+    Waits until ready(), the process ends or `timeout` seconds pass (asking every `poll` seconds);
+    the process must still be running then (else there is nothing to interrupt). It is killed if
+    anything goes wrong.
+    """
+    try:
+        deadline = time.monotonic() + timeout
+        while process.poll() is None and time.monotonic() < deadline and not ready():
+            time.sleep(poll)
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return stderr
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from align.errors import AlignWarning
 from align.reading import InputError, read_document
 from align.segmenting import split_document
 from align.writing import COLUMNS, read_tsv
+from conftest import signal_when
 from mac_corpus import UNRELATED_EN, sample_piece
 
 GOOD = ("zh0--en0", "zh1--en1", "zh2--en2")
@@ -504,15 +504,7 @@ def test_sigterm_writes_a_summary_that_agrees_with_the_records_and_a_rerun_compl
     command = [sys.executable, "-m", "align", "batch", str(manifest), "-o", str(out), "--workers", "1",
                "--input-format", "lines", "--no-progress"]
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    try:
-        deadline = time.monotonic() + 300
-        while not list((out / "pairs").glob("*.tsv")) and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    err = signal_when(process, lambda: bool(list((out / "pairs").glob("*.tsv"))), signal.SIGTERM, poll=0.05)
     assert process.returncode == 143, err
     assert "Traceback" not in err and err.strip().splitlines()[-1] == "zhalign: terminated (SIGTERM)"
     summary = pd.read_csv(out / "summary.tsv", sep="\t", keep_default_na=False)

