@@ -10,12 +10,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import pytest
 
-from mac_corpus import SHARED
+from mac_corpus import SHARED, sample_piece
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -98,6 +98,27 @@ def signal_when(process: subprocess.Popen, ready: Callable[[], bool], sig: int, 
         if process.poll() is None:
             process.kill()
     return stderr
+
+
+def write_manifest(path: Path, pairs: Iterable[Sequence[str | Path]],
+                   columns: Sequence[str] = ("zh_path", "en_path")) -> Path:
+    """A batch manifest at `path` (TSV, as align.batching.read_manifest reads it): the header, a row a pair."""
+    rows = "".join("\t".join(map(str, row)) + "\n" for row in pairs)
+    path.write_text("\t".join(columns) + "\n" + rows, "utf-8")
+    return path
+
+
+def write_sample_pieces(folder: Path, firsts: Sequence[int], count: int = 10) -> list[tuple[Path, Path]]:
+    """Pieces of the sample pair's gold, `count` beads from each of `firsts` (mac_corpus.sample_piece), one
+    sentence a line, as zhK.txt and enK.txt in `folder` (K = 0, 1, ...); their paths, a pair each."""
+    pairs = []
+    for k, first in enumerate(firsts):
+        zh_text, en_text = sample_piece(first, count)
+        zh, en = folder / f"zh{k}.txt", folder / f"en{k}.txt"
+        zh.write_text(zh_text, "utf-8")
+        en.write_text(en_text, "utf-8")
+        pairs.append((zh, en))
+    return pairs
 
 
 @pytest.fixture
