@@ -1,5 +1,6 @@
 """What the tests share: the sample pair, one encoder for the whole session, the
-sample aligned once, and the rule for tests that read ../shared.
+sample aligned once, the rule for tests that read ../shared, the builders of batch
+manifests and sample pieces, and a signal sent to a command line run.
 
 The model is loaded once and every text it embeds is kept for the session, so
 tests that align the same sentences again embed nothing. Set ZHALIGN_CACHE to
