@@ -53,7 +53,7 @@ def share_evidence(zh: DocumentInfo, en: DocumentInfo, profile: Profile | None =
     paired = [b for b in alignment.beads if b.zh and b.en]
     null = null_alignments(alignment, zh_vectors, en_vectors, weights=profile, **evidence).similarity
     return ShareEvidence(paired_similarity(alignment), np.array([len(b.zh) + len(b.en) for b in paired], dtype=int),
-                         len(zh.sentences) + len(en.sentences), null)
+                         len(zh_side) + len(en_side), null)
 
 
 def shares_evidence(pairs: Sequence[tuple[DocumentInfo, DocumentInfo]],

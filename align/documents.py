@@ -2,17 +2,13 @@
 DocumentInfo each, in this process or on a Dask worker with that worker's encoder."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
 from align.cues import numbers_of
-from align.embedding import Encoder, MemberCentring, ModelSpec
+from align.embedding import Encoder, ModelSpec
 from align.errors import InputError
-from align.features import SentenceStats
-from align.marks import sentence_stats
 from align.preparing import Side, prepare_side
 from align.reading import MAX_INPUT_BYTES, Document, read_document
 from align.script import script_profile
@@ -27,27 +23,19 @@ class DocumentInfo:
 
     path: str
     lang: str
-    sentences: list[str] = field(default_factory=list)
-    vectors: np.ndarray | None = None
-    lengths: np.ndarray | None = None  # of each sentence, in the model's tokens (Encoder.lengths)
+    # Its sentences as the aligner reads them (align.preparing.Side; None: skipped, see `error`). The
+    # side's `vectors` are Encoder.encode's, which the candidate stage compares across documents; the
+    # aligner compares its aligned_vectors, made from them when a pair is aligned (for an ensemble,
+    # each member's part centred over this document) so that a collection holds one array a document.
+    side: Side | None = None
     numbers: frozenset[str] = frozenset()
     error: str = ""
-    # `vectors` are Encoder.encode's, which the candidate stage compares across documents; the aligner
-    # compares Encoder.encode_document's, made from them when a pair is aligned (for an ensemble, each
-    # member's part centred over this document) so that a collection holds one array a document.
-    centring: MemberCentring | None = None  # the encoder's (None: a single model, encode's vectors as they are)
     model: ModelSpec | None = None  # that embedded the document (None: made by hand, taken as the default model)
-    stats: SentenceStats | None = None  # lengths and marks (align.preparing; None: made by hand, from lengths alone)
-
-    @property
-    def side(self) -> Side:
-        """The document as the aligner reads it (align.preparing.Side)."""
-        stats = self.stats if self.stats is not None else sentence_stats(self.sentences, self.lengths)
-        return Side(self.sentences, self.vectors, stats, self.centring)
 
     @property
     def length(self) -> float:
-        return float(self.lengths.sum()) if self.lengths is not None else 0.0
+        """The document's length in the model's tokens (Encoder.lengths)."""
+        return float(self.side.stats.length.sum()) if self.side is not None else 0.0
 
 
 def list_documents(source: str | Path, pattern: str = "*") -> list[Path]:
@@ -107,11 +95,9 @@ def read_info(
         except InputError as error:
             info.error = str(error).splitlines()[0]
             return info
-        side = prepare_side(encoder, [s.text for s in sentences], [s.role for s in sentences])
+        info.side = prepare_side(encoder, [s.text for s in sentences], [s.role for s in sentences])
         info.model = encoder.spec
-        info.sentences, info.vectors, info.centring = side.texts, side.vectors, side.centring
-        info.lengths, info.stats = side.stats.length, side.stats
-        info.numbers = numbers_of("\n".join(info.sentences), document.metadata)
+        info.numbers = numbers_of("\n".join(info.side.texts), document.metadata)
         return info
     return info
 

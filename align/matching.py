@@ -42,10 +42,10 @@ def _sentence_rows(docs: Sequence[DocumentInfo]) -> tuple[np.ndarray, np.ndarray
     the last ends (len(docs) + 1 bounds). Centred on the collection's mean sentence vector of that
     language when it has three or more documents: what all its sentences share (e5's large common
     direction) does not count; with fewer, that mean is mostly those documents' own content."""
-    vectors = np.concatenate([d.vectors for d in docs]).astype(np.float32, copy=False)
+    vectors = np.concatenate([d.side.vectors for d in docs]).astype(np.float32, copy=False)
     if len(docs) >= 3:
         vectors = centred(vectors, min_rows=1)
-    return vectors, np.cumsum([0] + [len(d.vectors) for d in docs])
+    return vectors, np.cumsum([0] + [len(d.side.vectors) for d in docs])
 
 
 def _blocks(bounds: np.ndarray, budget: int) -> list[tuple[int, int]]:

@@ -1,5 +1,6 @@
 """What the tests share: the sample pair, one encoder for the whole session, the
-sample aligned once, and the rule for tests that read ../shared.
+sample aligned once, the rule for tests that read ../shared, the builders of batch
+manifests and sample pieces, and a signal sent to a command line run.
 
 The model is loaded once and every text it embeds is kept for the session, so
 tests that align the same sentences again embed nothing. Set ZHALIGN_CACHE to
@@ -9,11 +10,13 @@ align.caching); MAC-Dev then costs its embedding only once.
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import pytest
 
-from mac_corpus import SHARED
+from mac_corpus import SHARED, sample_piece
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -75,6 +78,48 @@ def assert_one_line_error(done: subprocess.CompletedProcess, *named: str) -> str
     for name in named:
         assert name in lines[0], lines[0]
     return lines[0]
+
+
+def signal_when(process: subprocess.Popen, ready: Callable[[], bool], sig: int, timeout: float = 300,
+                poll: float = 0.2) -> str:
+    """Send `sig` to a running `process` once ready() holds, and return its stderr when it has ended.
+
+    Waits until ready(), the process ends or `timeout` seconds pass (asking every `poll` seconds);
+    the process must still be running then (else there is nothing to interrupt). It is killed if
+    anything goes wrong.
+    """
+    try:
+        deadline = time.monotonic() + timeout
+        while process.poll() is None and time.monotonic() < deadline and not ready():
+            time.sleep(poll)
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return stderr
+
+
+def write_manifest(path: Path, pairs: Iterable[Sequence[str | Path]],
+                   columns: Sequence[str] = ("zh_path", "en_path")) -> Path:
+    """A batch manifest at `path` (TSV, as align.batching.read_manifest reads it): the header, a row a pair."""
+    rows = "".join("\t".join(map(str, row)) + "\n" for row in pairs)
+    path.write_text("\t".join(columns) + "\n" + rows, "utf-8")
+    return path
+
+
+def write_sample_pieces(folder: Path, firsts: Sequence[int], count: int = 10) -> list[tuple[Path, Path]]:
+    """Pieces of the sample pair's gold, `count` beads from each of `firsts` (mac_corpus.sample_piece), one
+    sentence a line, as zhK.txt and enK.txt in `folder` (K = 0, 1, ...); their paths, a pair each."""
+    pairs = []
+    for k, first in enumerate(firsts):
+        zh_text, en_text = sample_piece(first, count)
+        zh, en = folder / f"zh{k}.txt", folder / f"en{k}.txt"
+        zh.write_text(zh_text, "utf-8")
+        en.write_text(en_text, "utf-8")
+        pairs.append((zh, en))
+    return pairs
 
 
 @pytest.fixture

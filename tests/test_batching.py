@@ -5,7 +5,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -19,7 +18,8 @@ from align.errors import AlignWarning
 from align.reading import InputError, read_document
 from align.segmenting import split_document
 from align.writing import COLUMNS, read_tsv
-from mac_corpus import UNRELATED_EN, sample_piece
+from conftest import signal_when, write_manifest, write_sample_pieces
+from mac_corpus import UNRELATED_EN
 
 GOOD = ("zh0--en0", "zh1--en1", "zh2--en2")
 
@@ -29,18 +29,11 @@ def corpus(tmp_path_factory):
     """Three small parallel pairs (ten gold beads each of the sample, on innovation, the vaccine and farming),
     an empty file and a binary one, in a manifest with relative paths."""
     folder = tmp_path_factory.mktemp("corpus")
-    rows = []
-    for k, first in enumerate((10, 30, 50)):
-        zh_text, en_text = sample_piece(first, 10)
-        (folder / f"zh{k}.txt").write_text(zh_text, "utf-8")
-        (folder / f"en{k}.txt").write_text(en_text, "utf-8")
-        rows.append(f"zh{k}.txt\ten{k}.txt\t0.9")
+    rows = [(zh.name, en.name, 0.9) for zh, en in write_sample_pieces(folder, (10, 30, 50))]
     (folder / "empty.txt").write_text("", "utf-8")
     (folder / "binary.txt").write_bytes(bytes(range(256)) * 20)
-    rows += ["empty.txt\ten0.txt\t0.5", "binary.txt\ten1.txt\t0.5"]
-    manifest = folder / "manifest.tsv"
-    manifest.write_text("zh_path\ten_path\tscore\n" + "\n".join(rows) + "\n", "utf-8")
-    return manifest
+    rows += [("empty.txt", "en0.txt", 0.5), ("binary.txt", "en1.txt", 0.5)]
+    return write_manifest(folder / "manifest.tsv", rows, ("zh_path", "en_path", "score"))
 
 
 @pytest.fixture(scope="module")
@@ -209,11 +202,9 @@ def small_corpus(corpus, tmp_path):
     for name in ("zh0.txt", "en0.txt"):
         shutil.copy(corpus.parent / name, folder / name)
     shutil.copy(UNRELATED_EN, folder / "en1.txt")
-    rows = ["zh0.txt\ten0.txt", "../corpus2/zh0.txt\ten0.txt", f"{folder / 'zh0.txt'}\t{folder}/./en0.txt",
-            "zh0.txt\ten1.txt"]
-    manifest = folder / "manifest.tsv"
-    manifest.write_text("zh_path\ten_path\n" + "\n".join(rows) + "\n", "utf-8")
-    return manifest
+    rows = [("zh0.txt", "en0.txt"), ("../corpus2/zh0.txt", "en0.txt"), (folder / "zh0.txt", f"{folder}/./en0.txt"),
+            ("zh0.txt", "en1.txt")]
+    return write_manifest(folder / "manifest.tsv", rows)
 
 
 def test_manifest_paths_are_resolved_and_repeats_warned(small_corpus):
@@ -346,10 +337,8 @@ def write_small_pairs(folder: Path, count: int) -> Path:
     for k in range(count):
         (folder / f"zh{k}.txt").write_text("\n".join(zh[25 * k:25 * k + 25]) + "\n", "utf-8")
         (folder / f"en{k}.txt").write_text("\n".join(en[27 * k:27 * k + 27]) + "\n", "utf-8")
-        rows.append(f"zh{k}.txt\ten{k}.txt\n")
-    manifest = folder / "manifest.tsv"
-    manifest.write_text("zh_path\ten_path\n" + "".join(rows), "utf-8")
-    return manifest
+        rows.append((f"zh{k}.txt", f"en{k}.txt"))
+    return write_manifest(folder / "manifest.tsv", rows)
 
 
 def pair_file_matches_record(out: Path, pair: str) -> bool:
@@ -504,15 +493,7 @@ def test_sigterm_writes_a_summary_that_agrees_with_the_records_and_a_rerun_compl
     command = [sys.executable, "-m", "align", "batch", str(manifest), "-o", str(out), "--workers", "1",
                "--input-format", "lines", "--no-progress"]
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    try:
-        deadline = time.monotonic() + 300
-        while not list((out / "pairs").glob("*.tsv")) and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    err = signal_when(process, lambda: bool(list((out / "pairs").glob("*.tsv"))), signal.SIGTERM, poll=0.05)
     assert process.returncode == 143, err
     assert "Traceback" not in err and err.strip().splitlines()[-1] == "zhalign: terminated (SIGTERM)"
     summary = pd.read_csv(out / "summary.tsv", sep="\t", keep_default_na=False)

