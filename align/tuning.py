@@ -117,23 +117,27 @@ def moved(weights: Weights, group: str, key: str | None, delta: float) -> Weight
 
 
 def fit(docs: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold: Iterable[str] = (),
-        log=None, attach_by: Callable[[str], str] | None = None) -> tuple[Weights, float]:
+        log=None, attach_by: Callable[[str], str] | None = None,
+        ascents: dict[frozenset[str], tuple[Weights, float]] | None = None) -> tuple[Weights, float]:
     """Coordinate ascent on pooled strict F1 (see the module's doc). With a
     shape prior, the counts are read from these documents' gold only (what a
     fold may see), and the ascent runs from each strength of PRIOR_GRID: the
     best fit wins (the weakest strength on a tie). Then attach_drop is chosen
     from ATTACH_GRID, unless `hold` names it: by the training F1, or with
     `attach_by` (file name -> group) by the F1 held out by group
-    (_choose_attach_held_out). Returns the weights and their training F1."""
+    (_choose_attach_held_out). Returns the weights and their training F1.
+    `ascents`: the ascents already run from these weights with these rounds and
+    holds (attach_drop held at None), by the names of the files fitted on; read
+    and filled, so that fits on the same files run once (cross_validate_by)."""
     if any(table_settings(d.context.weights) != table_settings(weights) for d in docs.values()):
         raise ValueError("documents prepared with other table settings than the weights to fit")
     hold = tuple(hold)
     if "attach_drop" not in hold:  # the ascent fits the search alone; what is attached is chosen after it
         weights = weights.replace(attach_drop=None)
         if attach_by is not None:
-            chosen = _choose_attach_held_out(docs, weights, rounds, hold, attach_by, log)
-            fitted, _ = fit(docs, weights, rounds, hold + ("attach_drop",), log)
-            fitted = fitted.replace(attach_drop=chosen)
+            ascents = {} if ascents is None else ascents
+            chosen = _choose_attach_held_out(docs, weights, rounds, hold, attach_by, ascents, log)
+            fitted = _ascent(docs, weights, rounds, hold, ascents, log)[0].replace(attach_drop=chosen)
             return fitted, strict_f1(docs, fitted)
     if weights.shape_counts is None:
         fitted = _ascend(docs, weights, rounds, hold, log)
@@ -146,6 +150,15 @@ def fit(docs: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold
             fits.append(_ascend(docs, weights.with_shape_prior(strength, counts), rounds, hold, log))
         fitted = max(fits, key=lambda fitted: fitted[1])
     return fitted if "attach_drop" in hold else _choose_attach(docs, *fitted, log)
+
+
+def _ascent(docs: dict[str, TuningDocument], weights: Weights, rounds: int, hold: tuple[str, ...],
+            ascents: dict[frozenset[str], tuple[Weights, float]], log=None) -> tuple[Weights, float]:
+    """fit with nothing attached (attach_drop held at None), run once for each set of files."""
+    key = frozenset(docs)
+    if key not in ascents:
+        ascents[key] = fit(docs, weights.replace(attach_drop=None), rounds, hold + ("attach_drop",), log)
+    return ascents[key]
 
 
 def _choose_attach(docs: dict[str, TuningDocument], weights: Weights, f1: float, log=None) -> tuple[Weights, float]:
@@ -164,7 +177,8 @@ def _choose_attach(docs: dict[str, TuningDocument], weights: Weights, f1: float,
 
 
 def _choose_attach_held_out(docs: dict[str, TuningDocument], start: Weights, rounds: int, hold: tuple[str, ...],
-                            attach_by: Callable[[str], str], log=None) -> float | None:
+                            attach_by: Callable[[str], str], ascents: dict[frozenset[str], tuple[Weights, float]],
+                            log=None) -> float | None:
     """The attach_drop of ATTACH_GRID with the best strict F1 held out by group: for each group
     of these files, the ascent from `start` fitted on the other groups aligns it with every value;
     the held-out predictions are pooled per value. None (nothing attached) wins a tie."""
@@ -174,7 +188,7 @@ def _choose_attach_held_out(docs: dict[str, TuningDocument], start: Weights, rou
     held_out: dict[float | None, dict[str, list]] = {drop: {} for drop in ATTACH_GRID}
     for left_out in groups:
         rest = {name: d for name, d in docs.items() if attach_by(name) != left_out}
-        inner, _ = fit(rest, start, rounds, hold + ("attach_drop",))
+        inner, _ = _ascent(rest, start, rounds, hold, ascents)
         judged = {name: d for name, d in docs.items() if attach_by(name) == left_out}
         for drop in ATTACH_GRID:
             held_out[drop] |= predict(judged, inner.replace(attach_drop=drop))
@@ -298,17 +312,33 @@ def _pooled(folds, log=None) -> tuple[dict[str, list], dict[str, Weights]]:
 
 def cross_validate_by(prepared: dict[str, TuningDocument], weights: Weights, group: Callable[[str], str],
                       rounds: int = 3, hold: Iterable[str] = (), log=None, processes: int | None = None,
-                      attach_by: Callable[[str], str] | None = None) -> tuple[dict[str, list], dict[str, Weights]]:
+                      attach_by: Callable[[str], str] | None = None,
+                      ascents: dict[frozenset[str], tuple[Weights, float]] | None = None
+                      ) -> tuple[dict[str, list], dict[str, Weights]]:
     """As cross_validate, but holding out a whole group of chapters at a time: group(chapter)
     names the chapter's group (align.bench.read_novels: its novel), and every version of every
     chapter of the group is left out together. (held-out predictions by file, the weights
     fitted without each group). A new book is a novel the fit never saw; leaving out one
-    chapter of it still lets the fit see the novel's other chapters."""
+    chapter of it still lets the fit see the novel's other chapters.
+    With `attach_by`, each fold chooses attach_drop held out by that grouping inside its
+    training files (fit). Its ascents, on every fold's files and on those less each inner
+    group, are run first, side by side and each once (with the same grouping, a fit on four
+    novels serves two folds), into `ascents` (fit's), which a final fit on all files can reuse."""
     hold = tuple(hold) + HAND_SET
     groups = sorted({group(chapter(name)) for name in prepared})
     processes = len(os.sched_getaffinity(0)) if processes is None else processes
+    ascents = {} if ascents is None else ascents
+    if attach_by is not None:
+        needed = []
+        for left_out in groups:
+            rest = [name for name in prepared if group(chapter(name)) != left_out]
+            needed.append(frozenset(rest))
+            needed += [frozenset(name for name in rest if attach_by(name) != inner)
+                       for inner in sorted({attach_by(name) for name in rest})]
+        run_ascents(prepared, weights, rounds, hold, needed, ascents, log, processes)
+        processes = 1  # what is left of each fold is its predictions
     global _GROUP_FOLDS
-    _GROUP_FOLDS = (prepared, weights, rounds, hold, group, attach_by)
+    _GROUP_FOLDS = (prepared, weights, rounds, hold, group, attach_by, ascents)
     try:
         if processes > 1 and len(groups) > 1:
             predict(prepared, weights)  # fills every document's feature tables before the fork
@@ -323,11 +353,44 @@ _GROUP_FOLDS = None  # what cross_validate_by's folds read: set before they run 
 
 
 def _group_fold(left_out: str) -> tuple[str, Weights, float, int, dict[str, list]]:
-    prepared, weights, rounds, hold, group, attach_by = _GROUP_FOLDS
+    prepared, weights, rounds, hold, group, attach_by, ascents = _GROUP_FOLDS
     rest = {name: d for name, d in prepared.items() if group(chapter(name)) != left_out}
-    fold_weights, f1 = fit(rest, weights, rounds, hold, attach_by=attach_by)
+    fold_weights, f1 = fit(rest, weights, rounds, hold, attach_by=attach_by, ascents=ascents)
     held_out = predict({name: d for name, d in prepared.items() if group(chapter(name)) == left_out}, fold_weights)
     return left_out, fold_weights, f1, len(rest), held_out
+
+
+def run_ascents(prepared: dict[str, TuningDocument], weights: Weights, rounds: int, hold: Iterable[str],
+                file_sets: Iterable[frozenset[str]], ascents: dict[frozenset[str], tuple[Weights, float]],
+                log=None, processes: int | None = None) -> None:
+    """Fill `ascents` (fit's) with the ascent from `weights` (nothing attached) on each set of
+    files not yet in it, in `processes` forked processes side by side (default: one per core)."""
+    todo = [files for files in dict.fromkeys(file_sets) if files not in ascents]
+    processes = len(os.sched_getaffinity(0)) if processes is None else processes
+    global _ASCENTS
+    _ASCENTS = (prepared, weights.replace(attach_drop=None), rounds, tuple(hold) + ("attach_drop",))
+    try:
+        if processes > 1 and len(todo) > 1:
+            predict(prepared, weights)  # fills every document's feature tables before the fork
+            with multiprocessing.get_context("fork").Pool(min(processes, len(todo))) as pool:
+                done = pool.imap(_ascent_on, todo)
+                for count, (files, result) in enumerate(zip(todo, done), 1):
+                    ascents[files] = result
+                    if log:
+                        log(f"ascent {count} of {len(todo)}: {len(files)} files, strict F1 {result[1]:.4f}")
+        else:
+            for files in todo:
+                ascents[files] = _ascent_on(files)
+    finally:
+        _ASCENTS = None
+
+
+_ASCENTS = None  # what run_ascents's processes read: set before they run (and before a fork)
+
+
+def _ascent_on(files: frozenset[str]) -> tuple[Weights, float]:
+    prepared, weights, rounds, hold = _ASCENTS
+    return fit({name: d for name, d in prepared.items() if name in files}, weights, rounds, hold)
 
 
 @dataclass

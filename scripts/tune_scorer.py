@@ -121,14 +121,16 @@ def main() -> int:
     cv_f1 = start.provenance.get("cv_strict_f1") if args.calibrate_only else None
     cv_deletions = start.provenance.get("cv_deletions") if args.calibrate_only else None
     prepared = tuning_documents(docs, start)  # once: the CV's neutral start has the same table settings
+    ascents = {}  # the ascents run on each set of files, from `start`: the CV's serve the final fit's choice
     if not (args.no_cv or args.calibrate_only):
         # The fitting procedure is judged from a neutral start, as align.bench --cv does.
+        cv_start = neutral_start(start, args.keep)
+        cv_ascents = ascents if cv_start.numbers() == start.numbers() else {}
         if args.cv == "novel":
-            held_out, _ = cross_validate_by(prepared, neutral_start(start, args.keep), novel_of(read_novels(benches)),
-                                            args.rounds, hold, log=stderr_log, attach_by=attach_by)
+            held_out, _ = cross_validate_by(prepared, cv_start, novel_of(read_novels(benches)), args.rounds, hold,
+                                            log=stderr_log, attach_by=attach_by, ascents=cv_ascents)
         else:
-            held_out, _ = cross_validate(prepared, neutral_start(start, args.keep), args.rounds, hold, log=stderr_log,
-                                         attach_by=attach_by)
+            held_out, _ = cross_validate(prepared, cv_start, args.rounds, hold, log=stderr_log, attach_by=attach_by)
         cv = scores_of({n: docs[n] for n in bench_only}, {n: held_out[n] for n in bench_only})
         cv_f1 = round(cv["pooled"]["strict_f1"], 4)
         if args.deletions:
@@ -137,7 +139,7 @@ def main() -> int:
             cv_deletions = {"precision": round(found["precision"], 4), "recall": round(found["recall"], 4)}
         stderr_log(f"cross-validated strict F1 {cv_f1:.4f}")
     weights = start if args.calibrate_only else fit(prepared, start, args.rounds, hold, log=stderr_log,
-                                                            attach_by=attach_by)[0]
+                                                            attach_by=attach_by, ascents=ascents)[0]
     in_sample = strict_f1({name: prepared[name] for name in bench_only}, weights)  # on the bench alone
     weights = weights.replace(calibration=calibrate(calibration_data(docs, weights), args.calibration_inputs))
     if args.min_median_score is not None:
