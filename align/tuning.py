@@ -118,7 +118,8 @@ def moved(weights: Weights, group: str, key: str | None, delta: float) -> Weight
 
 def fit(docs: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold: Iterable[str] = (),
         log=None, attach_by: Callable[[str], str] | None = None,
-        ascents: dict[frozenset[str], tuple[Weights, float]] | None = None) -> tuple[Weights, float]:
+        ascents: dict[frozenset[str], tuple[Weights, float]] | None = None,
+        processes: int | None = None) -> tuple[Weights, float]:
     """Coordinate ascent on pooled strict F1 (see the module's doc). With a
     shape prior, the counts are read from these documents' gold only (what a
     fold may see), and the ascent runs from each strength of PRIOR_GRID: the
@@ -128,7 +129,8 @@ def fit(docs: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold
     (_choose_attach_held_out). Returns the weights and their training F1.
     `ascents`: the ascents already run from these weights with these rounds and
     holds (attach_drop held at None), by the names of the files fitted on; read
-    and filled, so that fits on the same files run once (cross_validate_by)."""
+    and filled, so that fits on the same files run once (cross_validate_by); the held-out
+    choice's ascents run in `processes` processes side by side (run_ascents)."""
     if any(table_settings(d.context.weights) != table_settings(weights) for d in docs.values()):
         raise ValueError("documents prepared with other table settings than the weights to fit")
     hold = tuple(hold)
@@ -136,6 +138,12 @@ def fit(docs: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold
         weights = weights.replace(attach_drop=None)
         if attach_by is not None:
             ascents = {} if ascents is None else ascents
+            groups = sorted({attach_by(name) for name in docs})
+            if len(groups) < 2:
+                raise ValueError(f"attach_drop held out by group needs files of two groups or more, not {groups}")
+            run_ascents(docs, weights, rounds, hold, [frozenset(docs)] + [
+                frozenset(name for name in docs if attach_by(name) != left_out) for left_out in groups], ascents, log,
+                        processes)
             chosen = _choose_attach_held_out(docs, weights, rounds, hold, attach_by, ascents, log)
             fitted = _ascent(docs, weights, rounds, hold, ascents, log)[0].replace(attach_drop=chosen)
             return fitted, strict_f1(docs, fitted)
@@ -183,8 +191,6 @@ def _choose_attach_held_out(docs: dict[str, TuningDocument], start: Weights, rou
     of these files, the ascent from `start` fitted on the other groups aligns it with every value;
     the held-out predictions are pooled per value. None (nothing attached) wins a tie."""
     groups = sorted({attach_by(name) for name in docs})
-    if len(groups) < 2:
-        raise ValueError(f"attach_drop held out by group needs files of two groups or more, not {groups}")
     held_out: dict[float | None, dict[str, list]] = {drop: {} for drop in ATTACH_GRID}
     for left_out in groups:
         rest = {name: d for name, d in docs.items() if attach_by(name) != left_out}
@@ -364,9 +370,12 @@ def run_ascents(prepared: dict[str, TuningDocument], weights: Weights, rounds: i
                 file_sets: Iterable[frozenset[str]], ascents: dict[frozenset[str], tuple[Weights, float]],
                 log=None, processes: int | None = None) -> None:
     """Fill `ascents` (fit's) with the ascent from `weights` (nothing attached) on each set of
-    files not yet in it, in `processes` forked processes side by side (default: one per core)."""
+    files not yet in it, in `processes` forked processes side by side (default: one per core;
+    one inside a pool's process, which may not fork)."""
     todo = [files for files in dict.fromkeys(file_sets) if files not in ascents]
     processes = len(os.sched_getaffinity(0)) if processes is None else processes
+    if multiprocessing.current_process().daemon:  # inside a fold of cross_validate's pool: no pool of its own
+        processes = 1
     global _ASCENTS
     _ASCENTS = (prepared, weights.replace(attach_drop=None), rounds, tuple(hold) + ("attach_drop",))
     try:
