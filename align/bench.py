@@ -124,14 +124,6 @@ def novel_of(novels: dict[str, str]):
     return lambda name: novels[chapter(name)]
 
 
-def attach_grouping(weights: Weights, benches: list[Path], novels: dict[str, str] | None = None):
-    """What a --cv fold's fit chooses attach_drop by, as the weights' own fit chose it
-    (tuning.attach_choice): None for the training F1, or a file's novel (held out by novel)."""
-    from align.tuning import attach_choice
-
-    return novel_of(novels or read_novels(benches)) if attach_choice(weights) == "novel" else None
-
-
 def load_deletion_set(folder: Path, encoder: Encoder) -> dict[str, BenchDocument]:
     """The deletion set's files (scripts/make_deletions.py), named DELETIONS/NNN so that
     they sit beside the bench's own NNN and tuning.chapter holds them out with them."""
@@ -264,13 +256,12 @@ def run_bench(bench: Path | list[Path], model: str = DEFAULT_MODEL, out: Path | 
         # the features it kept at their start value keep it.
         neutral = neutral_start(weights, kept(weights))
         prepared = tuning_documents(docs | deletion_docs, neutral)
-        attach_by = attach_grouping(weights, benches, novels)
         if novels is not None:
             fold_of = novel_of(novels)
-            held_out, fitted = cross_validate_by(prepared, neutral, fold_of, hold=held(weights), attach_by=attach_by)
+            held_out, fitted = cross_validate_by(prepared, neutral, fold_of, hold=held(weights))
         else:
             fold_of = chapter
-            held_out, fitted = cross_validate(prepared, neutral, hold=held(weights), attach_by=attach_by)
+            held_out, fitted = cross_validate(prepared, neutral, hold=held(weights))
         result["cv_by"] = "novel" if novels is not None else "chapter"
         result["cv_scores"] = scores_of(docs, {name: held_out[name] for name in docs})
         if deletion_docs:

@@ -9,11 +9,7 @@ from the fitted gold's shape counts and one strength, chosen from PRIOR_GRID.
 
 After the ascent, `attach_drop` (align.attaching: how much a sentence the search
 left unaligned may lower its neighbour's similarity and still join it) is chosen
-from ATTACH_GRID; nothing attached wins a tie. By default the choice reads the
-training F1. With `attach_by` (a file's group, e.g. its novel) it reads held-out
-F1 instead: the ascent is refitted without each group in turn and judged on it.
-In-sample the ascent has already fitted the skip costs to the very sentences
-that would be attached, so the training F1 chooses too little (stop 30).
+from ATTACH_GRID by the same F1; nothing attached wins a tie.
 
 `cross_validate` judges the fitting procedure, not one set of weights: for
 each chapter, fit on all the others starting from the same weights, align the
@@ -58,7 +54,7 @@ PRIOR_GRID = (0.1, 0.2, 0.3, 0.4, 0.5)
 OTHER_STEPS = {"size_power": 0.15, "skip_best_match": 0.5, "skip_repeat": 0.5}
 # Largest similarity drops at which a sentence left unaligned joins its neighbour (align.attaching),
 # tried after the ascent; None (attach nothing) first, so that it wins a tie.
-ATTACH_GRID = (None, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+ATTACH_GRID = (None, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 
 
 @dataclass
@@ -117,36 +113,17 @@ def moved(weights: Weights, group: str, key: str | None, delta: float) -> Weight
 
 
 def fit(docs: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold: Iterable[str] = (),
-        log=None, attach_by: Callable[[str], str] | None = None,
-        ascents: dict[frozenset[str], tuple[Weights, float]] | None = None,
-        processes: int | None = None) -> tuple[Weights, float]:
+        log=None) -> tuple[Weights, float]:
     """Coordinate ascent on pooled strict F1 (see the module's doc). With a
     shape prior, the counts are read from these documents' gold only (what a
     fold may see), and the ascent runs from each strength of PRIOR_GRID: the
     best fit wins (the weakest strength on a tie). Then attach_drop is chosen
-    from ATTACH_GRID, unless `hold` names it: by the training F1, or with
-    `attach_by` (file name -> group) by the F1 held out by group
-    (_choose_attach_held_out). Returns the weights and their training F1.
-    `ascents`: the ascents already run from these weights with these rounds and
-    holds (attach_drop held at None), by the names of the files fitted on; read
-    and filled, so that fits on the same files run once (cross_validate_by); the held-out
-    choice's ascents run in `processes` processes side by side (run_ascents)."""
+    from ATTACH_GRID (_choose_attach), unless `hold` names it."""
     if any(table_settings(d.context.weights) != table_settings(weights) for d in docs.values()):
         raise ValueError("documents prepared with other table settings than the weights to fit")
     hold = tuple(hold)
     if "attach_drop" not in hold:  # the ascent fits the search alone; what is attached is chosen after it
         weights = weights.replace(attach_drop=None)
-        if attach_by is not None:
-            ascents = {} if ascents is None else ascents
-            groups = sorted({attach_by(name) for name in docs})
-            if len(groups) < 2:
-                raise ValueError(f"attach_drop held out by group needs files of two groups or more, not {groups}")
-            run_ascents(docs, weights, rounds, hold, [frozenset(docs)] + [
-                frozenset(name for name in docs if attach_by(name) != left_out) for left_out in groups], ascents, log,
-                        processes)
-            chosen = _choose_attach_held_out(docs, weights, rounds, hold, attach_by, ascents, log)
-            fitted = _ascent(docs, weights, rounds, hold, ascents, log)[0].replace(attach_drop=chosen)
-            return fitted, strict_f1(docs, fitted)
     if weights.shape_counts is None:
         fitted = _ascend(docs, weights, rounds, hold, log)
     else:
@@ -158,15 +135,6 @@ def fit(docs: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold
             fits.append(_ascend(docs, weights.with_shape_prior(strength, counts), rounds, hold, log))
         fitted = max(fits, key=lambda fitted: fitted[1])
     return fitted if "attach_drop" in hold else _choose_attach(docs, *fitted, log)
-
-
-def _ascent(docs: dict[str, TuningDocument], weights: Weights, rounds: int, hold: tuple[str, ...],
-            ascents: dict[frozenset[str], tuple[Weights, float]], log=None) -> tuple[Weights, float]:
-    """fit with nothing attached (attach_drop held at None), run once for each set of files."""
-    key = frozenset(docs)
-    if key not in ascents:
-        ascents[key] = fit(docs, weights.replace(attach_drop=None), rounds, hold + ("attach_drop",), log)
-    return ascents[key]
 
 
 def _choose_attach(docs: dict[str, TuningDocument], weights: Weights, f1: float, log=None) -> tuple[Weights, float]:
@@ -181,33 +149,6 @@ def _choose_attach(docs: dict[str, TuningDocument], weights: Weights, f1: float,
             log(f"attach_drop {drop}: strict F1 {score:.4f}")
         if score > best[1] + 1e-4:
             best = (candidate, score)
-    return best
-
-
-def _choose_attach_held_out(docs: dict[str, TuningDocument], start: Weights, rounds: int, hold: tuple[str, ...],
-                            attach_by: Callable[[str], str], ascents: dict[frozenset[str], tuple[Weights, float]],
-                            log=None) -> float | None:
-    """The attach_drop of ATTACH_GRID with the best strict F1 held out by group: for each group
-    of these files, the ascent from `start` fitted on the other groups aligns it with every value;
-    the held-out predictions are pooled per value. None (nothing attached) wins a tie."""
-    groups = sorted({attach_by(name) for name in docs})
-    held_out: dict[float | None, dict[str, list]] = {drop: {} for drop in ATTACH_GRID}
-    for left_out in groups:
-        rest = {name: d for name, d in docs.items() if attach_by(name) != left_out}
-        inner, _ = _ascent(rest, start, rounds, hold, ascents)
-        judged = {name: d for name, d in docs.items() if attach_by(name) == left_out}
-        for drop in ATTACH_GRID:
-            held_out[drop] |= predict(judged, inner.replace(attach_drop=drop))
-        if log:
-            log(f"attach_drop: fitted without {left_out}")
-    scores = {drop: evaluate({name: (d.gold, [(z, e) for z, e, _ in held_out[drop][name]]) for name, d in docs.items()}
-                             )["pooled"]["strict_f1"] for drop in ATTACH_GRID}
-    best = None
-    for drop in ATTACH_GRID[1:]:
-        if log:
-            log(f"attach_drop {drop}: held-out strict F1 {scores[drop]:.4f} (none: {scores[None]:.4f})")
-        if scores[drop] > scores[best] + 1e-4:
-            best = drop
     return best
 
 
@@ -264,26 +205,18 @@ def held(weights: Weights) -> tuple[str, ...]:
     return tuple(weights.provenance.get("held", ()))
 
 
-def attach_choice(weights: Weights) -> str:
-    """How the procedure that fitted these weights chose attach_drop: "training" (by its F1 on
-    the files it fitted) or "novel" (held out by novel: fit's attach_by)."""
-    return weights.provenance.get("attach_by", "training")
-
-
 def cross_validate(prepared: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold: Iterable[str] = (),
-                   log=None, processes: int | None = None,
-                   attach_by: Callable[[str], str] | None = None) -> tuple[dict[str, list], dict[str, Weights]]:
+                   log=None, processes: int | None = None) -> tuple[dict[str, list], dict[str, Weights]]:
     """Leave-one-chapter-out on documents from tuning_documents: (held-out predictions
     by file, the weights fitted without each chapter). The folds are fitted side by side
     in `processes` forked processes (default: one per core this process may use), with
     the same results as one after the other (each fold's fit is deterministic); the
-    feature tables are computed first, so the processes share them. `attach_by` goes
-    to each fold's fit: attach_drop is then chosen held out by group inside the fold."""
+    feature tables are computed first, so the processes share them."""
     hold = tuple(hold) + HAND_SET
     chapters = sorted({chapter(name) for name in prepared})
     processes = len(os.sched_getaffinity(0)) if processes is None else processes
     global _FOLDS
-    _FOLDS = (prepared, weights, rounds, hold, attach_by)
+    _FOLDS = (prepared, weights, rounds, hold)
     try:
         if processes > 1 and len(chapters) > 1:
             predict(prepared, weights)  # fills every document's feature tables before the fork
@@ -299,9 +232,9 @@ _FOLDS = None  # what cross_validate's folds read: set before they run (and befo
 
 
 def _fold(left_out: str) -> tuple[str, Weights, float, int, dict[str, list]]:
-    prepared, weights, rounds, hold, attach_by = _FOLDS
+    prepared, weights, rounds, hold = _FOLDS
     rest = {name: d for name, d in prepared.items() if chapter(name) != left_out}
-    fold_weights, f1 = fit(rest, weights, rounds, hold, attach_by=attach_by)
+    fold_weights, f1 = fit(rest, weights, rounds, hold)
     held_out = predict({name: d for name, d in prepared.items() if chapter(name) == left_out}, fold_weights)
     return left_out, fold_weights, f1, len(rest), held_out
 
@@ -317,34 +250,18 @@ def _pooled(folds, log=None) -> tuple[dict[str, list], dict[str, Weights]]:
 
 
 def cross_validate_by(prepared: dict[str, TuningDocument], weights: Weights, group: Callable[[str], str],
-                      rounds: int = 3, hold: Iterable[str] = (), log=None, processes: int | None = None,
-                      attach_by: Callable[[str], str] | None = None,
-                      ascents: dict[frozenset[str], tuple[Weights, float]] | None = None
-                      ) -> tuple[dict[str, list], dict[str, Weights]]:
+                      rounds: int = 3, hold: Iterable[str] = (), log=None,
+                      processes: int | None = None) -> tuple[dict[str, list], dict[str, Weights]]:
     """As cross_validate, but holding out a whole group of chapters at a time: group(chapter)
     names the chapter's group (align.bench.read_novels: its novel), and every version of every
     chapter of the group is left out together. (held-out predictions by file, the weights
     fitted without each group). A new book is a novel the fit never saw; leaving out one
-    chapter of it still lets the fit see the novel's other chapters.
-    With `attach_by`, each fold chooses attach_drop held out by that grouping inside its
-    training files (fit). Its ascents, on every fold's files and on those less each inner
-    group, are run first, side by side and each once (with the same grouping, a fit on four
-    novels serves two folds), into `ascents` (fit's), which a final fit on all files can reuse."""
+    chapter of it still lets the fit see the novel's other chapters."""
     hold = tuple(hold) + HAND_SET
     groups = sorted({group(chapter(name)) for name in prepared})
     processes = len(os.sched_getaffinity(0)) if processes is None else processes
-    ascents = {} if ascents is None else ascents
-    if attach_by is not None:
-        needed = []
-        for left_out in groups:
-            rest = [name for name in prepared if group(chapter(name)) != left_out]
-            needed.append(frozenset(rest))
-            needed += [frozenset(name for name in rest if attach_by(name) != inner)
-                       for inner in sorted({attach_by(name) for name in rest})]
-        run_ascents(prepared, weights, rounds, hold, needed, ascents, log, processes)
-        processes = 1  # what is left of each fold is its predictions
     global _GROUP_FOLDS
-    _GROUP_FOLDS = (prepared, weights, rounds, hold, group, attach_by, ascents)
+    _GROUP_FOLDS = (prepared, weights, rounds, hold, group)
     try:
         if processes > 1 and len(groups) > 1:
             predict(prepared, weights)  # fills every document's feature tables before the fork
@@ -359,47 +276,11 @@ _GROUP_FOLDS = None  # what cross_validate_by's folds read: set before they run 
 
 
 def _group_fold(left_out: str) -> tuple[str, Weights, float, int, dict[str, list]]:
-    prepared, weights, rounds, hold, group, attach_by, ascents = _GROUP_FOLDS
+    prepared, weights, rounds, hold, group = _GROUP_FOLDS
     rest = {name: d for name, d in prepared.items() if group(chapter(name)) != left_out}
-    fold_weights, f1 = fit(rest, weights, rounds, hold, attach_by=attach_by, ascents=ascents)
+    fold_weights, f1 = fit(rest, weights, rounds, hold)
     held_out = predict({name: d for name, d in prepared.items() if group(chapter(name)) == left_out}, fold_weights)
     return left_out, fold_weights, f1, len(rest), held_out
-
-
-def run_ascents(prepared: dict[str, TuningDocument], weights: Weights, rounds: int, hold: Iterable[str],
-                file_sets: Iterable[frozenset[str]], ascents: dict[frozenset[str], tuple[Weights, float]],
-                log=None, processes: int | None = None) -> None:
-    """Fill `ascents` (fit's) with the ascent from `weights` (nothing attached) on each set of
-    files not yet in it, in `processes` forked processes side by side (default: one per core;
-    one inside a pool's process, which may not fork)."""
-    todo = [files for files in dict.fromkeys(file_sets) if files not in ascents]
-    processes = len(os.sched_getaffinity(0)) if processes is None else processes
-    if multiprocessing.current_process().daemon:  # inside a fold of cross_validate's pool: no pool of its own
-        processes = 1
-    global _ASCENTS
-    _ASCENTS = (prepared, weights.replace(attach_drop=None), rounds, tuple(hold) + ("attach_drop",))
-    try:
-        if processes > 1 and len(todo) > 1:
-            predict(prepared, weights)  # fills every document's feature tables before the fork
-            with multiprocessing.get_context("fork").Pool(min(processes, len(todo))) as pool:
-                done = pool.imap(_ascent_on, todo)
-                for count, (files, result) in enumerate(zip(todo, done), 1):
-                    ascents[files] = result
-                    if log:
-                        log(f"ascent {count} of {len(todo)}: {len(files)} files, strict F1 {result[1]:.4f}")
-        else:
-            for files in todo:
-                ascents[files] = _ascent_on(files)
-    finally:
-        _ASCENTS = None
-
-
-_ASCENTS = None  # what run_ascents's processes read: set before they run (and before a fork)
-
-
-def _ascent_on(files: frozenset[str]) -> tuple[Weights, float]:
-    prepared, weights, rounds, hold = _ASCENTS
-    return fit({name: d for name, d in prepared.items() if name in files}, weights, rounds, hold)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
     python scripts/tune_scorer.py BENCH_DIR [BENCH_DIR ...] [--cv novel] [--deletions DIR] [--neutral] [--shape-prior]
         [--model NAME] [--rounds 3] [--hold skip_best_match ...] [--keep margin ...] [--start align/weights-MODEL.json]
-        [-o align/weights-MODEL.json] [--name NAME] [--no-cv] [--attach-by training|novel]
+        [-o align/weights-MODEL.json] [--name NAME] [--no-cv]
 
 The start weights and the file written are by default those the model's
 registry entry names (align.profile.Profile.for_model), never another model's.
@@ -25,9 +25,7 @@ in the start file.
    Several BENCH_DIRs are fitted on as one benchmark (MAC-Dev and MAC-Train).
 2. The fit on all files (coordinate ascent on pooled strict F1; then `attach_drop`,
    what a sentence left unaligned may cost its neighbour to join it, from a grid:
-   align.tuning.ATTACH_GRID, unless held; by the training F1, or with --attach-by novel
-   by the F1 held out by novel: the ascent refitted without each novel in turn, a
-   fit per novel more. The cross-validation's folds choose it the same way.
+   align.tuning.ATTACH_GRID, unless held).
 3. The calibration of the scores on the fitted weights (a bead's similarity, its
    neighbours' and how weak they are, and whether it sits beside a sentence left
    unaligned: align.tuning.calibrate), over predicted beads of the gold files and
@@ -90,8 +88,6 @@ def main() -> int:
     parser.add_argument("--shape-prior", action="store_true",
                         help="paired shapes' biases from the gold's shape counts, one strength fitted (Weights.with_shape_prior) "
                              "instead of a bias per shape; weights that have shape counts keep using them")
-    parser.add_argument("--attach-by", choices=("training", "novel"), default="training",
-                        help="choose attach_drop by the training F1 (default) or held out by novel (meta_data.tsv)")
     parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation (its figure stays empty)")
     parser.add_argument("--calibrate-only", action="store_true",
                         help="keep the start weights, refit only the score calibration (no CV, no fit)")
@@ -115,22 +111,18 @@ def main() -> int:
     if args.deletions:
         docs |= load_deletion_set(args.deletions, encoder)
     hold = tuple(args.hold) + tuple(args.keep) + HAND_SET
-    attach_by = novel_of(read_novels(benches)) if args.attach_by == "novel" else None
     bench_only = [name for name in docs if not name.startswith(DELETIONS)]
 
     cv_f1 = start.provenance.get("cv_strict_f1") if args.calibrate_only else None
     cv_deletions = start.provenance.get("cv_deletions") if args.calibrate_only else None
     prepared = tuning_documents(docs, start)  # once: the CV's neutral start has the same table settings
-    ascents = {}  # the ascents run on each set of files, from `start`: the CV's serve the final fit's choice
     if not (args.no_cv or args.calibrate_only):
         # The fitting procedure is judged from a neutral start, as align.bench --cv does.
-        cv_start = neutral_start(start, args.keep)
-        cv_ascents = ascents if cv_start.numbers() == start.numbers() else {}
         if args.cv == "novel":
-            held_out, _ = cross_validate_by(prepared, cv_start, novel_of(read_novels(benches)), args.rounds, hold,
-                                            log=stderr_log, attach_by=attach_by, ascents=cv_ascents)
+            held_out, _ = cross_validate_by(prepared, neutral_start(start, args.keep), novel_of(read_novels(benches)),
+                                            args.rounds, hold, log=stderr_log)
         else:
-            held_out, _ = cross_validate(prepared, cv_start, args.rounds, hold, log=stderr_log, attach_by=attach_by)
+            held_out, _ = cross_validate(prepared, neutral_start(start, args.keep), args.rounds, hold, log=stderr_log)
         cv = scores_of({n: docs[n] for n in bench_only}, {n: held_out[n] for n in bench_only})
         cv_f1 = round(cv["pooled"]["strict_f1"], 4)
         if args.deletions:
@@ -138,8 +130,7 @@ def main() -> int:
             found = scores_of({n: docs[n] for n in deleted}, {n: held_out[n] for n in deleted})["deletions"]
             cv_deletions = {"precision": round(found["precision"], 4), "recall": round(found["recall"], 4)}
         stderr_log(f"cross-validated strict F1 {cv_f1:.4f}")
-    weights = start if args.calibrate_only else fit(prepared, start, args.rounds, hold, log=stderr_log,
-                                                            attach_by=attach_by, ascents=ascents)[0]
+    weights = start if args.calibrate_only else fit(prepared, start, args.rounds, hold, log=stderr_log)[0]
     in_sample = strict_f1({name: prepared[name] for name in bench_only}, weights)  # on the bench alone
     weights = weights.replace(calibration=calibrate(calibration_data(docs, weights), args.calibration_inputs))
     if args.min_median_score is not None:
@@ -155,7 +146,6 @@ def main() -> int:
         "cv_by": args.cv,
         "cv_deletions": cv_deletions,
         "deletion_set": deletion_record(args.deletions),
-        "attach_by": args.attach_by,  # how attach_drop was chosen; align.bench --cv chooses it so too
         "held": sorted(hold),  # knobs the fit left as they were; align.bench --cv holds them too
         "kept": sorted(args.keep),  # features held at the start file's value, not at neutral's
         "fitted_from": start.id,

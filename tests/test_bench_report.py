@@ -93,21 +93,3 @@ def test_several_folders_with_a_file_name_in_common_are_a_clear_error(tmp_path):
     assert sorted(load_benches([one, write_bench(tmp_path / "two", ["002"], None)], Encoder())) == ["001", "002"]
     with pytest.raises(InputError, match="001 also in an earlier"):
         load_benches([one, write_bench(tmp_path / "three", ["001"], None)], Encoder())
-
-
-def test_a_cv_fold_chooses_attach_drop_as_the_weights_own_fit_did(tmp_path):
-    from align.bench import attach_grouping
-    from align.weights import shipped_weights
-
-    bench = tmp_path / "bench"
-    bench.mkdir()
-    (bench / "meta_data.tsv").write_text("text_id\tbook_id\n001\tA\n002\tB\n", encoding="utf-8")
-    weights = shipped_weights("weights-e5+use.json")
-    trained = weights.replace(provenance=weights.provenance | {"attach_by": "training"})
-    assert attach_grouping(trained, [bench]) is None
-    by_novel = attach_grouping(weights.replace(provenance=weights.provenance | {"attach_by": "novel"}), [bench])
-    assert [by_novel(name) for name in ("001", "deletions/001", "002")] == ["A", "A", "B"]
-    (bench / "meta_data.tsv").unlink()
-    with pytest.raises(InputError, match="meta_data.tsv"):
-        attach_grouping(weights.replace(provenance={"attach_by": "novel"}), [bench])
-

