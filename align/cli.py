@@ -21,7 +21,7 @@ from pathlib import Path
 # main's guard, so that Ctrl-C in the first half second is an interrupt like any later one.
 from align import __version__
 from align.errors import USER_ERRORS, InputError, Terminated, UsageError
-from align.interrupting import handle_signals
+from align.interrupting import handle_signals, raise_if_interrupted
 from align.options import (
     aligning_options, cache_options, encodings, input_formats, int_at_least, int_in, keep_not_parallel_option,
     max_input_bytes, message_options, min_score_arg, number_in, optional_int_at_least, params_from, progress_from,
@@ -616,6 +616,7 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings():  # the one-line format for this run only; the hook is restored after
             warnings.showwarning = show_warning
             try:
+                raise_if_interrupted()  # one swallowed while the command line loaded
                 return run(args)
             except BrokenPipeError:
                 return 1

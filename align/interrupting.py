@@ -52,10 +52,10 @@ def acknowledge() -> None:
 
 def handle_signals() -> Callable[[], None]:
     """Put the recording SIGINT and SIGTERM handlers in place, on the main thread (elsewhere Python
-    allows none: nothing changes); returns what puts the previous ones back and forgets the record."""
+    allows none: nothing changes); returns what puts the previous ones back and forgets the record.
+    An interrupt recorded before (python -m align installs them first) stays recorded."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
-    acknowledge()
     previous_int = signal.signal(signal.SIGINT, interrupt)
     previous_term = signal.signal(signal.SIGTERM, terminate)
 

