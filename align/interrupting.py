@@ -56,7 +56,11 @@ def handle_signals() -> Callable[[], None]:
     An interrupt recorded before (python -m align installs them first) stays recorded."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
-    previous_int = signal.signal(signal.SIGINT, interrupt)
+    # A SIGINT ignored by whoever started the process (a shell's background job: `cmd &` in a script) stays
+    # ignored, as Python itself leaves it: a Ctrl-C meant for the foreground must not stop it.
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int is not signal.SIG_IGN:
+        previous_int = signal.signal(signal.SIGINT, interrupt)
     previous_term = signal.signal(signal.SIGTERM, terminate)
 
     def restore() -> None:

