@@ -9,7 +9,8 @@ record the interrupt, and `raise_if_interrupted` raises it again at the safe
 points: after the model is loaded, after embedding, and before an output is
 put in place (align.writing.atomic_paths). Code that stops on an interrupt on
 purpose and still writes (a batch's summary) calls `acknowledge` first.
-Without `handle_signals` nothing is recorded and the checks do nothing.
+Without `handle_signals` nothing is recorded and the checks do nothing. A SIGINT
+ignored when the process started (a shell script's background job) stays ignored.
 """
 from __future__ import annotations
 
