@@ -264,6 +264,15 @@ class _Vectors(Encoder):
         return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
 
+@pytest.fixture
+def sigint_handled():
+    """SIGINT at Python's own handler for the test, as in a run from a terminal: pytest run as a shell
+    script's background job ignores it, and the command line then leaves it ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def swallowing(sig: int, then):
     """A stand-in for a library call that gets `sig` (Ctrl-C or SIGTERM) while it runs and catches the
     KeyboardInterrupt the handler raises, as a bare `except:` would; then does what `then` does."""
@@ -281,8 +290,8 @@ def swallowing(sig: int, then):
 @pytest.mark.parametrize("sig, code, line", [(signal.SIGINT, 130, "zhalign: interrupted"),
                                              (signal.SIGTERM, 143, "zhalign: terminated (SIGTERM)")])
 @pytest.mark.parametrize("where", ["loading the model", "writing the output"])
-def test_an_interrupt_a_library_swallows_still_stops_the_run(pair, tmp_path, monkeypatch, capsys, sig, code, line,
-                                                            where):
+def test_an_interrupt_a_library_swallows_still_stops_the_run(pair, tmp_path, monkeypatch, capsys, sigint_handled,
+                                                            sig, code, line, where):
     """Ctrl-C (or SIGTERM) that a library catches: the run went on, replaced its output and exited 0. The
     command line records the signal and stops at its next safe point: the old output intact, no temporary
     file left, its handlers put back after."""
@@ -308,7 +317,7 @@ def test_an_interrupt_a_library_swallows_still_stops_the_run(pair, tmp_path, mon
     assert out.read_text(encoding="utf-8") != "old output\n"
 
 
-def test_an_interrupt_swallowed_before_main_still_stops_the_run(pair, tmp_path, capsys):
+def test_an_interrupt_swallowed_before_main_still_stops_the_run(pair, tmp_path, capsys, sigint_handled):
     """python -m align puts the handlers in place before it imports the command line: a Ctrl-C a library
     swallows then (the test above's import window) is not forgotten when main() puts them in place again."""
     zh, en = pair
