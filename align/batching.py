@@ -52,6 +52,7 @@ from align.aligning import AlignParams
 from align.cluster import check_scheduler_address, dask_client, model_loads, worker_encoder
 from align.embedding import DEFAULT_MODEL
 from align.errors import USER_ERRORS, InputError, OutputError
+from align.interrupting import acknowledge
 from align.writing import COLUMNS, atomic_path, frame_to_tsv, read_tsv, verdict, write_atomically, write_output
 
 SUMMARY_COLUMNS = ["pair", "zh_path", "en_path", "status", "zh_sentences", "en_sentences", "beads", "mean_score",
@@ -460,6 +461,7 @@ def run_batch(
                         bar.set_postfix_str(f"{sum(r.status == 'failed' for r in records.values())} failed")
             except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM as the command line raises it
                 interrupted = stop
+                acknowledge()  # handled here: the summary below is written on purpose
                 client.cancel(futures)
             finally:
                 bar.close()

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from pathlib import Path
 # main's guard, so that Ctrl-C in the first half second is an interrupt like any later one.
 from align import __version__
 from align.errors import USER_ERRORS, InputError, Terminated, UsageError
+from align.interrupting import handle_signals, raise_if_interrupted
 from align.options import (
     aligning_options, cache_options, encodings, input_formats, int_at_least, int_in, keep_not_parallel_option,
     max_input_bytes, message_options, min_score_arg, number_in, optional_int_at_least, params_from, progress_from,
@@ -609,22 +608,15 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
-def terminate(signum, frame) -> None:
-    """SIGTERM as Ctrl-C: raise Terminated (a KeyboardInterrupt) once, so that the command
-    cleans up as it does for Ctrl-C; a second SIGTERM does not cut that short."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise Terminated
-
-
 def main(argv: list[str] | None = None) -> int:
-    on_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, terminate) if on_main_thread else None
+    restore_handlers = handle_signals()  # Ctrl-C and SIGTERM recorded, so that no library loses them
     try:  # from the first import of a heavy module (building the parser) on: Ctrl-C is one line, exit 130
         args = build_parser().parse_args(argv)
         run: Callable[[argparse.Namespace], int] = args.run
         with warnings.catch_warnings():  # the one-line format for this run only; the hook is restored after
             warnings.showwarning = show_warning
             try:
+                raise_if_interrupted()  # one swallowed while the command line loaded
                 return run(args)
             except BrokenPipeError:
                 return 1
@@ -639,8 +631,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     finally:
-        if on_main_thread:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        restore_handlers()
 
 
 if __name__ == "__main__":

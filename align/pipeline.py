@@ -20,6 +20,7 @@ from align.anchoring import anchors_digest, check_anchors
 from align.checking import ParallelReport, check_languages, parallelism
 from align.embedding import DEFAULT_MODEL, Encoder, ModelSpec, load_encoder, resolve_model
 from align.errors import AlignWarning, InputError, UsageError
+from align.interrupting import raise_if_interrupted
 from align.preparing import prepare_pair, prepare_side
 from align.profile import Profile
 from align.reading import MAX_INPUT_BYTES, Document, per_side, read_document
@@ -260,6 +261,7 @@ def align_pair(
         model = profile.model.name
     with status(f"loading model {model if isinstance(model, str) else model.name}", show and isinstance(model, str)):
         encoder = load_encoder(profile.model if profile is not None and isinstance(model, str) else model, device)
+    raise_if_interrupted()  # loading runs library code that may swallow a Ctrl-C (align.interrupting)
     profile = profile_of(encoder, profile, weights, params)
     if profile.warning:
         warnings.warn(profile.warning, AlignWarning, stacklevel=2)
@@ -269,6 +271,7 @@ def align_pair(
     zh_side = prepare_side(encoder, [s.text for s in zh_sents], [s.role for s in zh_sents], show, "embedding zh")
     en_side = prepare_side(encoder, [s.text for s in en_sents], [s.role for s in en_sents], show, "embedding en")
     zh_vectors, en_vectors = zh_side.aligned_vectors, en_side.aligned_vectors
+    raise_if_interrupted()
     seconds["embed"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -288,6 +291,7 @@ def align_pair(
         problems.append(message)
     made_by = profile.signature(pair_settings(split_semicolon, input_format, encoding, anchors))
     frame = beads_to_frame(alignment.beads, zh_sents, en_sents, report.parallel, made_by)
+    raise_if_interrupted()  # before any output, to stdout too
     return PairResult(frame, zh_sents, en_sents, zh_vectors, en_vectors, alignment, zh_doc, en_doc, encoder.name, seconds,
                       report, problems, profile.weights.id, made_by, encoder.device, profile)
 

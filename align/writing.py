@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from align.errors import InputError, OutputError, UsageError
+from align.interrupting import raise_if_interrupted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -315,6 +316,7 @@ def atomic_paths(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
             targets.append(output_target(current))
             _new_temporary(*targets[-1], temporaries)
         yield list(temporaries)
+        raise_if_interrupted()  # a Ctrl-C a library swallowed: never replace an output after one
         regular = [(path, target, temporary) for path, (target, through), temporary in zip(paths, targets, temporaries)
                    if not through]
         for current, target, temporary in regular:

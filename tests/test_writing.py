@@ -16,7 +16,7 @@ from align.writing import (
     COLUMNS, atomic_path, beads_to_frame, frame_to_index, frame_to_jsonl, frame_to_tsv, frame_to_vecalign, parse_ids,
     output_paths, read_tsv, refuse_overwriting_inputs, write_atomically, write_output,
 )
-from conftest import ROOT
+from conftest import ROOT, sigint_at_default
 
 TRICKY = ['他说："好"\t然后', 'NA', '"quoted" at start', "tab\there", "", "null", " leading space", 'a ""double""',
           "bare\rreturn", "line\nfeed", "both\r\nends"]
@@ -397,7 +397,8 @@ def test_cli_output_cut_mid_write_leaves_old_file(tmp_path, small_pair, how, cod
     out = tmp_path / "out.tsv"
     out.write_text("old output\n", encoding="utf-8")
     done = subprocess.run([sys.executable, "-c", _CUT_WRITE, how, "align", str(zh), str(en), "-o", str(out),
-                           "--no-progress", "-q"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+                           "--no-progress", "-q"], capture_output=True, text=True, timeout=600, cwd=ROOT,
+                          preexec_fn=sigint_at_default)
     assert done.returncode == code, done.stderr
     assert done.stderr.splitlines()[-1].startswith(message), done.stderr
     assert "Traceback" not in done.stderr
