@@ -14,6 +14,7 @@ module knows nothing of vectors or features: it takes arrays of values.
 """
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -119,6 +120,12 @@ class BandTable:
         return np.where(ok, values, np.nan)
 
 
+# The bead values a search keeps for path_doubt are held in RAM up to this many bytes, beyond it in a
+# temporary file: they are band cells x shapes x 4 bytes (148 MB for a 40,000 x 53,327 sentence pair
+# whose whole run peaks near 870 MiB without them), read once, in order, after the search.
+KEPT_VALUES_IN_RAM = 64 * 2**20
+
+
 class PathSearch:
     """The best path from (0, 0) to (n, m), filled one chunk of rows at a time.
 
@@ -129,9 +136,13 @@ class PathSearch:
     (the aligner's bead similarity): only the winners' are kept, not the
     tables of every shape. Chunks come in order. Ties go to the shape listed
     first; a 0-1 bead wins only by more than rounding. `path()` once every
-    row is in; `label(i, j)` is the kept number of the bead ending at (i, j)."""
+    row is in; `label(i, j)` is the kept number of the bead ending at (i, j).
 
-    def __init__(self, shapes: list[tuple[int, int]], table: BandTable):
+    With keep_values, the search also keeps every value it is given (in RAM up to
+    KEPT_VALUES_IN_RAM bytes, else in a temporary file) so that `path_doubt(path)`
+    can say how sure it is of each bead of the path; `release()` lets them go."""
+
+    def __init__(self, shapes: list[tuple[int, int]], table: BandTable, keep_values: bool = False):
         self.table = table
         self.a = np.array([s[0] for s in shapes], dtype=np.int64)
         self.b = np.array([s[1] for s in shapes], dtype=np.int64)
@@ -139,6 +150,27 @@ class PathSearch:
         self.came_by = np.full((table.band.n + 1, table.width), -1, dtype=np.int16)
         self.labels = np.full((table.band.n + 1, table.width), np.nan, dtype=np.float32)
         self.total[0, 0] = 0.0  # the origin (row 0 starts at column 0)
+        self.values: np.ndarray | None = None
+        self._values_file = None
+        if keep_values:
+            self.values = self._kept_values_table(len(shapes), table.band.n + 1, table.width)
+
+    def _kept_values_table(self, shapes: int, rows: int, width: int) -> np.ndarray:
+        """Where add() copies its values: an array, or a memory map of an unnamed temporary file."""
+        size = shapes * rows * width * 4
+        if size <= KEPT_VALUES_IN_RAM:
+            return np.full((shapes, rows, width), -np.inf, dtype=np.float32)
+        self._values_file = tempfile.TemporaryFile(prefix="zhalign-values-")
+        values = np.memmap(self._values_file, dtype=np.float32, mode="w+", shape=(shapes, rows, width))
+        values[:, 0] = -np.inf  # row 0 is never added (no bead ends there)
+        return values
+
+    def release(self) -> None:
+        """Let the kept values go (and the temporary file, if any, with them)."""
+        self.values = None
+        if self._values_file is not None:
+            self._values_file.close()
+            self._values_file = None
 
     def add(self, values: np.ndarray, start: int, labels: np.ndarray | None = None) -> None:
         band = self.table.band
@@ -147,6 +179,8 @@ class PathSearch:
         labels = np.ascontiguousarray(labels, dtype=np.float32) if keep else np.empty((0, 0, 0), dtype=np.float32)
         _fill(values, labels, keep, self.a, self.b, band.lo, band.hi, self.table.left, self.total, self.came_by,
               self.labels, start)
+        if self.values is not None:
+            self.values[:, start:start + values.shape[1]] = values
 
     def label(self, i: int, j: int) -> float:
         return float(self.labels[i, j - self.table.left[i]])
@@ -167,6 +201,29 @@ class PathSearch:
             i, j = i - self.a[s], j - self.b[s]
             path.append((int(i), int(j)))
         return path[::-1]
+
+    def path_doubt(self, path: list[tuple[int, int]]) -> np.ndarray:
+        """How sure the search is of each bead of a path (`path()`'s): the best path's value less
+        the best value of a path that does not contain the bead (>= 0; inf when every path
+        contains it). From the forward table and a backward pass over the kept values: for each
+        anti-diagonal i + j = d, the best path that sits on a node off the path at d or crosses d
+        inside a bead off the path; a path avoids a bead exactly when it does so at some d the
+        bead spans. Needs keep_values."""
+        if self.values is None:
+            raise RuntimeError("path_doubt needs the values: make the PathSearch with keep_values=True")
+        band, left = self.table.band, self.table.left
+        values = self.values if not isinstance(self.values, np.memmap) else self.values.view(np.ndarray)
+        to_go = _backward(values, self.a, self.b, band.lo, band.hi, left, band.n, band.m)
+        nodes = np.array(path, dtype=np.int64).reshape(-1, 2)
+        steps = nodes[1:] - nodes[:-1]
+        shape_index = {(int(a), int(b)): s for s, (a, b) in enumerate(zip(self.a, self.b))}
+        path_shapes = np.array([shape_index[(int(a), int(b))] for a, b in steps], dtype=np.int64)
+        rival = _rivals(values, self.a, self.b, band.lo, band.hi, left, band.n, band.m, self.total, to_go,
+                        nodes, path_shapes)
+        best = self.total[band.n, band.m - left[band.n]]
+        diagonal = nodes.sum(axis=1)
+        doubt = np.array([best - rival[d0:d1 + 1].max() for d0, d1 in zip(diagonal[:-1], diagonal[1:])])
+        return doubt.clip(0, None)  # a 0-1 bead's tie rule may leave the best a rounding below a rival
 
 
 def best_path(values: np.ndarray, shapes: list[tuple[int, int]], table: BandTable) -> list[tuple[int, int]]:
@@ -202,3 +259,56 @@ def _fill(values, labels, keep, a, b, lo, hi, left, total, came_by, kept_labels,
             came_by[i, c] = how
             if keep and how >= 0:
                 kept_labels[i, c] = labels[how, i - start, c]
+
+
+@numba.njit(cache=True)
+def _backward(values, a, b, lo, hi, left, n, m):  # pragma: no cover - compiled
+    """to_go[i, c]: the best value from node (i, left[i] + c) to (n, m), over the same beads as _fill."""
+    to_go = np.full((n + 1, values.shape[2]), -np.inf)
+    to_go[n, m - left[n]] = 0.0
+    for i in range(n, -1, -1):
+        for j in range(hi[i] - 1, lo[i] - 1, -1):
+            c = j - left[i]
+            best = to_go[i, c]
+            for s in range(len(a)):
+                ei, ej = i + a[s], j + b[s]
+                if ei > n or ej < lo[ei] or ej >= hi[ei]:
+                    continue
+                value = values[s, ei, ej - left[ei]] + to_go[ei, ej - left[ei]]
+                if value > best:
+                    best = value
+            to_go[i, c] = best
+    return to_go
+
+
+@numba.njit(cache=True)
+def _rivals(values, a, b, lo, hi, left, n, m, total, to_go, nodes, path_shapes):  # pragma: no cover - compiled
+    """rival[d]: the best value of a path that, at anti-diagonal i + j = d, sits on a node
+    off the given path or crosses d strictly inside a bead off it."""
+    width = values.shape[2]
+    on_path = np.zeros((n + 1, width), dtype=np.bool_)
+    came_by = np.full((n + 1, width), -1, dtype=np.int64)  # the path's bead into each of its nodes
+    for k in range(len(nodes)):
+        i, j = nodes[k, 0], nodes[k, 1]
+        on_path[i, j - left[i]] = True
+        if k > 0:
+            came_by[i, j - left[i]] = path_shapes[k - 1]
+    rival = np.full(n + m + 1, -np.inf)
+    for i in range(n + 1):
+        for j in range(lo[i], hi[i]):
+            c = j - left[i]
+            if not on_path[i, c]:
+                through = total[i, c] + to_go[i, c]
+                if through > rival[i + j]:
+                    rival[i + j] = through
+            for s in range(len(a)):
+                if a[s] + b[s] < 2 or came_by[i, c] == s:  # crosses no diagonal strictly, or the path's own
+                    continue
+                pi, pj = i - a[s], j - b[s]
+                if pi < 0 or pj < 0 or pj < lo[pi] or pj >= hi[pi]:
+                    continue
+                through = total[pi, pj - left[pi]] + values[s, i, c] + to_go[i, c]
+                for d in range(pi + pj + 1, i + j):
+                    if through > rival[d]:
+                        rival[d] = through
+    return rival
