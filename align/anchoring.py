@@ -24,7 +24,8 @@ its similarity read in a window of `AlignParams.band` sentences either side
 of it (neighbours and length ratio as above), and every bead's score comes
 from the calibration over the joined alignment (align.scoring.bead_score),
 so a bead's context counts across anchors. An unaligned anchor scores 0,
-as unaligned beads do. Anchors are kept whatever they score.
+as unaligned beads do. Anchors are kept whatever they score; no path avoids
+an anchor, so its doubt (Alignment.doubt, a score input) is inf, read capped.
 
 Works on arrays only, as align.passes does; reading anchors from a file is
 the caller's (align.evaluating.read_alignment reads the index format).
@@ -210,20 +211,18 @@ class _Document:
         search = PathSearch(shapes, context.table, keep_values=True)
         zh_fixed, en_fixed = _prefix_count(~zh_free), _prefix_count(~en_free)
         table = context.table
-        try:
-            for start, values, similarities in context.values(shapes, self.weights, self.params.skip):
-                rows = np.arange(start, start + values.shape[1])
-                columns = table.columns[start:start + values.shape[1]]
-                for s, (a, b) in enumerate(shapes):
-                    if a and b:  # a bead that would pair a sentence an anchor leaves unaligned
-                        pairs_fixed = ((zh_fixed[rows] - zh_fixed[(rows - a).clip(0, None)]) > 0)[:, None] | (
-                            (en_fixed[columns.clip(0, e1 - e0)] - en_fixed[(columns - b).clip(0, e1 - e0)]) > 0)
-                        values[s][pairs_fixed] = -np.inf
-                search.add(values, start, similarities)
-            path = search.path()
-            doubt = list(search.path_doubt(path))  # within the stretch: its paths all pass the anchors
-        finally:
-            search.release()
+        for start, values, similarities in context.values(shapes, self.weights, self.params.skip):
+            rows = np.arange(start, start + values.shape[1])
+            columns = table.columns[start:start + values.shape[1]]
+            for s, (a, b) in enumerate(shapes):
+                if a and b:  # a bead that would pair a sentence an anchor leaves unaligned
+                    pairs_fixed = ((zh_fixed[rows] - zh_fixed[(rows - a).clip(0, None)]) > 0)[:, None] | (
+                        (en_fixed[columns.clip(0, e1 - e0)] - en_fixed[(columns - b).clip(0, e1 - e0)]) > 0)
+                    values[s][pairs_fixed] = -np.inf
+            search.add(values, start, similarities)
+        path = search.path()
+        doubt = list(search.path_doubt(path))  # within the stretch: its paths all pass the anchors
+        search.release()
         similarity = search.path_labels(path)
         if self.params.skip is None:  # as the search without anchors does, never against an anchor's 1-0 / 0-1
             attached, similarity = attach_unaligned(path, similarity, context, shapes, self.weights,

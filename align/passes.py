@@ -133,13 +133,11 @@ def best_alignment(context: BeadContext, params: AlignParams, weights: Weights) 
     and the best path found, with the search's doubt of each of its beads."""
     shapes = bead_shapes(params, weights)
     search = PathSearch(shapes, context.table, keep_values=True)
-    try:
-        for start, values, similarities in context.values(shapes, weights, params.skip):
-            search.add(values, start, similarities)  # the search keeps the winning beads' similarities
-        path = search.path()
-        doubt = list(search.path_doubt(path))
-    finally:
-        search.release()
+    for start, values, similarities in context.values(shapes, weights, params.skip):
+        search.add(values, start, similarities)  # the search keeps the winning beads' similarities
+    path = search.path()
+    doubt = list(search.path_doubt(path))
+    search.release()  # the kept values (an unnamed temporary file beyond KEPT_VALUES_IN_RAM)
     similarity = search.path_labels(path)
     if params.skip is None:  # a fixed skip cost is the user's say on what is left out
         attached, similarity = attach_unaligned(path, similarity, context, shapes, weights)
