@@ -14,6 +14,7 @@ module knows nothing of vectors or features: it takes arrays of values.
 """
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from functools import cached_property
@@ -120,10 +121,13 @@ class BandTable:
         return np.where(ok, values, np.nan)
 
 
-# The bead values a search keeps for path_doubt are held in RAM up to this many bytes, beyond it in a
-# temporary file: they are band cells x shapes x 4 bytes (148 MB for a 40,000 x 53,327 sentence pair
-# whose whole run peaks near 870 MiB without them), read once, in order, after the search.
+# The bead values a search keeps for path_doubt are held in RAM up to this many bytes, beyond it in an
+# unnamed temporary file: they are band cells x shapes x 4 bytes (148 MB for a 40,000 x 53,327 sentence
+# pair whose whole run peaks near 880 MiB without them). The file is written and read with plain I/O,
+# a block of rows at a time, not memory-mapped: a mapping's touched pages count in the process's
+# resident memory as if the values were in RAM (measured: +88 MiB at the peak on that pair).
 KEPT_VALUES_IN_RAM = 64 * 2**20
+DOUBT_BLOCK_ROWS = 2048  # rows of kept values read at a time from the file
 
 
 class PathSearch:
@@ -150,27 +154,39 @@ class PathSearch:
         self.came_by = np.full((table.band.n + 1, table.width), -1, dtype=np.int16)
         self.labels = np.full((table.band.n + 1, table.width), np.nan, dtype=np.float32)
         self.total[0, 0] = 0.0  # the origin (row 0 starts at column 0)
-        self.values: np.ndarray | None = None
-        self._values_file = None
+        self.keep_values = keep_values
+        self.values: np.ndarray | None = None  # (shapes, n + 1, width) when kept in RAM
+        self._values_file = None  # else rows in this file, each row's shapes together
         if keep_values:
-            self.values = self._kept_values_table(len(shapes), table.band.n + 1, table.width)
+            size = len(shapes) * (table.band.n + 1) * table.width * 4
+            if size <= KEPT_VALUES_IN_RAM:
+                self.values = np.full((len(shapes), table.band.n + 1, table.width), -np.inf, dtype=np.float32)
+            else:
+                self._values_file = tempfile.TemporaryFile(prefix="zhalign-values-")
 
-    def _kept_values_table(self, shapes: int, rows: int, width: int) -> np.ndarray:
-        """Where add() copies its values: an array, or a memory map of an unnamed temporary file."""
-        size = shapes * rows * width * 4
-        if size <= KEPT_VALUES_IN_RAM:
-            return np.full((shapes, rows, width), -np.inf, dtype=np.float32)
-        self._values_file = tempfile.TemporaryFile(prefix="zhalign-values-")
-        values = np.memmap(self._values_file, dtype=np.float32, mode="w+", shape=(shapes, rows, width))
-        values[:, 0] = -np.inf  # row 0 is never added (no bead ends there)
-        return values
+    @property
+    def values_in_file(self) -> bool:
+        return self._values_file is not None
 
     def release(self) -> None:
         """Let the kept values go (and the temporary file, if any, with them)."""
-        self.values = None
+        self.keep_values, self.values = False, None
         if self._values_file is not None:
             self._values_file.close()
             self._values_file = None
+
+    def _row_bytes(self) -> int:
+        return len(self.a) * self.table.width * 4
+
+    def _kept_rows(self, start: int, stop: int) -> np.ndarray:
+        """The kept values of rows [start, stop), (shapes, rows, width)."""
+        if self.values is not None:
+            return np.ascontiguousarray(self.values[:, start:stop])
+        rows = np.empty((stop - start, len(self.a), self.table.width), dtype=np.float32)
+        got = os.preadv(self._values_file.fileno(), [rows], start * self._row_bytes())
+        if got != rows.nbytes:
+            raise RuntimeError("path_doubt: rows of the kept values are missing (was every row added?)")
+        return np.ascontiguousarray(rows.transpose(1, 0, 2))
 
     def add(self, values: np.ndarray, start: int, labels: np.ndarray | None = None) -> None:
         band = self.table.band
@@ -181,6 +197,10 @@ class PathSearch:
               self.labels, start)
         if self.values is not None:
             self.values[:, start:start + values.shape[1]] = values
+        elif self._values_file is not None:
+            rows = np.ascontiguousarray(values.transpose(1, 0, 2))
+            if os.pwrite(self._values_file.fileno(), rows, start * self._row_bytes()) != rows.nbytes:
+                raise OSError("could not keep the search's values in a temporary file (disk full?)")
 
     def label(self, i: int, j: int) -> float:
         return float(self.labels[i, j - self.table.left[i]])
@@ -209,18 +229,27 @@ class PathSearch:
         anti-diagonal i + j = d, the best path that sits on a node off the path at d or crosses d
         inside a bead off the path; a path avoids a bead exactly when it does so at some d the
         bead spans. Needs keep_values."""
-        if self.values is None:
+        if not self.keep_values:
             raise RuntimeError("path_doubt needs the values: make the PathSearch with keep_values=True")
         band, left = self.table.band, self.table.left
-        values = self.values if not isinstance(self.values, np.memmap) else self.values.view(np.ndarray)
-        to_go = _backward(values, self.a, self.b, band.lo, band.hi, left, band.n, band.m)
+        n, block, reach = band.n, DOUBT_BLOCK_ROWS, int(self.a.max())
+        to_go = np.full((n + 1, self.table.width), -np.inf)
+        to_go[n, band.m - left[n]] = 0.0
+        for stop in range(n + 1, 0, -block):  # backwards; a block reads the rows its beads end on
+            start = max(0, stop - block)
+            _backward(self._kept_rows(start, min(n + 1, stop + reach)), start, start, stop, self.a, self.b,
+                      band.lo, band.hi, left, n, to_go)
         nodes = np.array(path, dtype=np.int64).reshape(-1, 2)
         steps = nodes[1:] - nodes[:-1]
         shape_index = {(int(a), int(b)): s for s, (a, b) in enumerate(zip(self.a, self.b))}
         path_shapes = np.array([shape_index[(int(a), int(b))] for a, b in steps], dtype=np.int64)
-        rival = _rivals(values, self.a, self.b, band.lo, band.hi, left, band.n, band.m, self.total, to_go,
-                        nodes, path_shapes)
-        best = self.total[band.n, band.m - left[band.n]]
+        on_path, came_by = _path_cells(nodes, path_shapes, left, n, self.table.width)
+        rival = np.full(n + band.m + 1, -np.inf)
+        for start in range(0, n + 1, block):
+            stop = min(n + 1, start + block)
+            _rivals(self._kept_rows(start, stop), start, start, stop, self.a, self.b, band.lo, band.hi, left,
+                    self.total, to_go, on_path, came_by, rival)
+        best = self.total[n, band.m - left[n]]
         diagonal = nodes.sum(axis=1)
         doubt = np.array([best - rival[d0:d1 + 1].max() for d0, d1 in zip(diagonal[:-1], diagonal[1:])])
         return doubt.clip(0, None)  # a 0-1 bead's tie rule may leave the best a rounding below a rival
@@ -262,11 +291,10 @@ def _fill(values, labels, keep, a, b, lo, hi, left, total, came_by, kept_labels,
 
 
 @numba.njit(cache=True)
-def _backward(values, a, b, lo, hi, left, n, m):  # pragma: no cover - compiled
-    """to_go[i, c]: the best value from node (i, left[i] + c) to (n, m), over the same beads as _fill."""
-    to_go = np.full((n + 1, values.shape[2]), -np.inf)
-    to_go[n, m - left[n]] = 0.0
-    for i in range(n, -1, -1):
+def _backward(values, first, start, stop, a, b, lo, hi, left, n, to_go):  # pragma: no cover - compiled
+    """to_go[i, c]: the best value from node (i, left[i] + c) to (n, m), over the same beads as
+    _fill, for rows [start, stop) (the rows below done already); values: rows from `first`."""
+    for i in range(stop - 1, start - 1, -1):
         for j in range(hi[i] - 1, lo[i] - 1, -1):
             c = j - left[i]
             best = to_go[i, c]
@@ -274,27 +302,32 @@ def _backward(values, a, b, lo, hi, left, n, m):  # pragma: no cover - compiled
                 ei, ej = i + a[s], j + b[s]
                 if ei > n or ej < lo[ei] or ej >= hi[ei]:
                     continue
-                value = values[s, ei, ej - left[ei]] + to_go[ei, ej - left[ei]]
+                value = values[s, ei - first, ej - left[ei]] + to_go[ei, ej - left[ei]]
                 if value > best:
                     best = value
             to_go[i, c] = best
-    return to_go
 
 
 @numba.njit(cache=True)
-def _rivals(values, a, b, lo, hi, left, n, m, total, to_go, nodes, path_shapes):  # pragma: no cover - compiled
-    """rival[d]: the best value of a path that, at anti-diagonal i + j = d, sits on a node
-    off the given path or crosses d strictly inside a bead off it."""
-    width = values.shape[2]
+def _path_cells(nodes, path_shapes, left, n, width):  # pragma: no cover - compiled
+    """Which cells are nodes of the path, and the shape of the path's bead into each (-1: none)."""
     on_path = np.zeros((n + 1, width), dtype=np.bool_)
-    came_by = np.full((n + 1, width), -1, dtype=np.int64)  # the path's bead into each of its nodes
+    came_by = np.full((n + 1, width), -1, dtype=np.int16)
     for k in range(len(nodes)):
         i, j = nodes[k, 0], nodes[k, 1]
         on_path[i, j - left[i]] = True
         if k > 0:
             came_by[i, j - left[i]] = path_shapes[k - 1]
-    rival = np.full(n + m + 1, -np.inf)
-    for i in range(n + 1):
+    return on_path, came_by
+
+
+@numba.njit(cache=True)
+def _rivals(values, first, start, stop, a, b, lo, hi, left, total, to_go, on_path, came_by,
+            rival):  # pragma: no cover - compiled
+    """rival[d]: the best value of a path that, at anti-diagonal i + j = d, sits on a node
+    off the path (on_path, came_by) or crosses d strictly inside a bead off it; from the
+    cells of rows [start, stop) (values: rows from `first`)."""
+    for i in range(start, stop):
         for j in range(lo[i], hi[i]):
             c = j - left[i]
             if not on_path[i, c]:
@@ -307,8 +340,7 @@ def _rivals(values, a, b, lo, hi, left, n, m, total, to_go, nodes, path_shapes):
                 pi, pj = i - a[s], j - b[s]
                 if pi < 0 or pj < 0 or pj < lo[pi] or pj >= hi[pi]:
                     continue
-                through = total[pi, pj - left[pi]] + values[s, i, c] + to_go[i, c]
+                through = total[pi, pj - left[pi]] + values[s, i - first, c] + to_go[i, c]
                 for d in range(pi + pj + 1, i + j):
                     if through > rival[d]:
                         rival[d] = through
-    return rival

@@ -57,7 +57,9 @@ def every_path(shapes, table: BandTable, values: np.ndarray) -> list[tuple[set, 
     return paths
 
 
-def test_doubt_is_the_best_path_less_the_best_path_avoiding_the_bead():
+@pytest.mark.parametrize("block_rows", [2048, 2])  # the kept values read all at once, or two rows at a time
+def test_doubt_is_the_best_path_less_the_best_path_avoiding_the_bead(monkeypatch, block_rows):
+    monkeypatch.setattr(search_module, "DOUBT_BLOCK_ROWS", block_rows)
     rng = np.random.default_rng(0)
     checked = infinite = tied = 0
     for trial in range(300):
@@ -83,21 +85,27 @@ def test_doubt_is_the_best_path_less_the_best_path_avoiding_the_bead():
     assert checked > 1000 and infinite > 10 and tied > 10  # every case came up
 
 
-def test_kept_values_in_a_temporary_file_give_the_same_doubt(monkeypatch):
+@pytest.mark.parametrize("block_rows", [2048, 2])
+def test_kept_values_in_a_temporary_file_give_the_same_doubt(monkeypatch, block_rows):
+    monkeypatch.setattr(search_module, "DOUBT_BLOCK_ROWS", block_rows)
     rng = np.random.default_rng(1)
     shapes, table, values = random_grid(rng, 1)
+    assert table.band.n >= 3  # more than one block of two rows
     in_ram = PathSearch(shapes, table, keep_values=True)
     monkeypatch.setattr(search_module, "KEPT_VALUES_IN_RAM", 16)
     in_file = PathSearch(shapes, table, keep_values=True)
-    assert isinstance(in_file.values, np.memmap) and not isinstance(in_ram.values, np.memmap)
+    assert in_file.values_in_file and not in_ram.values_in_file
     for search in (in_ram, in_file):
         for start in range(0, table.band.n + 1, 2):
             search.add(values[:, start:start + 2], start)
     path = in_ram.path()
     assert in_file.path() == path
     np.testing.assert_array_equal(in_file.path_doubt(path), in_ram.path_doubt(path))
+    assert (in_ram.path_doubt(path) > 0).any()
     in_file.release()
-    assert in_file.values is None
+    assert not in_file.values_in_file
+    with pytest.raises(RuntimeError, match="keep_values"):
+        in_file.path_doubt(path)
 
 
 def test_a_search_keeps_no_values_unless_asked():
@@ -105,6 +113,6 @@ def test_a_search_keeps_no_values_unless_asked():
     shapes, table, values = random_grid(rng, 0)
     search = PathSearch(shapes, table)
     search.add(values, 0)
-    assert search.values is None
+    assert search.values is None and not search.values_in_file
     with pytest.raises(RuntimeError, match="keep_values"):
         search.path_doubt(search.path())
