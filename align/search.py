@@ -14,7 +14,6 @@ module knows nothing of vectors or features: it takes arrays of values.
 """
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from functools import cached_property
@@ -183,8 +182,8 @@ class PathSearch:
         if self.values is not None:
             return np.ascontiguousarray(self.values[:, start:stop])
         rows = np.empty((stop - start, len(self.a), self.table.width), dtype=np.float32)
-        got = os.preadv(self._values_file.fileno(), [rows], start * self._row_bytes())
-        if got != rows.nbytes:
+        self._values_file.seek(start * self._row_bytes())
+        if self._values_file.readinto(memoryview(rows).cast("B")) != rows.nbytes:
             raise RuntimeError("path_doubt: rows of the kept values are missing (was every row added?)")
         return np.ascontiguousarray(rows.transpose(1, 0, 2))
 
@@ -199,8 +198,8 @@ class PathSearch:
             self.values[:, start:start + values.shape[1]] = values
         elif self._values_file is not None:
             rows = np.ascontiguousarray(values.transpose(1, 0, 2))
-            if os.pwrite(self._values_file.fileno(), rows, start * self._row_bytes()) != rows.nbytes:
-                raise OSError("could not keep the search's values in a temporary file (disk full?)")
+            self._values_file.seek(start * self._row_bytes())
+            self._values_file.write(memoryview(rows).cast("B"))
 
     def label(self, i: int, j: int) -> float:
         return float(self.labels[i, j - self.table.left[i]])
