@@ -24,7 +24,8 @@ its similarity read in a window of `AlignParams.band` sentences either side
 of it (neighbours and length ratio as above), and every bead's score comes
 from the calibration over the joined alignment (align.scoring.bead_score),
 so a bead's context counts across anchors. An unaligned anchor scores 0,
-as unaligned beads do. Anchors are kept whatever they score.
+as unaligned beads do. Anchors are kept whatever they score; no path avoids
+an anchor, so its doubt (Alignment.doubt, a score input) is inf, read capped.
 
 Works on arrays only, as align.passes does; reading anchors from a file is
 the caller's (align.evaluating.read_alignment reads the index format).
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from align.attaching import attach_unaligned
+from align.attaching import attach_unaligned, carried_over
 from align.passes import Alignment, AlignParams, Bead, Profile, bead_context, bead_shapes, weights_and_params
 from align.errors import InputError
 from align.features import DictionaryEvidence, SentenceStats
@@ -144,21 +145,24 @@ def align_with_anchors(
     en_stats = en_stats if en_stats is not None else SentenceStats.from_lengths(np.ones(m))
     whole = _Document(CentredRows(zh), CentredRows(en), zh_stats, en_stats, dictionary, params, weights, anchors)
 
-    pieces: list[tuple[list[int], list[int], float]] = []  # zh ids, en ids, similarity
+    pieces: list[tuple[list[int], list[int], float, float]] = []  # zh ids, en ids, similarity, doubt
     zh_done = en_done = 0
     band_rows: list[tuple[int, int, Band]] = []  # where each stretch's band sits
     for anchor in sorted((a for a in anchors if a.paired), key=lambda a: a.zh[0]):
         band_rows.append((zh_done, en_done, whole.align_stretch(zh_done, anchor.zh[0], en_done, anchor.en[0], pieces)))
-        pieces.append((list(anchor.zh), list(anchor.en), whole.anchor_similarity(anchor)))
+        # No path avoids an anchor: its doubt is inf (the score reads it capped: scoring.DOUBT_CAP).
+        pieces.append((list(anchor.zh), list(anchor.en), whole.anchor_similarity(anchor), float("inf")))
         zh_done, en_done = anchor.zh[-1] + 1, anchor.en[-1] + 1
     band_rows.append((zh_done, en_done, whole.align_stretch(zh_done, n, en_done, m, pieces)))
 
     pieces = _joined(pieces, whole)
-    similarity = [s for _, _, s in pieces]
-    shapes = [(len(zh_ids), len(en_ids)) for zh_ids, en_ids, _ in pieces]
-    scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights, shapes), nan=0.0)  # unaligned: 0
-    beads = [Bead(zh_ids, en_ids, float(score)) for (zh_ids, en_ids, _), score in zip(pieces, scores)]
-    return Alignment(beads, _joined_band(band_rows, beads, n, m), similarity)
+    similarity = [s for _, _, s, _ in pieces]
+    doubt = [d for _, _, _, d in pieces]
+    shapes = [(len(zh_ids), len(en_ids)) for zh_ids, en_ids, _, _ in pieces]
+    scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights, shapes, np.array(doubt, dtype=float)),
+                           nan=0.0)  # unaligned: 0
+    beads = [Bead(zh_ids, en_ids, float(score)) for (zh_ids, en_ids, _, _), score in zip(pieces, scores)]
+    return Alignment(beads, _joined_band(band_rows, beads, n, m), similarity, doubt)
 
 
 class _Document:
@@ -204,7 +208,7 @@ class _Document:
             return Band.full(z1 - z0, e1 - e0)
         context = self.context(z0, z1, e0, e1)
         shapes = bead_shapes(self.params, self.weights)
-        search = PathSearch(shapes, context.table)
+        search = PathSearch(shapes, context.table, keep_values=True)
         zh_fixed, en_fixed = _prefix_count(~zh_free), _prefix_count(~en_free)
         table = context.table
         for start, values, similarities in context.values(shapes, self.weights, self.params.skip):
@@ -217,12 +221,16 @@ class _Document:
                     values[s][pairs_fixed] = -np.inf
             search.add(values, start, similarities)
         path = search.path()
+        doubt = list(search.path_doubt(path))  # within the stretch: its paths all pass the anchors
+        search.release()
         similarity = search.path_labels(path)
         if self.params.skip is None:  # as the search without anchors does, never against an anchor's 1-0 / 0-1
-            path, similarity = attach_unaligned(path, similarity, context, shapes, self.weights,
-                                                kept_out=(~zh_free, ~en_free))
-        for ((i0, j0), (i1, j1)), value in zip(zip(path, path[1:]), similarity):
-            out.append((list(range(z0 + i0, z0 + i1)), list(range(e0 + j0, e0 + j1)), value))
+            attached, similarity = attach_unaligned(path, similarity, context, shapes, self.weights,
+                                                    kept_out=(~zh_free, ~en_free))
+            path, doubt = attached, carried_over(path, doubt, attached)
+        for ((i0, j0), (i1, j1)), value, sure in zip(zip(path, path[1:]), similarity, doubt):
+            out.append((list(range(z0 + i0, z0 + i1)), list(range(e0 + j0, e0 + j1)), value,
+                        float(sure) if i1 > i0 and j1 > j0 else float("nan")))
         return table.band
 
     def _unaligned(self, z0: int, z1: int, e0: int, e1: int) -> list:
@@ -239,10 +247,10 @@ class _Document:
         out, i, j = [], 0, 0
         while i < len(zh_keys) or j < len(en_keys):
             if j == len(en_keys) or (i < len(zh_keys) and zh_keys[i] <= en_keys[j]):
-                out.append(([z0 + i], [], float("nan")))
+                out.append(([z0 + i], [], float("nan"), float("nan")))
                 i += 1
             else:
-                out.append(([], [e0 + j], float("nan")))
+                out.append(([], [e0 + j], float("nan"), float("nan")))
                 j += 1
         return out
 
@@ -269,18 +277,18 @@ def _joined(pieces: list, whole: _Document) -> list:
     """The single-sentence beads the search made of an unaligned anchor of several
     sentences, joined into that anchor's bead where its first sentence is."""
     out, seen = [], set()
-    for zh_ids, en_ids, similarity in pieces:
+    for zh_ids, en_ids, similarity, doubt in pieces:
         owner = (whole.zh_unaligned[zh_ids[0]] if zh_ids and not en_ids
                  else whole.en_unaligned[en_ids[0]] if en_ids and not zh_ids else -1)
         if owner < 0:
-            out.append((zh_ids, en_ids, similarity))
+            out.append((zh_ids, en_ids, similarity, doubt))
             continue
         if owner in seen:
             continue
         seen.add(owner)
         zh_all = [int(i) for i in np.flatnonzero(whole.zh_unaligned == owner)] if zh_ids else []
         en_all = [int(j) for j in np.flatnonzero(whole.en_unaligned == owner)] if en_ids else []
-        out.append((zh_all, en_all, float("nan")))
+        out.append((zh_all, en_all, float("nan"), float("nan")))
     return out
 
 

@@ -74,3 +74,20 @@ def _attachable(path: list[tuple[int, int]], similarity: list[float], k: int, co
     if kept_out is not None and kept_out[side][sentence]:
         return False
     return not (stats.repeats[sentence] or stats.credits[sentence])
+
+
+def carried_over(path: list[tuple[int, int]], per_bead: list[float],
+                 attached: list[tuple[int, int]]) -> list[float]:
+    """A number kept for each bead of `path` (the search's), for each bead of `attached`
+    (attach_unaligned's path made of it): a bead attach_unaligned did not touch keeps its
+    own, a merged bead takes its paired member's (what the search chose; the sentence joined
+    to it was a bead of its own, 1-0 or 0-1)."""
+    out, k = [], 0
+    for end in attached[1:]:
+        members = []
+        while path[k] != end:
+            members.append(k)
+            k += 1
+        paired = [q for q in members if path[q + 1][0] > path[q][0] and path[q + 1][1] > path[q][1]]
+        out.append(per_bead[(paired or members)[0]])
+    return out

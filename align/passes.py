@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from align.attaching import attach_unaligned
+from align.attaching import attach_unaligned, carried_over
 from align.features import DictionaryEvidence, SentenceStats
 from align.geometry import CentredRows
 from align.scoring import BeadContext, bead_score, rough_values
@@ -56,6 +56,8 @@ class Alignment:
     beads: list[Bead]
     band: Band = field(repr=False)  # the second pass's band: allowed columns [lo, hi) per DP row
     similarity: list[float] = field(default_factory=list, repr=False)  # of each bead (NaN for unaligned ones)
+    # The search's doubt of each bead (PathSearch.path_doubt; inf for an anchor, NaN for unaligned beads).
+    doubt: list[float] = field(default_factory=list, repr=False)
 
 
 def bead_shapes(params: AlignParams, weights: Weights) -> list[tuple[int, int]]:
@@ -98,7 +100,7 @@ def two_passes(
     n, m = len(zh), len(en)
     if n == 0 or m == 0:
         beads = [Bead([i], [], 0.0) for i in range(n)] + [Bead([], [j], 0.0) for j in range(m)]
-        return Alignment(beads, Band.full(n, m), [float("nan")] * len(beads))
+        return Alignment(beads, Band.full(n, m), [float("nan")] * len(beads), [float("nan")] * len(beads))
     zh, en = CentredRows(zh), CentredRows(en)  # centred as they are read: long documents held once
     zh_stats = zh_stats if zh_stats is not None else SentenceStats.from_lengths(np.ones(n))
     en_stats = en_stats if en_stats is not None else SentenceStats.from_lengths(np.ones(m))
@@ -128,16 +130,19 @@ def bead_context(
 
 def best_alignment(context: BeadContext, params: AlignParams, weights: Weights) -> Alignment:
     """The second pass: every bead shape scored over the band, chunk by chunk,
-    and the best path found."""
+    and the best path found, with the search's doubt of each of its beads."""
     shapes = bead_shapes(params, weights)
-    search = PathSearch(shapes, context.table)
+    search = PathSearch(shapes, context.table, keep_values=True)
     for start, values, similarities in context.values(shapes, weights, params.skip):
         search.add(values, start, similarities)  # the search keeps the winning beads' similarities
     path = search.path()
+    doubt = list(search.path_doubt(path))
+    search.release()  # the kept values (an unnamed temporary file beyond KEPT_VALUES_IN_RAM)
     similarity = search.path_labels(path)
     if params.skip is None:  # a fixed skip cost is the user's say on what is left out
-        path, similarity = attach_unaligned(path, similarity, context, shapes, weights)
-    return _beads(path, similarity, search.table.band, weights)
+        attached, similarity = attach_unaligned(path, similarity, context, shapes, weights)
+        path, doubt = attached, carried_over(path, doubt, attached)
+    return _beads(path, similarity, doubt, search.table.band, weights)
 
 
 def _rough_path(zh: np.ndarray, en: np.ndarray, params: AlignParams, weights: Weights) -> list[tuple[int, int]]:
@@ -168,10 +173,13 @@ def _halve(vectors: np.ndarray | CentredRows, block: int = 8192) -> np.ndarray:
     return out
 
 
-def _beads(path: list[tuple[int, int]], similarity: list[float], band: Band, weights: Weights) -> Alignment:
+def _beads(path: list[tuple[int, int]], similarity: list[float], doubt: list[float], band: Band,
+           weights: Weights) -> Alignment:
     spans = list(zip(path, path[1:]))
     shapes = [(i1 - i0, j1 - j0) for (i0, j0), (i1, j1) in spans]
-    scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights, shapes), nan=0.0)  # unaligned: 0
+    doubt = [float(d) if i1 > i0 and j1 > j0 else float("nan") for ((i0, j0), (i1, j1)), d in zip(spans, doubt)]
+    scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights, shapes, np.array(doubt)),
+                           nan=0.0)  # unaligned: 0
     beads = [Bead(list(range(i0, i1)), list(range(j0, j1)), float(score))
              for ((i0, j0), (i1, j1)), score in zip(spans, scores)]
-    return Alignment(beads, band, similarity)
+    return Alignment(beads, band, similarity, doubt)

@@ -170,14 +170,16 @@ def context_similarity(similarity: np.ndarray, beads: int) -> np.ndarray:
 
 
 def score_inputs(similarity: np.ndarray, context_beads: int, shapes: list[tuple[int, int]] | None = None,
-                 weak_context_below: float = 0.0) -> dict[str, np.ndarray]:
+                 weak_context_below: float = 0.0, doubt: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """SCORE_INPUTS for each bead of an alignment (its similarities in order, NaN for
-    unaligned ones; shapes: (zh, en) sentences of each bead, needed for beside_unaligned):
+    unaligned ones; shapes: (zh, en) sentences of each bead, needed for beside_unaligned;
+    doubt: the search's doubt of each bead, needed for doubt):
     similarity; context, the median similarity of up to context_beads paired beads either
     side (context_similarity); weak_context, how far the context falls below
     weak_context_below (0 above it: unrelated text's context is low, a translation's is
     not, and how much higher a translation's is says little more); beside_unaligned, 1 for a
-    bead next to a sentence left unaligned (a boundary there is often off by one)."""
+    bead next to a sentence left unaligned (a boundary there is often off by one); doubt,
+    log1p(min(doubt, DOUBT_CAP)) (see DOUBT_CAP)."""
     similarity = np.asarray(similarity, dtype=float)
     context = context_similarity(similarity, context_beads)
     out = {"similarity": similarity, "context": context, "weak_context": (weak_context_below - context).clip(0, None)}
@@ -189,12 +191,31 @@ def score_inputs(similarity: np.ndarray, context_beads: int, shapes: list[tuple[
         beside[1:] |= unaligned[:-1]
         beside[:-1] |= unaligned[1:]
         out["beside_unaligned"] = beside.astype(float)
+    if doubt is not None:
+        doubt = np.asarray(doubt, dtype=float)
+        if doubt.shape != similarity.shape:
+            raise ValueError(f"{doubt.size} doubts for {len(similarity)} similarities")
+        out["doubt"] = np.log1p(doubt.clip(0, DOUBT_CAP))
     return out
 
 
-def bead_score(similarity: np.ndarray, weights: Weights, shapes: list[tuple[int, int]] | None = None) -> np.ndarray:
+# The search's doubt of a bead (align.search.PathSearch.path_doubt: the best path's value less
+# the best value of a path without the bead) says how much the path loses if the bead is wrong:
+# right beads' is high, wrong ones' low (AUC 0.857 on 3,764 held-out beads of the 18 MAC chapters,
+# the similarity's 0.688; docs/experiments.md, stop 30). The score reads log1p of it (better than
+# any cap alone there), capped so that a bead no path avoids (inf: an anchor, or a bead with no
+# rival in the band) is a finite number: MAC's held-out beads' doubts are below 2 but for a few,
+# and beads above 1 were all but all right, so a cap at 10 changes nothing else.
+DOUBT_CAP = 10.0
+# What a calibration's inputs need, besides the similarities (score_inputs' arguments).
+_NEEDS = {"beside_unaligned": "the beads' shapes", "doubt": "the beads' doubts"}
+
+
+def bead_score(similarity: np.ndarray, weights: Weights, shapes: list[tuple[int, int]] | None = None,
+               doubt: np.ndarray | None = None) -> np.ndarray:
     """The chance that each bead of an alignment (its beads' similarities in order,
-    NaN for unaligned ones; shapes: each bead's (zh, en) sentence counts) is exactly right.
+    NaN for unaligned ones; shapes: each bead's (zh, en) sentence counts; doubt: the
+    search's doubt of each bead) is exactly right.
     With three calibration numbers the bead's context counts too: a weak bead among strong
     ones is mostly a free translation, among weak ones mostly unrelated text (MAC-Dev,
     held-out chapters: calibration error 0.133 -> 0.062; docs/experiments.md). A calibration
@@ -203,11 +224,13 @@ def bead_score(similarity: np.ndarray, weights: Weights, shapes: list[tuple[int,
     similarity = np.asarray(similarity, dtype=float)
     calibration = weights.calibration
     if isinstance(calibration, dict):
-        inputs = score_inputs(similarity, weights.context_beads, shapes, calibration.get(WEAK_CONTEXT_BELOW, 0.0))
+        inputs = score_inputs(similarity, weights.context_beads, shapes, calibration.get(WEAK_CONTEXT_BELOW, 0.0),
+                              doubt)
         read = {name: coefficient for name, coefficient in calibration.items() if name in SCORE_INPUTS}
         missing = [name for name in read if name not in inputs]
         if missing:
-            raise ValueError(f"the calibration reads {', '.join(missing)}: give the beads' shapes")
+            raise ValueError(f"the calibration reads {', '.join(missing)}: give "
+                             + " and ".join(sorted({_NEEDS[name] for name in missing})))
         total = calibration["offset"] + sum(coefficient * inputs[name] for name, coefficient in read.items())
         return 1 / (1 + np.exp(-total))
     if len(calibration) == 2:

@@ -30,7 +30,7 @@ def is_paired(kind: str) -> bool:
 
 # What a calibration given as a mapping (Weights.calibration: input name -> coefficient, "offset",
 # and WEAK_CONTEXT_BELOW's value) may read of each paired bead of an alignment (scoring.score_inputs).
-SCORE_INPUTS = ("similarity", "context", "weak_context", "beside_unaligned")
+SCORE_INPUTS = ("similarity", "context", "weak_context", "beside_unaligned", "doubt")
 WEAK_CONTEXT_BELOW = "weak_context_below"  # the mapping's entry: where weak_context starts
 
 

