@@ -128,21 +128,23 @@ def bead_context(
     return BeadContext(zh, en, zh_stats, en_stats, table, shapes, weights, dictionary, keep_features)
 
 
-def best_alignment(context: BeadContext, params: AlignParams, weights: Weights) -> Alignment:
+def best_alignment(context: BeadContext, params: AlignParams, weights: Weights, scored: bool = True) -> Alignment:
     """The second pass: every bead shape scored over the band, chunk by chunk,
-    and the best path found, with the search's doubt of each of its beads."""
+    and the best path found, with the search's doubt of each of its beads.
+    scored=False: the beads alone, every doubt and score NaN (a fit's F1 reads
+    none, and the doubt's backward pass would cost it about 40% more a search)."""
     shapes = bead_shapes(params, weights)
-    search = PathSearch(shapes, context.table, keep_values=True)
+    search = PathSearch(shapes, context.table, keep_values=scored)
     for start, values, similarities in context.values(shapes, weights, params.skip):
         search.add(values, start, similarities)  # the search keeps the winning beads' similarities
     path = search.path()
-    doubt = list(search.path_doubt(path))
+    doubt = list(search.path_doubt(path)) if scored else [float("nan")] * (len(path) - 1)
     search.release()  # the kept values (an unnamed temporary file beyond KEPT_VALUES_IN_RAM)
     similarity = search.path_labels(path)
     if params.skip is None:  # a fixed skip cost is the user's say on what is left out
         attached, similarity = attach_unaligned(path, similarity, context, shapes, weights)
         path, doubt = attached, carried_over(path, doubt, attached)
-    return _beads(path, similarity, doubt, search.table.band, weights)
+    return _beads(path, similarity, doubt, search.table.band, weights, scored)
 
 
 def _rough_path(zh: np.ndarray, en: np.ndarray, params: AlignParams, weights: Weights) -> list[tuple[int, int]]:
@@ -174,12 +176,15 @@ def _halve(vectors: np.ndarray | CentredRows, block: int = 8192) -> np.ndarray:
 
 
 def _beads(path: list[tuple[int, int]], similarity: list[float], doubt: list[float], band: Band,
-           weights: Weights) -> Alignment:
+           weights: Weights, scored: bool = True) -> Alignment:
     spans = list(zip(path, path[1:]))
     shapes = [(i1 - i0, j1 - j0) for (i0, j0), (i1, j1) in spans]
     doubt = [float(d) if i1 > i0 and j1 > j0 else float("nan") for ((i0, j0), (i1, j1)), d in zip(spans, doubt)]
-    scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights, shapes, np.array(doubt)),
-                           nan=0.0)  # unaligned: 0
+    if scored:
+        scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights, shapes, np.array(doubt)),
+                               nan=0.0)  # unaligned: 0
+    else:
+        scores = np.full(len(spans), np.nan)
     beads = [Bead(list(range(i0, i1)), list(range(j0, j1)), float(score))
              for ((i0, j0), (i1, j1)), score in zip(spans, scores)]
     return Alignment(beads, band, similarity, doubt)

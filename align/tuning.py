@@ -80,14 +80,16 @@ def table_settings(weights: Weights) -> tuple:
     return weights.rough_skip, tuple(sorted(weights.shapes)), weights.length_sigma, weights.length_noise, weights.neighbours
 
 
-def predict(docs: dict[str, TuningDocument], weights: Weights, params: AlignParams | None = None) -> dict[str, list]:
+def predict(docs: dict[str, TuningDocument], weights: Weights, params: AlignParams | None = None,
+            scored: bool = True) -> dict[str, list]:
+    """name -> beads (zh, en, score); scored=False: scores NaN, no doubt computed (passes.best_alignment)."""
     params = params or AlignParams()
-    return {name: [(tuple(b.zh), tuple(b.en), b.score) for b in best_alignment(d.context, params, weights).beads]
+    return {name: [(tuple(b.zh), tuple(b.en), b.score) for b in best_alignment(d.context, params, weights, scored).beads]
             for name, d in docs.items()}
 
 
 def strict_f1(docs: dict[str, TuningDocument], weights: Weights) -> float:
-    predicted = predict(docs, weights)
+    predicted = predict(docs, weights, scored=False)  # the F1 reads no score
     return evaluate({name: (d.gold, [(z, e) for z, e, _ in predicted[name]]) for name, d in docs.items()}
                     )["pooled"]["strict_f1"]
 

@@ -761,3 +761,28 @@ def test_aligning_around_anchors_attaches_as_the_search_does_but_never_against_a
     left_out = ([merged[0][-1]], []) if side == "zh" else ([], [merged[1][-1]])
     kept = align_with_anchors(zh, en, [first, left_out], zh_stats, en_stats, weights=weights)
     assert left_out in [(b.zh, b.en) for b in kept.beads]
+
+
+def test_an_unscored_second_pass_gives_the_same_beads_and_keeps_no_values(monkeypatch):
+    # What a fit's F1 reads: the same beads, without the doubt's backward pass (no values kept) or scores.
+    from align import passes
+    from align.geometry import centred
+    from align.search import PathSearch
+
+    zh, en, _ = synthetic_pair(4, beads=40)
+    stats = SentenceStats.from_lengths(np.ones(len(zh))), SentenceStats.from_lengths(np.ones(len(en)))
+    context = bead_context(centred(zh), centred(en), *stats, AlignParams(), HAND_TUNED)
+    kept = []
+    original = PathSearch.__init__
+
+    def recording(self, shapes, table, keep_values=False):
+        kept.append(keep_values)
+        original(self, shapes, table, keep_values)
+
+    monkeypatch.setattr(PathSearch, "__init__", recording)
+    scored = passes.best_alignment(context, AlignParams(), HAND_TUNED)
+    unscored = passes.best_alignment(context, AlignParams(), HAND_TUNED, scored=False)
+    assert kept == [True, False]
+    assert [(b.zh, b.en) for b in unscored.beads] == [(b.zh, b.en) for b in scored.beads]
+    assert all(np.isnan(b.score) for b in unscored.beads) and np.isnan(unscored.doubt).all()
+    assert any(b.score > 0.5 for b in scored.beads) and not np.isnan(np.array(scored.doubt, dtype=float)).all()
