@@ -22,15 +22,16 @@ and part of every fit, as in scripts/tune_scorer.py.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from align.aligning import Alignment, AlignParams, align_vectors
+from align.bench_folders import BENCH_VARIABLE, bench_dir
 from align.caching import attach_cache
 from align.embedding import DEFAULT_MODEL, Encoder, load_encoder
 from align.evaluating import evaluate, format_report, read_alignment
@@ -42,7 +43,6 @@ from align.reading import InputError, parse_lines
 from align.weights import Weights
 from align.writing import format_ids, write_atomically
 
-BENCH_VARIABLE = "ZHALIGN_BENCH"
 DELETIONS = "deletions"  # prefix of the deletion set's files among the bench's (tuning.chapter reads past it)
 
 
@@ -58,16 +58,6 @@ class BenchDocument:
     en_vectors: np.ndarray
     evidence: PairEvidence
     gold: list
-
-
-def bench_dir(given: Path | None) -> Path:
-    """The benchmark folder: the argument, else $ZHALIGN_BENCH."""
-    path = given or (Path(os.environ[BENCH_VARIABLE]) if os.environ.get(BENCH_VARIABLE) else None)
-    if path is None:
-        raise InputError(f"no benchmark folder: give one (e.g. ../shared/bench/mac-dev) or set ${BENCH_VARIABLE}")
-    if not (path / "gold").is_dir():
-        raise InputError(f"{path}: not a benchmark folder (no gold/ inside)")
-    return path
 
 
 def load_bench(bench: Path, encoder: Encoder, progress: bool | None = None) -> dict[str, BenchDocument]:
@@ -197,6 +187,23 @@ def format_reliability(table: dict) -> str:
     return "\n".join(lines)
 
 
+def out_of_fold_calibrated(docs: dict, fitted: dict, fold_of: Callable[[str], str]) -> dict[str, list]:
+    """name -> beads (zh, en, score) of every file in docs (BenchDocument-like, the deletion set's
+    included), aligned with the weights fitted without its fold (fitted: fold -> Weights, fold_of:
+    file name -> fold) and calibrated on that fold's training files only (tuning.calibration_data):
+    so that the reliability table judges the scores on files their fit never saw."""
+    from align.tuning import calibrate, calibration_data
+
+    out: dict[str, list] = {}
+    for fold, weights in fitted.items():
+        train = {name: d for name, d in docs.items() if fold_of(name) != fold}
+        held = {name: d for name, d in docs.items() if fold_of(name) == fold}
+        if held:
+            weights = weights.replace(calibration=calibrate(calibration_data(train, weights)))
+            out |= align_bench(held, weights)
+    return out
+
+
 def run_bench(bench: Path | list[Path], model: str = DEFAULT_MODEL, out: Path | None = None, cv: bool | str = False,
               weights: Weights | None = None, cache: bool = True, deletions: Path | None = None) -> dict:
     """Scores and timings for every gold file in bench/gold (see the module's doc).
@@ -205,7 +212,7 @@ def run_bench(bench: Path | list[Path], model: str = DEFAULT_MODEL, out: Path | 
     (scripts/make_deletions.py): scored too, and part of every fit in --cv.
     bench: one folder or several (load_benches); cv: True or "chapter" leaves one chapter
     out at a time, "novel" one novel (read_novels)."""
-    from align.bench_report import out_of_fold_calibrated, quality
+    from align.bench_report import quality
 
     benches = [bench] if isinstance(bench, Path) else list(bench)
     novels = read_novels(benches) if cv == "novel" else None

@@ -13,9 +13,7 @@ same metrics as `python -m align.bench` (which calls the functions here for its 
 - False deletions: sentences left unaligned that the gold aligns, per 1,000 sentences; and on
   the chapters whose gold leaves nothing unaligned, every sentence left unaligned per 1,000
   (the mirror of the deletion set: text with no omissions should lose nothing).
-- Calibration out of fold: each fold's weights get the score calibration fitted on that
-  fold's training files only (tuning.calibration_data), and the held-out files are scored
-  with it, so that the reliability table judges the scores on files their fit never saw.
+- Calibration out of fold (align.bench.out_of_fold_calibrated makes the scores these read).
 """
 from __future__ import annotations
 
@@ -24,6 +22,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from align.bench_folders import bench_dir
 from align.evaluating import Bead, evaluate, format_report, read_alignment, unaligned_sentences
 
 SCORE_FLOORS = (0.5, 0.9)  # the --min-score values the report gives pair quality at
@@ -89,23 +88,6 @@ def false_deletions(golds: dict[str, list[Bead]], predicted: dict[str, list]) ->
             "clean_per_1000": 1000 * clean_unaligned / clean_total if clean_total else 0.0}
 
 
-def out_of_fold_calibrated(docs: dict, fitted: dict, fold_of: Callable[[str], str]) -> dict[str, list]:
-    """name -> beads (zh, en, score) of every file in docs (bench.BenchDocument-like, the deletion
-    set's included), aligned with the weights fitted without its fold (fitted: fold -> Weights,
-    fold_of: file name -> fold) and calibrated on that fold's training files only."""
-    from align.bench import align_bench
-    from align.tuning import calibrate, calibration_data
-
-    out: dict[str, list] = {}
-    for fold, weights in fitted.items():
-        train = {name: d for name, d in docs.items() if fold_of(name) != fold}
-        held = {name: d for name, d in docs.items() if fold_of(name) == fold}
-        if held:
-            weights = weights.replace(calibration=calibrate(calibration_data(train, weights)))
-            out |= align_bench(held, weights)
-    return out
-
-
 def quality(golds: dict[str, list[Bead]], predicted: dict[str, list], scored: bool = True) -> dict:
     """Pair quality (at SCORE_FLOORS when the beads are scored, else over all pairs) and false deletions."""
     floors = SCORE_FLOORS if scored else (None,)
@@ -135,7 +117,6 @@ def headline(scores: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from align.bench import bench_dir
     from align.errors import InputError
 
     parser = argparse.ArgumentParser(prog="python -m align.bench_report", description=__doc__.splitlines()[0])
