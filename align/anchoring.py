@@ -38,12 +38,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from align.attaching import attach_unaligned, carried_over
-from align.passes import Alignment, AlignParams, Bead, Profile, bead_context, bead_shapes, weights_and_params
+from align.passes import (Alignment, AlignParams, Bead, Profile, bead_context, bead_scores, bead_shapes, searched_beads,
+                          weights_and_params)
 from align.errors import InputError
 from align.features import DictionaryEvidence, SentenceStats
 from align.geometry import CentredRows
-from align.scoring import BeadContext, bead_score
+from align.scoring import BeadContext
 from align.search import Band, BandTable, PathSearch
 from align.weights import Weights
 
@@ -159,8 +159,7 @@ def align_with_anchors(
     similarity = [s for _, _, s, _ in pieces]
     doubt = [d for _, _, _, d in pieces]
     shapes = [(len(zh_ids), len(en_ids)) for zh_ids, en_ids, _, _ in pieces]
-    scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights, shapes, np.array(doubt, dtype=float)),
-                           nan=0.0)  # unaligned: 0
+    scores = bead_scores(similarity, shapes, doubt, weights)
     beads = [Bead(zh_ids, en_ids, float(score)) for (zh_ids, en_ids, _, _), score in zip(pieces, scores)]
     return Alignment(beads, _joined_band(band_rows, beads, n, m), similarity, doubt)
 
@@ -220,14 +219,10 @@ class _Document:
                         (en_fixed[columns.clip(0, e1 - e0)] - en_fixed[(columns - b).clip(0, e1 - e0)]) > 0)
                     values[s][pairs_fixed] = -np.inf
             search.add(values, start, similarities)
-        path = search.path()
-        doubt = list(search.path_doubt(path))  # within the stretch: its paths all pass the anchors
-        search.release()
-        similarity = search.path_labels(path)
-        if self.params.skip is None:  # as the search without anchors does, never against an anchor's 1-0 / 0-1
-            attached, similarity = attach_unaligned(path, similarity, context, shapes, self.weights,
-                                                    kept_out=(~zh_free, ~en_free))
-            path, doubt = attached, carried_over(path, doubt, attached)
+        # As the search without anchors, never attaching an anchor's 1-0 / 0-1; the doubt is within the
+        # stretch (its paths all pass the anchors).
+        path, similarity, doubt = searched_beads(search, context, shapes, self.params, self.weights,
+                                                 kept_out=(~zh_free, ~en_free))
         for ((i0, j0), (i1, j1)), value, sure in zip(zip(path, path[1:]), similarity, doubt):
             out.append((list(range(z0 + i0, z0 + i1)), list(range(e0 + j0, e0 + j1)), value,
                         float(sure) if i1 > i0 and j1 > j0 else float("nan")))

@@ -137,14 +137,31 @@ def best_alignment(context: BeadContext, params: AlignParams, weights: Weights, 
     search = PathSearch(shapes, context.table, keep_values=scored)
     for start, values, similarities in context.values(shapes, weights, params.skip):
         search.add(values, start, similarities)  # the search keeps the winning beads' similarities
+    path, similarity, doubt = searched_beads(search, context, shapes, params, weights, scored)
+    return _beads(path, similarity, doubt, search.table.band, weights, scored)
+
+
+def searched_beads(search: PathSearch, context: BeadContext, shapes: list[tuple[int, int]], params: AlignParams,
+                   weights: Weights, scored: bool = True, kept_out: tuple[np.ndarray, np.ndarray] | None = None
+                   ) -> tuple[list[tuple[int, int]], list[float], list[float]]:
+    """A filled search's path (its DP nodes), each bead's similarity and the search's doubt of it
+    (NaN unless scored; the kept values are let go after), with the sentences align.attaching
+    joins to their neighbours (never those `kept_out`) unless the skip cost is fixed."""
     path = search.path()
     doubt = list(search.path_doubt(path)) if scored else [float("nan")] * (len(path) - 1)
     search.release()  # the kept values (an unnamed temporary file beyond KEPT_VALUES_IN_RAM)
     similarity = search.path_labels(path)
     if params.skip is None:  # a fixed skip cost is the user's say on what is left out
-        attached, similarity = attach_unaligned(path, similarity, context, shapes, weights)
+        attached, similarity = attach_unaligned(path, similarity, context, shapes, weights, kept_out)
         path, doubt = attached, carried_over(path, doubt, attached)
-    return _beads(path, similarity, doubt, search.table.band, weights, scored)
+    return path, similarity, doubt
+
+
+def bead_scores(similarity: list[float], shapes: list[tuple[int, int]], doubt: list[float],
+                weights: Weights) -> np.ndarray:
+    """scoring.bead_score of an alignment's beads, 0 for unaligned ones."""
+    return np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights, shapes, np.array(doubt, dtype=float)),
+                         nan=0.0)
 
 
 def _rough_path(zh: np.ndarray, en: np.ndarray, params: AlignParams, weights: Weights) -> list[tuple[int, int]]:
@@ -180,11 +197,7 @@ def _beads(path: list[tuple[int, int]], similarity: list[float], doubt: list[flo
     spans = list(zip(path, path[1:]))
     shapes = [(i1 - i0, j1 - j0) for (i0, j0), (i1, j1) in spans]
     doubt = [float(d) if i1 > i0 and j1 > j0 else float("nan") for ((i0, j0), (i1, j1)), d in zip(spans, doubt)]
-    if scored:
-        scores = np.nan_to_num(bead_score(np.array(similarity, dtype=float), weights, shapes, np.array(doubt)),
-                               nan=0.0)  # unaligned: 0
-    else:
-        scores = np.full(len(spans), np.nan)
+    scores = bead_scores(similarity, shapes, doubt, weights) if scored else np.full(len(spans), np.nan)
     beads = [Bead(list(range(i0, i1)), list(range(j0, j1)), float(score))
              for ((i0, j0), (i1, j1)), score in zip(spans, scores)]
     return Alignment(beads, band, similarity, doubt)

@@ -202,7 +202,7 @@ def score_inputs(similarity: np.ndarray, context_beads: int, shapes: list[tuple[
 # The search's doubt of a bead (align.search.PathSearch.path_doubt: the best path's value less
 # the best value of a path without the bead) says how much the path loses if the bead is wrong:
 # right beads' is high, wrong ones' low (AUC 0.857 on 3,764 held-out beads of the 18 MAC chapters,
-# the similarity's 0.688; docs/experiments.md, stop 30). The score reads log1p of it (better than
+# the similarity's 0.688; docs/experiments.md, stop 31). The score reads log1p of it (better than
 # any cap alone there), capped so that a bead no path avoids (inf: an anchor, or a bead with no
 # rival in the band) is a finite number: MAC's held-out beads' doubts are below 2 but for a few,
 # and beads above 1 were all but all right, so a cap at 10 changes nothing else.

@@ -332,7 +332,7 @@ def calibration_data(docs: dict, weights: Weights) -> CalibrationData:
 # The inputs a new calibration reads (scoring.SCORE_INPUTS), and where its weak context starts
 # (about the highest context unrelated text reaches with e5+use: 99% of null beads' are below 0.21).
 # By novel on the 18 MAC chapters: calibration error 0.091 -> 0.02 (docs/experiments.md, stop 30); with the
-# search's doubt, 0.018 -> 0.013 and beads at >= 0.9 exactly right 94.9% -> 97.4% out of fold (the same stop).
+# search's doubt, 0.020 -> 0.013 and beads at >= 0.9 exactly right 95.0% -> 97.5% out of fold (stop 31).
 CALIBRATION_INPUTS = ("similarity", "context", "weak_context", "beside_unaligned", "doubt")
 WEAK_CONTEXT = 0.3
 
