@@ -14,6 +14,13 @@ stop 30). So a sentence left unaligned joins the paired bead before or after it
 and the sentence is not a word-for-word repeat or a credit line (those translate
 nothing). `attach_drop` None (the default) attaches nothing.
 
+The search's own doubt says the same from the other end: a sentence it left out by a
+hair (the best path keeping it in some bead is worth less than `Weights.attach_doubt`
+below the best) joins the neighbour it lowers least, whatever the drop. In-sample the
+fit's skip biases leave few such skips, so attach_doubt is chosen on held-out novels
+(align.tuning.choose_attach_doubt): by novel on the 18 MAC chapters it leaves 4 sentences
+of the 9 chapters with no omission unaligned instead of 7 (docs/experiments.md, stop 32).
+
 Works on the search's path (a list of DP nodes) and the beads' similarities:
 attaching a sentence removes the node between it and its neighbour.
 """
@@ -27,22 +34,28 @@ from align.weights import Weights
 
 def attach_unaligned(path: list[tuple[int, int]], similarity: list[float], context: BeadContext,
                      shapes: list[tuple[int, int]], weights: Weights,
-                     kept_out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[list[tuple[int, int]], list[float]]:
-    """(path, similarity of each bead) with every sentence the rule attaches joined to its
-    neighbour (see the module's doc); the same lists when weights.attach_drop is None.
-    path: DP nodes from (0, 0) to (n, m); similarity[k]: of the bead path[k] -> path[k + 1]
-    (NaN for unaligned ones). kept_out: (zh, en) booleans of sentences that stay unaligned
-    whatever the rule says (an anchor that leaves them out: align.anchoring)."""
-    if weights.attach_drop is None:
+                     kept_out: tuple[np.ndarray, np.ndarray] | None = None,
+                     doubt: list[float] | None = None) -> tuple[list[tuple[int, int]], list[float]]:
+    """(path, similarity of each bead) with every sentence the rules attach joined to its
+    neighbour (see the module's doc); the same lists when weights.attach_drop and
+    weights.attach_doubt are None. path: DP nodes from (0, 0) to (n, m); similarity[k]: of the
+    bead path[k] -> path[k + 1] (NaN for unaligned ones); doubt[k]: the search's doubt of it
+    (PathSearch.path_doubt), needed for attach_doubt. kept_out: (zh, en) booleans of sentences
+    that stay unaligned whatever the rules say (an anchor that leaves them out: align.anchoring)."""
+    if weights.attach_drop is None and weights.attach_doubt is None:
         return path, similarity
+    if weights.attach_doubt is not None and (doubt is None or len(doubt) != len(similarity)):
+        raise ValueError("attach_doubt needs the search's doubt of every bead")
     path, similarity = list(path), list(similarity)
+    doubt = list(doubt) if doubt is not None else [float("nan")] * len(similarity)
     allowed = {shape for shape in shapes if shape[0] and shape[1]}
     k = 0
     while k < len(similarity):
         if not _attachable(path, similarity, k, context, kept_out):
             k += 1
             continue
-        options = []  # (drop, first node, last node) of each merged bead allowed
+        close_call = weights.attach_doubt is not None and doubt[k] < weights.attach_doubt
+        options = []  # (drop, first node, last node, merged similarity, its doubt) of each merged bead allowed
         for neighbour, first, last in ((k - 1, k - 1, k + 1), (k + 1, k, k + 2)):
             if not 0 <= neighbour < len(similarity) or np.isnan(similarity[neighbour]):
                 continue
@@ -51,14 +64,15 @@ def attach_unaligned(path: list[tuple[int, int]], similarity: list[float], conte
                 continue
             merged = context.bead_similarity(i1 - i0, j1 - j0, i1, j1, weights)
             drop = similarity[neighbour] - merged
-            if drop <= weights.attach_drop:
-                options.append((drop, first, last, merged))
+            if close_call or (weights.attach_drop is not None and drop <= weights.attach_drop):
+                options.append((drop, first, last, merged, doubt[neighbour]))
         if not options:
             k += 1
             continue
-        _, first, last, merged = min(options)
+        _, first, last, merged, kept_doubt = min(options)
         del path[first + 1]  # the node between the sentence and its neighbour
         similarity[first:last] = [merged]
+        doubt[first:last] = [kept_doubt]  # as carried_over gives the merged bead
         k = first + 1
     return path, similarity
 

@@ -46,6 +46,11 @@ from align.writing import format_ids, write_atomically
 DELETIONS = "deletions"  # prefix of the deletion set's files among the bench's (tuning.chapter reads past it)
 
 
+def is_deletion(name: str) -> bool:
+    """Whether a bench file name is one of the deletion set's (load_deletion_set)."""
+    return name.startswith(f"{DELETIONS}/")
+
+
 def read_sentences(path: Path) -> list[str]:
     return [p.text for p in parse_lines(path.read_text(encoding="utf-8")).paragraphs]
 
@@ -269,6 +274,12 @@ def run_bench(bench: Path | list[Path], model: str = DEFAULT_MODEL, out: Path | 
         else:
             fold_of = chapter
             held_out, fitted = cross_validate(prepared, neutral, hold=held(weights))
+        if deletion_docs:  # attach_doubt is chosen held out (align.attach_choice): each fold's on the others'
+            from align.attach_choice import cross_validated_attach_doubt
+
+            choice = cross_validated_attach_doubt(prepared, fitted, fold_of, is_deletion)
+            fitted, held_out = choice.fold_weights, choice.held_out
+            result["cv_attach_doubt"] = {fold: w.attach_doubt for fold, w in fitted.items()}
         result["cv_by"] = "novel" if novels is not None else "chapter"
         result["cv_scores"] = scores_of(docs, {name: held_out[name] for name in docs})
         if deletion_docs:
@@ -325,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cross-validated (each {result['cv_by']} aligned with weights refitted on the others):")
         print(format_report(result["cv_scores"], by_file=True, by_type=True))
         print(headline(result["cv_scores"]))
+        if "cv_attach_doubt" in result:
+            print("attach_doubt chosen for each fold on the other folds' held-out files: "
+                  + ", ".join(f"{fold} {value}" for fold, value in result["cv_attach_doubt"].items()))
         print("out of fold, each fold's scores calibrated on its own training files:")
         print(format_quality(result["cv_quality"]))
         print(format_reliability(result["cv_reliability"]))

@@ -131,30 +131,60 @@ def bead_context(
 def best_alignment(context: BeadContext, params: AlignParams, weights: Weights, scored: bool = True) -> Alignment:
     """The second pass: every bead shape scored over the band, chunk by chunk,
     and the best path found, with the search's doubt of each of its beads.
-    scored=False: the beads alone, every doubt and score NaN (a fit's F1 reads
-    none, and the doubt's backward pass would cost it about 40% more a search)."""
+    scored=False: the beads alone, every score NaN and every doubt NaN unless
+    attaching reads it (a fit's F1 reads none, and the doubt's backward pass would
+    cost it about 40% more a search)."""
     shapes = bead_shapes(params, weights)
-    search = PathSearch(shapes, context.table, keep_values=scored)
+    search = filled_search(context, shapes, params, weights, needs_doubt(weights, params, scored))
+    path, similarity, doubt = searched_beads(search, context, shapes, params, weights, scored)
+    return alignment_of(path, similarity, doubt, search.table.band, weights, scored)
+
+
+def filled_search(context: BeadContext, shapes: list[tuple[int, int]], params: AlignParams, weights: Weights,
+                  keep_values: bool) -> PathSearch:
+    """A search over the context's band with every bead of `shapes` valued, chunk by chunk."""
+    search = PathSearch(shapes, context.table, keep_values=keep_values)
     for start, values, similarities in context.values(shapes, weights, params.skip):
         search.add(values, start, similarities)  # the search keeps the winning beads' similarities
-    path, similarity, doubt = searched_beads(search, context, shapes, params, weights, scored)
-    return _beads(path, similarity, doubt, search.table.band, weights, scored)
+    return search
 
 
 def searched_beads(search: PathSearch, context: BeadContext, shapes: list[tuple[int, int]], params: AlignParams,
                    weights: Weights, scored: bool = True, kept_out: tuple[np.ndarray, np.ndarray] | None = None
                    ) -> tuple[list[tuple[int, int]], list[float], list[float]]:
     """A filled search's path (its DP nodes), each bead's similarity and the search's doubt of it
-    (NaN unless scored; the kept values are let go after), with the sentences align.attaching
+    (NaN unless needs_doubt; the kept values are let go after), with the sentences align.attaching
     joins to their neighbours (never those `kept_out`) unless the skip cost is fixed."""
+    path, similarity, doubt = searched_path(search, needs_doubt(weights, params, scored))
+    return attached(path, similarity, doubt, context, shapes, params, weights, kept_out)
+
+
+def searched_path(search: PathSearch, doubted: bool) -> tuple[list[tuple[int, int]], list[float], list[float]]:
+    """A filled search's best path, each bead's similarity and (when `doubted`: the search
+    kept its values) its doubt, else NaN; nothing attached yet. The kept values are let go."""
     path = search.path()
-    doubt = list(search.path_doubt(path)) if scored else [float("nan")] * (len(path) - 1)
+    doubt = list(search.path_doubt(path)) if doubted else [float("nan")] * (len(path) - 1)
     search.release()  # the kept values (an unnamed temporary file beyond KEPT_VALUES_IN_RAM)
-    similarity = search.path_labels(path)
-    if params.skip is None:  # a fixed skip cost is the user's say on what is left out
-        attached, similarity = attach_unaligned(path, similarity, context, shapes, weights, kept_out)
-        path, doubt = attached, carried_over(path, doubt, attached)
-    return path, similarity, doubt
+    return path, list(search.path_labels(path)), doubt
+
+
+def attached(path: list[tuple[int, int]], similarity: list[float], doubt: list[float], context: BeadContext,
+             shapes: list[tuple[int, int]], params: AlignParams, weights: Weights,
+             kept_out: tuple[np.ndarray, np.ndarray] | None = None
+             ) -> tuple[list[tuple[int, int]], list[float], list[float]]:
+    """searched_path's lists with the sentences align.attaching joins to a neighbour (none when the
+    skip cost is fixed: that is the user's say on what is left out); a merged bead keeps its
+    paired member's doubt."""
+    if params.skip is not None:
+        return path, similarity, doubt
+    joined, similarity = attach_unaligned(path, similarity, context, shapes, weights, kept_out, doubt)
+    return joined, similarity, carried_over(path, doubt, joined)
+
+
+def needs_doubt(weights: Weights, params: AlignParams, scored: bool = True) -> bool:
+    """Whether the search must keep its values for the doubt of its beads: for their scores,
+    or for attaching a sentence left out by a hair (align.attaching; never with a fixed skip cost)."""
+    return scored or (weights.attach_doubt is not None and params.skip is None)
 
 
 def bead_scores(similarity: list[float], shapes: list[tuple[int, int]], doubt: list[float],
@@ -192,8 +222,9 @@ def _halve(vectors: np.ndarray | CentredRows, block: int = 8192) -> np.ndarray:
     return out
 
 
-def _beads(path: list[tuple[int, int]], similarity: list[float], doubt: list[float], band: Band,
-           weights: Weights, scored: bool = True) -> Alignment:
+def alignment_of(path: list[tuple[int, int]], similarity: list[float], doubt: list[float], band: Band,
+                 weights: Weights, scored: bool = True) -> Alignment:
+    """The Alignment a path makes: its beads, their similarities, doubts and (when scored) scores."""
     spans = list(zip(path, path[1:]))
     shapes = [(i1 - i0, j1 - j0) for (i0, j0), (i1, j1) in spans]
     doubt = [float(d) if i1 > i0 and j1 > j0 else float("nan") for ((i0, j0), (i1, j1)), d in zip(spans, doubt)]

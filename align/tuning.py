@@ -120,10 +120,14 @@ def fit(docs: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold
     shape prior, the counts are read from these documents' gold only (what a
     fold may see), and the ascent runs from each strength of PRIOR_GRID: the
     best fit wins (the weakest strength on a tie). Then attach_drop is chosen
-    from ATTACH_GRID (_choose_attach), unless `hold` names it."""
+    from ATTACH_GRID (_choose_attach), unless `hold` names it. attach_doubt is the
+    start's (the fit runs without it: align.attach_choice chooses it held out)."""
     if any(table_settings(d.context.weights) != table_settings(weights) for d in docs.values()):
         raise ValueError("documents prepared with other table settings than the weights to fit")
     hold = tuple(hold)
+    # attach_doubt is chosen on held-out alignments (align.attach_choice), never in sample: the fit
+    # runs without it and hands back the start's.
+    attach_doubt, weights = weights.attach_doubt, weights.replace(attach_doubt=None)
     if "attach_drop" not in hold:  # the ascent fits the search alone; what is attached is chosen after it
         weights = weights.replace(attach_drop=None)
     if weights.shape_counts is None:
@@ -136,7 +140,8 @@ def fit(docs: dict[str, TuningDocument], weights: Weights, rounds: int = 3, hold
                 log(f"shape prior {strength}:")
             fits.append(_ascend(docs, weights.with_shape_prior(strength, counts), rounds, hold, log))
         fitted = max(fits, key=lambda fitted: fitted[1])
-    return fitted if "attach_drop" in hold else _choose_attach(docs, *fitted, log)
+    fitted = fitted if "attach_drop" in hold else _choose_attach(docs, *fitted, log)
+    return fitted[0].replace(attach_doubt=attach_doubt), fitted[1]
 
 
 def _choose_attach(docs: dict[str, TuningDocument], weights: Weights, f1: float, log=None) -> tuple[Weights, float]:

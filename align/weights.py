@@ -59,6 +59,10 @@ class Weights:
     # A sentence the search left unaligned joins a neighbouring paired bead when that lowers the
     # bead's similarity by at most this (align.attaching); None: never (today's beads).
     attach_drop: float | None = None
+    # A sentence the search left unaligned joins a neighbouring paired bead, however much it lowers
+    # it, when the search preferred leaving it out by less than this (its doubt, align.attaching);
+    # chosen on held-out alignments, not by the fit (align.tuning.choose_attach_doubt). None: never.
+    attach_doubt: float | None = None
     provenance: dict = field(default_factory=dict)
 
     @classmethod
@@ -157,7 +161,7 @@ class Weights:
                                       for name, value in self.features.items()},
                             shapes={kind: 0.0 if is_paired(kind) else -1.0 for kind in self.shapes},
                             skip_best_match=0.0, skip_repeat=0.0, size_power=1.0, shape_prior=0.0, attach_drop=None,
-                            provenance={"name": "neutral"})
+                            attach_doubt=None, provenance={"name": "neutral"})
 
 
 _SHIPPED: dict[str, Weights] = {}

@@ -2,7 +2,7 @@
 
     python scripts/tune_scorer.py BENCH_DIR [BENCH_DIR ...] [--cv novel] [--deletions DIR] [--neutral] [--shape-prior]
         [--model NAME] [--rounds 3] [--hold skip_best_match ...] [--keep margin ...] [--start align/weights-MODEL.json]
-        [-o align/weights-MODEL.json] [--name NAME] [--no-cv]
+        [-o align/weights-MODEL.json] [--name NAME] [--no-cv] [--calibrate-only | --attach-doubt-only]
 
 The start weights and the file written are by default those the model's
 registry entry names (align.profile.Profile.for_model), never another model's.
@@ -23,9 +23,17 @@ in the start file.
    folder's meta_data.tsv): the figure that says how well this fitting procedure
    does on files it was not fitted on. It is written into the file's provenance.
    Several BENCH_DIRs are fitted on as one benchmark (MAC-Dev and MAC-Train).
+   With --deletions, `attach_doubt` (how narrowly the search may have left a sentence
+   out for it to join its neighbour) is chosen on the CV's held-out files, each
+   searched with its own fold's weights (align.attach_choice; in sample it would
+   always be None), unless held.
 2. The fit on all files (coordinate ascent on pooled strict F1; then `attach_drop`,
    what a sentence left unaligned may cost its neighbour to join it, from a grid:
-   align.tuning.ATTACH_GRID, unless held).
+   align.tuning.ATTACH_GRID, unless held). --attach-doubt-only keeps the start
+   weights' fit instead and sets only attach_doubt (then step 3):
+       python scripts/tune_scorer.py ../shared/bench/mac-dev ../shared/bench/mac-train --cv novel \
+           --deletions /tmp/accuracy/mac-del18 --model e5+use --attach-doubt-only \
+           --start align/weights-e5+use.json -o align/weights-e5+use.json
 3. The calibration of the scores on the fitted weights (a bead's similarity, its
    neighbours' and how weak they are, and whether it sits beside a sentence left
    unaligned: align.tuning.calibrate), over predicted beads of the gold files and
@@ -46,14 +54,15 @@ import json
 import sys
 from pathlib import Path
 
-from align.bench import DELETIONS, bench_dir, load_benches, load_deletion_set, novel_of, read_novels, scores_of
+from align.attach_choice import cross_validated_attach_doubt
+from align.bench import DELETIONS, bench_dir, is_deletion, load_benches, load_deletion_set, novel_of, read_novels, scores_of
 from align.caching import attach_cache
 from align.embedding import DEFAULT_MODEL, load_encoder
 from align.profile import Profile
 from align.weights import WEIGHTS_DIR, Weights
 from align.scoring import SCORE_INPUTS
-from align.tuning import (CALIBRATION_INPUTS, HAND_SET, calibrate, calibration_data, cross_validate, cross_validate_by,
-                          fit, neutral_start, stderr_log, strict_f1, tuning_documents)
+from align.tuning import (CALIBRATION_INPUTS, HAND_SET, calibrate, calibration_data, chapter, cross_validate,
+                          cross_validate_by, fit, held, kept, neutral_start, stderr_log, strict_f1, tuning_documents)
 
 
 def deletion_record(folder: Path | None) -> dict | None:
@@ -91,6 +100,9 @@ def main() -> int:
     parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation (its figure stays empty)")
     parser.add_argument("--calibrate-only", action="store_true",
                         help="keep the start weights, refit only the score calibration (no CV, no fit)")
+    parser.add_argument("--attach-doubt-only", action="store_true",
+                        help="keep the start weights, choose only attach_doubt on the CV's held-out files "
+                             "(needs --deletions) and recalibrate (no fit)")
     parser.add_argument("--min-median-score", type=float,
                         help="restate the parallel check's floor in the new scores' terms (default: the start file's)")
     parser.add_argument("--calibration-inputs", nargs="+", default=list(CALIBRATION_INPUTS), choices=SCORE_INPUTS,
@@ -111,18 +123,32 @@ def main() -> int:
     if args.deletions:
         docs |= load_deletion_set(args.deletions, encoder)
     hold = tuple(args.hold) + tuple(args.keep) + HAND_SET
+    if args.attach_doubt_only:  # the CV judges the procedure that fitted the start weights, as align.bench --cv does
+        args.keep = list(kept(start))
+        hold = tuple(held(start)) + HAND_SET
     bench_only = [name for name in docs if not name.startswith(DELETIONS)]
 
-    cv_f1 = start.provenance.get("cv_strict_f1") if args.calibrate_only else None
-    cv_deletions = start.provenance.get("cv_deletions") if args.calibrate_only else None
+    if args.attach_doubt_only and (args.no_cv or args.calibrate_only or not args.deletions):
+        parser.error("--attach-doubt-only needs the cross-validation and --deletions")
+    keep_fit = args.calibrate_only or args.attach_doubt_only
+    cv_f1 = start.provenance.get("cv_strict_f1") if keep_fit else None
+    cv_deletions = start.provenance.get("cv_deletions") if keep_fit else None
+    attach_doubt = start.attach_doubt  # unless chosen on the CV's held-out files below
     prepared = tuning_documents(docs, start)  # once: the CV's neutral start has the same table settings
     if not (args.no_cv or args.calibrate_only):
         # The fitting procedure is judged from a neutral start, as align.bench --cv does.
         if args.cv == "novel":
-            held_out, _ = cross_validate_by(prepared, neutral_start(start, args.keep), novel_of(read_novels(benches)),
-                                            args.rounds, hold, log=stderr_log)
+            fold_of = novel_of(read_novels(benches))
+            held_out, folds = cross_validate_by(prepared, neutral_start(start, args.keep), fold_of,
+                                                args.rounds, hold, log=stderr_log)
         else:
-            held_out, _ = cross_validate(prepared, neutral_start(start, args.keep), args.rounds, hold, log=stderr_log)
+            fold_of = chapter
+            held_out, folds = cross_validate(prepared, neutral_start(start, args.keep), args.rounds, hold,
+                                             log=stderr_log)
+        if args.deletions and "attach_doubt" not in hold:  # align.attach_choice: chosen held out, never in sample
+            choice = cross_validated_attach_doubt(prepared, folds, fold_of, is_deletion, log=stderr_log)
+            held_out, attach_doubt = choice.held_out, choice.overall  # the CV's figures with each fold's choice
+            stderr_log(f"attach_doubt {attach_doubt}, chosen on the cross-validation's held-out files")
         cv = scores_of({n: docs[n] for n in bench_only}, {n: held_out[n] for n in bench_only})
         cv_f1 = round(cv["pooled"]["strict_f1"], 4)
         if args.deletions:
@@ -130,7 +156,8 @@ def main() -> int:
             found = scores_of({n: docs[n] for n in deleted}, {n: held_out[n] for n in deleted})["deletions"]
             cv_deletions = {"precision": round(found["precision"], 4), "recall": round(found["recall"], 4)}
         stderr_log(f"cross-validated strict F1 {cv_f1:.4f}")
-    weights = start if args.calibrate_only else fit(prepared, start, args.rounds, hold, log=stderr_log)[0]
+    weights = start if keep_fit else fit(prepared, start, args.rounds, hold, log=stderr_log)[0]
+    weights = weights.replace(attach_doubt=attach_doubt)
     in_sample = strict_f1({name: prepared[name] for name in bench_only}, weights)  # on the bench alone
     weights = weights.replace(calibration=calibrate(calibration_data(docs, weights), args.calibration_inputs))
     if args.min_median_score is not None:
@@ -154,12 +181,16 @@ def main() -> int:
                        "over the predicted beads of the gold files and the paired beads of their null alignments "
                        "(never right)",
     }
-    if args.calibrate_only:  # the same fit, newly calibrated: its provenance stays, the calibration's is added
+    if attach_doubt is not None and not args.calibrate_only:
+        weights.provenance["attach_doubt"] = (f"chosen on the {args.cv} cross-validation's held-out files "
+                                              f"(align.attach_choice); that CV's strict F1 {cv_f1}")
+    if keep_fit:  # the same fit, newly calibrated: its provenance stays, the calibration's is added
         weights.provenance = start.provenance | {
             "calibration": weights.provenance["calibration"],
             "calibrated_by": weights.provenance["command"] + f" (on {weights.provenance['data']})",
             "calibrated_on": weights.provenance["date"],
-            "calibrated_from": start.id}
+            "calibrated_from": start.id} | (
+            {"attach_doubt": weights.provenance["attach_doubt"]} if "attach_doubt" in weights.provenance else {})
     weights.save(output)
     print(f"wrote {output}: {weights.id}, in-sample strict F1 {in_sample:.4f}, cross-validated {cv_f1}")
     return 0

@@ -675,11 +675,70 @@ def torn_or_untranslated(side: str, torn: bool) -> ConstructedPair:
     return pair.context()
 
 
-def cheap_skip(attach_drop=None):
+def cheap_skip(attach_drop=None, attach_doubt=None):
     """The default model's weights with leaving a sentence out made cheap (as a fit on a set with many
     omissions makes it), so that the search leaves out both the torn and the untranslated sentence."""
     weights = Profile.for_model("e5+use").weights
-    return weights.replace(shapes=weights.shapes | {"1-0": -0.2, "0-1": -0.2}, attach_drop=attach_drop)
+    return weights.replace(shapes=weights.shapes | {"1-0": -0.2, "0-1": -0.2}, attach_drop=attach_drop,
+                           attach_doubt=attach_doubt)
+
+
+def skip_doubt(pair: ConstructedPair, weights: Weights) -> float:
+    """The search's doubt of the one sentence it leaves out of `pair`, before anything is attached."""
+    from align.geometry import centred
+    from align.passes import filled_search, searched_path
+
+    zh_vectors, en_vectors, zh_stats, en_stats = pair.arrays()
+    context = bead_context(centred(zh_vectors), centred(en_vectors), zh_stats, en_stats, AlignParams(), weights)
+    search = filled_search(context, bead_shapes(AlignParams(), weights), AlignParams(), weights, keep_values=True)
+    path, _, doubt = searched_path(search, doubted=True)
+    skips = [d for ((i0, j0), (i1, j1)), d in zip(zip(path, path[1:]), doubt) if (i1 > i0) != (j1 > j0)]
+    assert len(skips) == 1
+    return skips[0]
+
+
+@pytest.mark.parametrize("side", ["zh", "en"])
+def test_a_sentence_left_out_by_a_hair_joins_its_bead_and_one_left_out_clearly_stays_out(side):
+    torn, untranslated = torn_or_untranslated(side, torn=True), torn_or_untranslated(side, torn=False)
+    close, clear = skip_doubt(torn, cheap_skip()), skip_doubt(untranslated, cheap_skip())
+    assert 0 < close < clear  # the search left the torn sentence out more narrowly
+    between = cheap_skip(attach_doubt=(close + clear) / 2)  # and no drop rule: the doubt alone decides
+    assert torn.align(between) == torn.truth
+    assert untranslated.align(between) == untranslated.truth
+    # The threshold decides: below the torn sentence's doubt it stays out, above the other's both join.
+    assert torn.align(cheap_skip(attach_doubt=0.9 * close)) != torn.truth
+    assert untranslated.align(cheap_skip(attach_doubt=1.1 * clear)) != untranslated.truth
+
+
+def test_attaching_by_doubt_is_the_same_in_a_fits_unscored_search_and_never_with_a_fixed_skip_cost():
+    from align import passes
+    from align.geometry import centred
+
+    pair = torn_or_untranslated("en", torn=True)
+    zh_vectors, en_vectors, zh_stats, en_stats = pair.arrays()
+    weights = cheap_skip(attach_doubt=1.0)
+    context = bead_context(centred(zh_vectors), centred(en_vectors), zh_stats, en_stats, AlignParams(), weights)
+    scored = passes.best_alignment(context, AlignParams(), weights)
+    unscored = passes.best_alignment(context, AlignParams(), weights, scored=False)  # what a fit's F1 reads
+    assert [(b.zh, b.en) for b in scored.beads] == [(b.zh, b.en) for b in unscored.beads] == pair.truth
+    # A fixed skip cost is the user's say on what is left out: nothing is attached.
+    fixed = AlignParams(skip=0.2)
+    assert (pair.align(weights) == pair.truth
+            and [(b.zh, b.en) for b in align_vectors(zh_vectors, en_vectors, zh_stats, en_stats, fixed,
+                                                      weights=weights).beads] != pair.truth)
+
+
+def test_attach_doubt_without_the_searchs_doubts_is_an_error():
+    from align.attaching import attach_unaligned
+    from align.geometry import centred
+
+    pair = torn_or_untranslated("zh", torn=True)
+    zh_vectors, en_vectors, zh_stats, en_stats = pair.arrays()
+    weights = cheap_skip(attach_doubt=0.5)
+    context = bead_context(centred(zh_vectors), centred(en_vectors), zh_stats, en_stats, AlignParams(), weights)
+    path = [(0, 0), (1, 1)]
+    with pytest.raises(ValueError, match="doubt"):
+        attach_unaligned(path, [0.5], context, bead_shapes(AlignParams(), weights), weights)
 
 
 @pytest.mark.parametrize("side", ["zh", "en"])
