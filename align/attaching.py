@@ -72,7 +72,7 @@ def attach_unaligned(path: list[tuple[int, int]], similarity: list[float], conte
         _, first, last, merged, kept_doubt = min(options)
         del path[first + 1]  # the node between the sentence and its neighbour
         similarity[first:last] = [merged]
-        doubt[first:last] = [kept_doubt]  # as carried_over gives the merged bead
+        doubt[first:last] = [min(kept_doubt, doubt[k])]  # as carried_over gives the merged bead
         k = first + 1
     return path, similarity
 
@@ -90,18 +90,19 @@ def _attachable(path: list[tuple[int, int]], similarity: list[float], k: int, co
     return not (stats.repeats[sentence] or stats.credits[sentence])
 
 
-def carried_over(path: list[tuple[int, int]], per_bead: list[float],
+def carried_over(path: list[tuple[int, int]], doubt: list[float],
                  attached: list[tuple[int, int]]) -> list[float]:
-    """A number kept for each bead of `path` (the search's), for each bead of `attached`
-    (attach_unaligned's path made of it): a bead attach_unaligned did not touch keeps its
-    own, a merged bead takes its paired member's (what the search chose; the sentence joined
-    to it was a bead of its own, 1-0 or 0-1)."""
+    """The search's doubt of each bead of `path`, for each bead of `attached` (attach_unaligned's
+    path made of it): a bead attach_unaligned did not touch keeps its own; a merged bead takes
+    the smallest of its members' (its paired member's, and the skip's of each sentence joined
+    to it). A merge is no surer than the skip it overrode: a sentence left out by a hair makes
+    a close call of the bead it joins, however sure the search was of that bead alone."""
     out, k = [], 0
     for end in attached[1:]:
         members = []
         while path[k] != end:
             members.append(k)
             k += 1
-        paired = [q for q in members if path[q + 1][0] > path[q][0] and path[q + 1][1] > path[q][1]]
-        out.append(per_bead[(paired or members)[0]])
+        values = [doubt[q] for q in members]
+        out.append(float("nan") if any(np.isnan(v) for v in values) else min(values))
     return out

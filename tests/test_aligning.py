@@ -777,20 +777,22 @@ def test_attaching_keeps_every_sentence_once_in_order():
     assert sum(1 for b in beads if not (b.zh and b.en)) < sum(1 for b in searched if not (b.zh and b.en))
 
 
-def test_carried_over_gives_a_merged_bead_its_paired_members_number():
+def test_carried_over_gives_a_merged_bead_the_smallest_doubt_of_its_members():
     from align.attaching import carried_over
 
     path = [(0, 0), (1, 1), (2, 1), (3, 3), (3, 4), (4, 5)]  # 1-1, 1-0, 1-2, 0-1, 1-1
     doubt = [0.5, 0.1, 2.0, 0.2, 3.0]
     assert carried_over(path, doubt, path) == doubt
-    # The 1-0 joins the 1-1 before it, the 0-1 the 1-2 before it: each merged bead keeps the paired one's.
-    assert carried_over(path, doubt, [(0, 0), (2, 1), (3, 4), (4, 5)]) == [0.5, 2.0, 3.0]
+    # The 1-0 joins the 1-1 before it, the 0-1 the 1-2 before it: each merge is as sure as its closer call.
+    assert carried_over(path, doubt, [(0, 0), (2, 1), (3, 4), (4, 5)]) == [0.1, 0.2, 3.0]
     # A paired bead that took a sentence on either side (two attachments).
-    assert carried_over(path, doubt, [(0, 0), (1, 1), (3, 4), (4, 5)]) == [0.5, 2.0, 3.0]
+    assert carried_over(path, doubt, [(0, 0), (1, 1), (3, 4), (4, 5)]) == [0.5, 0.1, 3.0]
+    # A sure skip attached to a close-call bead: the bead's own doubt.
+    assert carried_over(path, [0.5, 4.0, 2.0, 0.2, 3.0], [(0, 0), (2, 1), (3, 3), (3, 4), (4, 5)]) == [0.5, 2.0, 0.2, 3.0]
 
 
 @pytest.mark.parametrize("side", ["zh", "en"])
-def test_an_attached_sentences_bead_takes_the_search_doubt_of_the_bead_it_joined(side):
+def test_an_attached_sentences_bead_is_no_surer_than_the_search_was_of_either_choice(side):
     pair = torn_or_untranslated(side, torn=True)
     zh_vectors, en_vectors, zh_stats, en_stats = pair.arrays()
     searched = align_vectors(zh_vectors, en_vectors, zh_stats, en_stats, weights=cheap_skip())
@@ -805,7 +807,8 @@ def test_an_attached_sentences_bead_takes_the_search_doubt_of_the_bead_it_joined
     k = merged[0]
     bead = attached.beads[k]
     member = (tuple(bead.zh[:1]), tuple(bead.en)) if side == "zh" else (tuple(bead.zh), tuple(bead.en[:1]))
-    assert attached.doubt[k] == doubt_of[member] and doubt_of[member] > 0
+    skip = skip_doubt(pair, cheap_skip())
+    assert attached.doubt[k] == min(doubt_of[member], skip) and skip > 0
     untouched = [(b, d) for b, d in zip(attached.beads, attached.doubt) if (tuple(b.zh), tuple(b.en)) in doubt_of]
     assert all(d == doubt_of[(tuple(b.zh), tuple(b.en))] or np.isnan(d) for b, d in untouched)
 
