@@ -1,8 +1,8 @@
 """Choosing Weights.attach_doubt on alignments of novels the weights never saw.
 
 A sentence the search leaves out by less than attach_doubt joins its neighbour
-(align.attaching). In sample nothing is gained by it: the fit's skip biases are
-fitted to the training chapters, and a fit would always choose None. On a novel the
+(align.attaching). In sample little is gained by it: the fit's skip biases are
+fitted to the training chapters, and a fit chose None in the folds tried. On a novel the
 fit never saw, the search leaves out sentences that belong to a merge. So the
 threshold is chosen on held-out alignments: a cross-validation's, each file
 searched with its own fold's weights.

@@ -173,8 +173,8 @@ def attached(path: list[tuple[int, int]], similarity: list[float], doubt: list[f
              kept_out: tuple[np.ndarray, np.ndarray] | None = None
              ) -> tuple[list[tuple[int, int]], list[float], list[float]]:
     """searched_path's lists with the sentences align.attaching joins to a neighbour (none when the
-    skip cost is fixed: that is the user's say on what is left out); a merged bead keeps its
-    paired member's doubt."""
+    skip cost is fixed: that is the user's say on what is left out); a merged bead takes the
+    smallest of its members' doubts (attaching.carried_over)."""
     if params.skip is not None:
         return path, similarity, doubt
     joined, similarity = attach_unaligned(path, similarity, context, shapes, weights, kept_out, doubt)

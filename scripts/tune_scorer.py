@@ -25,8 +25,8 @@ in the start file.
    Several BENCH_DIRs are fitted on as one benchmark (MAC-Dev and MAC-Train).
    With --deletions, `attach_doubt` (how narrowly the search may have left a sentence
    out for it to join its neighbour) is chosen on the CV's held-out files, each
-   searched with its own fold's weights (align.attach_choice; in sample it would
-   always be None), unless held.
+   searched with its own fold's weights (align.attach_choice; in sample the folds tried chose
+   None), unless held.
 2. The fit on all files (coordinate ascent on pooled strict F1; then `attach_drop`,
    what a sentence left unaligned may cost its neighbour to join it, from a grid:
    align.tuning.ATTACH_GRID, unless held). --attach-doubt-only keeps the start
