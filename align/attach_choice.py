@@ -23,7 +23,7 @@ The deletion set's unaligned P / R moves 0.88 / 0.67 -> 0.94 / 0.57
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from align.evaluating import evaluate
 from align.passes import AlignParams, alignment_of, attached, bead_shapes, filled_search, searched_path
@@ -48,9 +48,16 @@ class SearchedFile:
     path: list[tuple[int, int]]
     similarity: list[float]
     doubt: list[float]
+    # attach_doubt -> beads: every fold's choice reads the same file with the same values.
+    _beads: dict = field(default_factory=dict, repr=False)
 
     def beads(self, attach_doubt: float | None) -> list[tuple[tuple[int, ...], tuple[int, ...], float]]:
         """(zh, en, score) of the file's beads with this attach_doubt (the weights' own attach_drop)."""
+        if attach_doubt not in self._beads:
+            self._beads[attach_doubt] = self._attached_beads(attach_doubt)
+        return self._beads[attach_doubt]
+
+    def _attached_beads(self, attach_doubt: float | None) -> list[tuple[tuple[int, ...], tuple[int, ...], float]]:
         weights = self.weights.replace(attach_doubt=attach_doubt)
         shapes = bead_shapes(self.params, weights)
         path, similarity, doubt = attached(self.path, self.similarity, self.doubt, self.context, shapes, self.params,
