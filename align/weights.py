@@ -128,10 +128,8 @@ class Weights:
         return self.provenance.get("model")
 
     def save(self, path: str | Path) -> None:
-        from align.writing import write_atomically  # whole or not at all: a fit may write over its start file
-
         data = self.numbers() | {"provenance": self.provenance}
-        write_atomically(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
 
     def replace(self, **changes) -> "Weights":
         data = {f.name: getattr(self, f.name) for f in fields(self)} | changes
