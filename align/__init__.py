@@ -7,7 +7,7 @@ Stages, one module each: reading -> segmenting -> embedding -> aligning -> writi
 and evaluating to score an alignment against gold. `import align` itself loads
 nothing heavy: the API names below import the pipeline on first use.
 """
-__version__ = "0.9.0"
+__version__ = "0.10.0"
 
 _LAZY = {"PairResult": "align.pipeline", "align_pair": "align.pipeline", "align_texts": "align.pipeline"}
 
