@@ -18,7 +18,7 @@ The search's own doubt says the same from the other end: a sentence it left out 
 hair (the best path keeping it in some bead is worth less than `Weights.attach_doubt`
 below the best) joins the neighbour it lowers least, whatever the drop. In-sample the
 fit's skip biases leave few such skips, so attach_doubt is chosen on held-out novels
-(align.tuning.choose_attach_doubt): by novel on the 18 MAC chapters it leaves 4 sentences
+(align.attach_choice.choose_attach_doubt): by novel on the 18 MAC chapters it leaves 4 sentences
 of the 9 chapters with no omission unaligned instead of 7 (docs/experiments.md, stop 32).
 
 Works on the search's path (a list of DP nodes) and the beads' similarities:
@@ -55,7 +55,7 @@ def attach_unaligned(path: list[tuple[int, int]], similarity: list[float], conte
             k += 1
             continue
         close_call = weights.attach_doubt is not None and doubt[k] < weights.attach_doubt
-        options = []  # (drop, first node, last node, merged similarity, its doubt) of each merged bead allowed
+        options = []  # (drop, first node, last node, merged similarity) of each merged bead allowed
         for neighbour, first, last in ((k - 1, k - 1, k + 1), (k + 1, k, k + 2)):
             if not 0 <= neighbour < len(similarity) or np.isnan(similarity[neighbour]):
                 continue
@@ -65,14 +65,16 @@ def attach_unaligned(path: list[tuple[int, int]], similarity: list[float], conte
             merged = context.bead_similarity(i1 - i0, j1 - j0, i1, j1, weights)
             drop = similarity[neighbour] - merged
             if close_call or (weights.attach_drop is not None and drop <= weights.attach_drop):
-                options.append((drop, first, last, merged, doubt[neighbour]))
+                options.append((drop, first, last, merged))
         if not options:
             k += 1
             continue
-        _, first, last, merged, kept_doubt = min(options)
+        _, first, last, merged = min(options)
         del path[first + 1]  # the node between the sentence and its neighbour
         similarity[first:last] = [merged]
-        doubt[first:last] = [min(kept_doubt, doubt[k])]  # as carried_over gives the merged bead
+        # Kept in step with similarity so that doubt[k] stays a skip's; a paired bead's doubt is
+        # never read here (carried_over gives the merged bead's).
+        doubt[first:last] = [float("nan")]
         k = first + 1
     return path, similarity
 

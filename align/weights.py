@@ -61,7 +61,7 @@ class Weights:
     attach_drop: float | None = None
     # A sentence the search left unaligned joins a neighbouring paired bead, however much it lowers
     # it, when the search preferred leaving it out by less than this (its doubt, align.attaching);
-    # chosen on held-out alignments, not by the fit (align.tuning.choose_attach_doubt). None: never.
+    # chosen on held-out alignments, not by the fit (align.attach_choice.choose_attach_doubt). None: never.
     attach_doubt: float | None = None
     provenance: dict = field(default_factory=dict)
 

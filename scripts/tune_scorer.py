@@ -55,7 +55,7 @@ import sys
 from pathlib import Path
 
 from align.attach_choice import cross_validated_attach_doubt
-from align.bench import DELETIONS, bench_dir, is_deletion, load_benches, load_deletion_set, novel_of, read_novels, scores_of
+from align.bench import bench_dir, is_deletion, load_benches, load_deletion_set, novel_of, read_novels, scores_of
 from align.caching import attach_cache
 from align.embedding import DEFAULT_MODEL, load_encoder
 from align.profile import Profile
@@ -134,7 +134,7 @@ def main() -> int:
     docs = load_benches(benches, encoder)
     if args.deletions:
         docs |= load_deletion_set(args.deletions, encoder)
-    bench_only = [name for name in docs if not name.startswith(DELETIONS)]
+    bench_only = [name for name in docs if not is_deletion(name)]
     keep_fit = args.calibrate_only or args.attach_doubt_only
     cv_f1 = start.provenance.get("cv_strict_f1") if keep_fit else None
     cv_deletions = start.provenance.get("cv_deletions") if keep_fit else None

@@ -16,6 +16,7 @@ import pytest
 
 from align.aligning import AlignParams, align_vectors
 from align.passes import bead_context, bead_shapes
+from align.scoring import BeadContext
 from align.profile import Profile
 from align.lexicon import Lexicon
 from align.features import FEATURES, SentenceStats
@@ -683,15 +684,21 @@ def cheap_skip(attach_drop=None, attach_doubt=None):
                            attach_doubt=attach_doubt)
 
 
-def skip_doubt(pair: ConstructedPair, weights: Weights) -> float:
-    """The search's doubt of the one sentence it leaves out of `pair`, before anything is attached."""
+def pair_context(pair: ConstructedPair, weights: Weights) -> BeadContext:
+    """The second pass's context of a constructed pair, each side centred as the aligner does."""
     from align.geometry import centred
-    from align.passes import filled_search, searched_path
 
     zh_vectors, en_vectors, zh_stats, en_stats = pair.arrays()
-    context = bead_context(centred(zh_vectors), centred(en_vectors), zh_stats, en_stats, AlignParams(), weights)
-    search = filled_search(context, bead_shapes(AlignParams(), weights), AlignParams(), weights, keep_values=True)
-    path, _, doubt = searched_path(search, doubted=True)
+    return bead_context(centred(zh_vectors), centred(en_vectors), zh_stats, en_stats, AlignParams(), weights)
+
+
+def skip_doubt(pair: ConstructedPair, weights: Weights) -> float:
+    """The search's doubt of the one sentence it leaves out of `pair`, before anything is attached."""
+    from align.attach_choice import searched_file
+    from align.tuning import TuningDocument
+
+    searched = searched_file(TuningDocument(pair_context(pair, weights), pair.truth), weights)
+    path, doubt = searched.path, searched.doubt
     skips = [d for ((i0, j0), (i1, j1)), d in zip(zip(path, path[1:]), doubt) if (i1 > i0) != (j1 > j0)]
     assert len(skips) == 1
     return skips[0]
@@ -712,12 +719,11 @@ def test_a_sentence_left_out_by_a_hair_joins_its_bead_and_one_left_out_clearly_s
 
 def test_attaching_by_doubt_is_the_same_in_a_fits_unscored_search_and_never_with_a_fixed_skip_cost():
     from align import passes
-    from align.geometry import centred
 
     pair = torn_or_untranslated("en", torn=True)
     zh_vectors, en_vectors, zh_stats, en_stats = pair.arrays()
     weights = cheap_skip(attach_doubt=1.0)
-    context = bead_context(centred(zh_vectors), centred(en_vectors), zh_stats, en_stats, AlignParams(), weights)
+    context = pair_context(pair, weights)
     scored = passes.best_alignment(context, AlignParams(), weights)
     unscored = passes.best_alignment(context, AlignParams(), weights, scored=False)  # what a fit's F1 reads
     assert [(b.zh, b.en) for b in scored.beads] == [(b.zh, b.en) for b in unscored.beads] == pair.truth
@@ -730,12 +736,9 @@ def test_attaching_by_doubt_is_the_same_in_a_fits_unscored_search_and_never_with
 
 def test_attach_doubt_without_the_searchs_doubts_is_an_error():
     from align.attaching import attach_unaligned
-    from align.geometry import centred
 
-    pair = torn_or_untranslated("zh", torn=True)
-    zh_vectors, en_vectors, zh_stats, en_stats = pair.arrays()
     weights = cheap_skip(attach_doubt=0.5)
-    context = bead_context(centred(zh_vectors), centred(en_vectors), zh_stats, en_stats, AlignParams(), weights)
+    context = pair_context(torn_or_untranslated("zh", torn=True), weights)
     path = [(0, 0), (1, 1)]
     with pytest.raises(ValueError, match="doubt"):
         attach_unaligned(path, [0.5], context, bead_shapes(AlignParams(), weights), weights)

@@ -5,16 +5,12 @@ import pytest
 
 from align.attach_choice import ATTACH_DOUBT_GRID, choose_attach_doubt, cross_validated_attach_doubt, searched_file
 from align.bench import is_deletion
-from align.geometry import centred
-from align.passes import AlignParams, bead_context
 from align.tuning import TuningDocument, chapter, fit
-from test_aligning import cheap_skip, skip_doubt, torn_or_untranslated
+from test_aligning import cheap_skip, pair_context, skip_doubt, torn_or_untranslated
 
 
 def prepared(pair) -> TuningDocument:
-    zh_vectors, en_vectors, zh_stats, en_stats = pair.arrays()
-    context = bead_context(centred(zh_vectors), centred(en_vectors), zh_stats, en_stats, AlignParams(), cheap_skip())
-    return TuningDocument(context, [(tuple(z), tuple(e)) for z, e in pair.truth])
+    return TuningDocument(pair_context(pair, cheap_skip()), [(tuple(z), tuple(e)) for z, e in pair.truth])
 
 
 def files(sides: dict[str, str]) -> dict[str, TuningDocument]:
